@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# merd - MacVTap Egress and Routing Daemon
+#
+#   make		build merd and qrap
+#   make check		install missing test dependencies, build, run every test
+#   make demo		boot a throwaway guest through merd in private namespaces
+#   make install	install to $(DESTDIR)$(PREFIX)
+#   make cppcheck, make clang-tidy, make format-check	static checks
+#   make fuzz		build the libFuzzer harnesses and run each a while
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/merd
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+
+MNL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmnl 2>/dev/null)
+MNL_LIBS := $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null || echo -lmnl)
+
+WARNINGS := -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -Wcast-qual -Wsign-compare -Wformat=2 \
+	-Wpointer-arith -Wvla -Wundef
+HARDENING := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -DMERD_VERSION='"$(VERSION)"' \
+	$(WARNINGS) $(HARDENING) $(MNL_CFLAGS)
+override LDFLAGS += -pie -Wl,-z,relro,-z,now
+
+MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip4.c csum.c netlink.c
+MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip4.h csum.h netlink.h \
+	pkt.h
+QRAP_SRCS := qrap.c
+
+# Sanitiser flags for the unit tests and the instrumented merd of the tests
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+.PHONY: all clean install uninstall check unit integration e2e deps demo \
+	cppcheck clang-tidy format-check fuzz bench
+
+all: merd qrap
+
+merd: $(MERD_SRCS) $(MERD_HDRS) Makefile
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MERD_SRCS) $(MNL_LIBS)
+
+qrap: $(QRAP_SRCS) tap.h merd.h Makefile
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(QRAP_SRCS)
+
+# merd built with AddressSanitizer and UBSan: the integration tests run this
+# one, so that a memory error on any path they reach fails them
+test/merd-san: $(MERD_SRCS) $(MERD_HDRS) Makefile
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(MERD_SRCS) $(MNL_LIBS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 merd qrap $(DESTDIR)$(BINDIR)/
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 644 doc/merd@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/merd $(DESTDIR)$(BINDIR)/qrap
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.service
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# Unit tests (cmocka): each links the units it tests, with sanitisers
+UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
+	test/unit/test_dhcp
+UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
+UNIT_LIBS = -lcmocka
+
+test/unit/test_csum: test/unit/test_csum.c csum.c csum.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $< csum.c $(UNIT_LIBS)
+
+test/unit/test_tap: test/unit/test_tap.c tap.c arp.c dhcp.c ip4.c csum.c \
+		log.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< tap.c arp.c dhcp.c ip4.c csum.c log.c \
+		$(UNIT_LIBS)
+
+test/unit/test_arp: test/unit/test_arp.c arp.c ip4.c csum.c log.c \
+		$(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< arp.c ip4.c csum.c log.c $(UNIT_LIBS)
+
+test/unit/test_dhcp: test/unit/test_dhcp.c dhcp.c ip4.c csum.c log.c \
+		$(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< dhcp.c ip4.c csum.c log.c $(UNIT_LIBS)
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+deps:
+	test/deps.sh
+
+integration: all test/merd-san test/pump
+	$(PYTHON) -m pytest -v test/
+
+test/pump: test/pump.c
+	$(CC) $(CFLAGS) -pthread -o $@ $<
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps all test/pump
+	test/demo.sh
+
+bench: all test/pump
+	test/bench.sh
+
+cppcheck:
+	cppcheck --std=c11 --error-exitcode=1 --enable=warning,style,performance,portability \
+		--inline-suppr --quiet -D__linux__ -DMERD_VERSION='"x"' \
+		--suppress=missingIncludeSystem $(MERD_SRCS) $(QRAP_SRCS)
+
+clang-tidy:
+	clang-tidy --quiet $(MERD_SRCS) $(QRAP_SRCS) -- -std=c11 -D_GNU_SOURCE \
+		-DMERD_VERSION='"x"' $(MNL_CFLAGS)
+
+format-check:
+	clang-format --dry-run --Werror $(MERD_SRCS) $(QRAP_SRCS) $(MERD_HDRS)
+
+clean:
+	rm -f merd qrap test/merd-san test/pump $(UNIT_TESTS)
+	rm -rf test/fuzz/build test/__pycache__ .pytest_cache

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* conf.c - command line, host discovery and resolv.conf: what the guest gets
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * Options are spelled as passt spells them. Every value is checked before
+ * anything is started; a bad one ends merd with one line naming the option
+ * and exit status 1. Whatever isn't given comes from the host: the default
+ * route's interface, gateway, address, prefix, MAC and MTU (netlink.c), and
+ * DNS servers and search list from /etc/resolv.conf.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include "conf.h"
+#include "log.h"
+#include "merd.h"
+#include "netlink.h"
+#include "tap.h"
+
+#define RESOLV_CONF	"/etc/resolv.conf"
+/* RFC 1035 2.3.4: labels are at most 63 octets */
+#define LABEL_MAX	63
+
+/* Used on the guest's link when the host's interface has no MAC: locally
+ * administered, unicast (IEEE 802 bit 1 of the first octet set, bit 0 clear)
+ */
+static const uint8_t conf_default_mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
+						    0x55, 0x9a, 0x55 };
+
+/**
+ * struct conf_given - which values came from the command line
+ * @addr:	--address
+ * @prefix:	--netmask
+ * @gw:		--gateway
+ * @mtu:	--mtu
+ * @mac:	--mac-addr
+ * @dns:	--dns (possibly "none")
+ * @search:	--search (possibly "none")
+ * @seen:	options met so far, to refuse repeated single-value ones
+ */
+struct conf_given {
+	bool addr, prefix, gw, mtu, mac, dns, search;
+	bool seen[UCHAR_MAX + 1];
+};
+
+enum {
+	OPT_TRACE = UCHAR_MAX + 1,
+	OPT_VERSION,
+};
+
+static const struct option conf_longopts[] = {
+	{ "socket",	required_argument,	NULL,	's' },
+	{ "foreground",	no_argument,		NULL,	'f' },
+	{ "debug",	no_argument,		NULL,	'd' },
+	{ "trace",	no_argument,		NULL,	OPT_TRACE },
+	{ "interface",	required_argument,	NULL,	'i' },
+	{ "address",	required_argument,	NULL,	'a' },
+	{ "netmask",	required_argument,	NULL,	'n' },
+	{ "gateway",	required_argument,	NULL,	'g' },
+	{ "dns",	required_argument,	NULL,	'D' },
+	{ "search",	required_argument,	NULL,	'S' },
+	{ "mtu",	required_argument,	NULL,	'm' },
+	{ "mac-addr",	required_argument,	NULL,	'M' },
+	{ "pid",	required_argument,	NULL,	'P' },
+	{ "one-off",	no_argument,		NULL,	'1' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "version",	no_argument,		NULL,	OPT_VERSION },
+	{ NULL,		0,			NULL,	0 },
+};
+
+/**
+ * conf_usage() - print usage and exit
+ * @name:	program name
+ * @status:	exit status
+ */
+static void conf_usage(const char *name, int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+"Usage: %s [OPTION]...\n"
+"Give a qemu guest the host's own IPv4 identity over a stream socket.\n"
+"\n"
+"  -s, --socket PATH	socket qemu connects to\n"
+"			default: first free of " TAP_SOCK_DEFAULT_RANGE "\n"
+"  -f, --foreground	don't run in background\n"
+"  -d, --debug		print debugging messages\n"
+"      --trace		print one line per packet handled (implies -d)\n"
+"  -i, --interface NAME	host interface to take the identity of\n"
+"			default: the one of the default route\n"
+"  -a, --address ADDR	IPv4 address for the guest (default: the host's)\n"
+"  -n, --netmask MASK	netmask or prefix length (default: the host's)\n"
+"  -g, --gateway ADDR	gateway for the guest (default: the host's)\n"
+"  -D, --dns ADDR	DNS server for the guest, repeatable, or \"none\"\n"
+"			default: IPv4 nameservers of " RESOLV_CONF "\n"
+"  -S, --search LIST	search domains, space-separated, repeatable,\n"
+"			or \"none\" (default: from " RESOLV_CONF ")\n"
+"  -m, --mtu MTU		MTU for the guest, %d to %d\n"
+"			default: the host interface's\n"
+"  -M, --mac-addr ADDR	MAC address merd uses on the guest's link\n"
+"			default: the host interface's\n"
+"  -P, --pid FILE	write the process ID to FILE\n"
+"  -1, --one-off		exit when the guest disconnects\n"
+"  -h, --help		print this help and exit\n"
+"      --version		print the version and exit\n",
+		name, MTU_MIN, MTU_MAX);
+	exit(status);
+}
+
+/**
+ * conf_bad() - report a bad option value and exit with status 1
+ * @opt:	long option name
+ * @arg:	value given
+ * @why:	what is wrong with it
+ */
+static void conf_bad(const char *opt, const char *arg, const char *why)
+{
+	die("invalid --%s '%s': %s", opt, arg, why);
+}
+
+/**
+ * conf_addr4() - parse a unicast IPv4 address for the guest's link
+ * @opt:	long option name, for errors
+ * @arg:	dotted quad
+ * @a:		set to the address
+ */
+static void conf_addr4(const char *opt, const char *arg, struct in_addr *a)
+{
+	uint32_t h;
+
+	if (inet_pton(AF_INET, arg, a) != 1)
+		conf_bad(opt, arg, "not an IPv4 address");
+
+	h = ntohl(a->s_addr);
+	if (h == INADDR_ANY || h == INADDR_BROADCAST || IN_MULTICAST(h) ||
+	    IN_EXPERIMENTAL(h) || (h >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET)
+		conf_bad(opt, arg, "not a unicast address");
+}
+
+/**
+ * conf_netmask() - parse a netmask or prefix length
+ * @arg:	dotted netmask or number from 0 to 32
+ *
+ * Return: prefix length
+ */
+static int conf_netmask(const char *arg)
+{
+	struct in_addr m;
+	uint32_t h;
+	char *end;
+	long len;
+
+	if (inet_pton(AF_INET, arg, &m) == 1) {
+		h = ntohl(m.s_addr);
+		if (h & (~h >> 1))
+			conf_bad("netmask", arg, "mask bits are not contiguous");
+		return __builtin_popcount(h);
+	}
+
+	errno = 0;
+	len = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || len < 0 || len > 32)
+		conf_bad("netmask", arg,
+			 "not a netmask nor a prefix length from 0 to 32");
+	return (int)len;
+}
+
+/**
+ * conf_mtu() - parse an MTU
+ * @arg:	number
+ *
+ * Return: MTU
+ */
+static unsigned int conf_mtu(const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < MTU_MIN || v > MTU_MAX)
+		die("invalid --mtu '%s': must be a number from %d to %d", arg,
+		    MTU_MIN, MTU_MAX);
+	return (unsigned int)v;
+}
+
+/**
+ * conf_mac() - parse a unicast MAC address
+ * @arg:	six colon-separated hexadecimal octets
+ * @mac:	set to the address
+ */
+static void conf_mac(const char *arg, uint8_t *mac)
+{
+	static const uint8_t zero[ETH_ALEN];
+	unsigned int o[ETH_ALEN];
+	char tail;
+	int i;
+
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &o[0], &o[1], &o[2],
+		   &o[3], &o[4], &o[5], &tail) != ETH_ALEN ||
+	    strlen(arg) != 3 * ETH_ALEN - 1)
+		conf_bad("mac-addr", arg, "not a MAC address like 9a:55:9a:55:9a:55");
+
+	for (i = 0; i < ETH_ALEN; i++)
+		mac[i] = (uint8_t)o[i];
+	if ((mac[0] & 1) || !memcmp(mac, zero, ETH_ALEN))
+		conf_bad("mac-addr", arg, "not a unicast address");
+}
+
+/**
+ * conf_domain_ok() - check a domain name and drop a trailing dot
+ * @name:	dotted name, modified in place
+ *
+ * RFC 1035 2.3.4 limits, and letters, digits, hyphens and underscores
+ * (RFC 2181 11 allows more, but no resolver configuration needs it).
+ *
+ * Return: true if it is usable in a search list
+ */
+static bool conf_domain_ok(char *name)
+{
+	size_t len = strlen(name), label = 0, i;
+
+	if (len > 1 && name[len - 1] == '.')
+		name[--len] = '\0';
+	if (!len || len > DOMAIN_MAX)
+		return false;
+
+	for (i = 0; i <= len; i++) {
+		if (name[i] == '.' || !name[i]) {
+			if (!label || label > LABEL_MAX)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)name[i]) ||
+			   name[i] == '-' || name[i] == '_') {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/**
+ * conf_search_add() - add search domains from a space-separated list
+ * @g:		guest configuration
+ * @list:	names, modified
+ * @strict:	exit on a bad name (command line) instead of skipping it
+ *
+ * Return: number of names added
+ */
+static int conf_search_add(struct guest_conf *g, char *list, bool strict)
+{
+	char *save = NULL, *name;
+	int n = 0;
+
+	for (name = strtok_r(list, " \t\n", &save); name;
+	     name = strtok_r(NULL, " \t\n", &save)) {
+		char copy[DOMAIN_MAX + 2];
+
+		snprintf(copy, sizeof(copy), "%s", name);
+		if (!conf_domain_ok(copy) || strlen(name) > DOMAIN_MAX + 1) {
+			if (strict)
+				conf_bad("search", name, "not a domain name");
+			warn("skipping search domain '%s': not a domain name",
+			     name);
+			continue;
+		}
+		if (g->search_n == SEARCH_MAX) {
+			if (strict)
+				die("too many --search domains (at most %d)",
+				    SEARCH_MAX);
+			warn("skipping search domain %s: at most %d are used",
+			     copy, SEARCH_MAX);
+			continue;
+		}
+		memcpy(g->search[g->search_n++], copy, strlen(copy) + 1);
+		n++;
+	}
+	return n;
+}
+
+/**
+ * conf_dns_add() - add a DNS server for the guest
+ * @g:		guest configuration
+ * @a:		server address
+ * @strict:	exit when the list is full instead of skipping
+ */
+static void conf_dns_add(struct guest_conf *g, struct in_addr a, bool strict)
+{
+	int i;
+
+	for (i = 0; i < g->dns_n; i++)
+		if (g->dns[i].s_addr == a.s_addr)
+			return;
+	if (g->dns_n == DNS_MAX) {
+		if (strict)
+			die("too many --dns servers (at most %d)", DNS_MAX);
+		warn("skipping DNS server %s: at most %d are used",
+		     inet_ntoa(a), DNS_MAX);
+		return;
+	}
+	g->dns[g->dns_n++] = a;
+}
+
+/**
+ * conf_once() - refuse a single-value option given twice
+ * @given:	options seen
+ * @opt:	option character
+ * @name:	long name, for the error
+ */
+static void conf_once(struct conf_given *given, int opt, const char *name)
+{
+	if (given->seen[opt & UCHAR_MAX])
+		die("option --%s given more than once", name);
+	given->seen[opt & UCHAR_MAX] = true;
+}
+
+/**
+ * conf_string() - copy an option's string value, refusing one too long
+ * @opt:	long option name
+ * @arg:	value
+ * @dst:	destination
+ * @size:	size of @dst
+ */
+static void conf_string(const char *opt, const char *arg, char *dst,
+			size_t size)
+{
+	if (!*arg || strlen(arg) >= size)
+		conf_bad(opt, arg, "empty or too long");
+	memcpy(dst, arg, strlen(arg) + 1);
+}
+
+/**
+ * conf_opt() - apply one command line option
+ * @c:		context
+ * @given:	which values were given
+ * @opt:	option returned by getopt_long()
+ * @arg:	its argument, or NULL
+ * @name:	program name, for --help
+ */
+static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
+		     char *arg, const char *name)
+{
+	struct in_addr a;
+
+	switch (opt) {
+	case 's':
+		conf_once(given, opt, "socket");
+		conf_string("socket", arg, c->sock_path, sizeof(c->sock_path));
+		c->sock_path_set = true;
+		break;
+	case 'f':
+		c->foreground = true;
+		break;
+	case 'd':
+		c->debug = true;
+		break;
+	case OPT_TRACE:
+		c->trace = c->debug = true;
+		break;
+	case 'i':
+		conf_once(given, opt, "interface");
+		conf_string("interface", arg, c->ifname, sizeof(c->ifname));
+		break;
+	case 'a':
+		conf_once(given, opt, "address");
+		conf_addr4("address", arg, &c->guest.addr);
+		given->addr = true;
+		break;
+	case 'n':
+		conf_once(given, opt, "netmask");
+		c->guest.prefix_len = conf_netmask(arg);
+		given->prefix = true;
+		break;
+	case 'g':
+		conf_once(given, opt, "gateway");
+		conf_addr4("gateway", arg, &c->guest.gw);
+		given->gw = true;
+		break;
+	case 'D':
+		given->dns = true;
+		if (!strcmp(arg, "none"))
+			break;
+		conf_addr4("dns", arg, &a);
+		conf_dns_add(&c->guest, a, true);
+		break;
+	case 'S':
+		given->search = true;
+		if (strcmp(arg, "none") && !conf_search_add(&c->guest, arg, true))
+			conf_bad("search", arg, "no domain name in it");
+		break;
+	case 'm':
+		conf_once(given, opt, "mtu");
+		c->guest.mtu = conf_mtu(arg);
+		given->mtu = true;
+		break;
+	case 'M':
+		conf_once(given, opt, "mac-addr");
+		conf_mac(arg, c->guest.our_mac);
+		given->mac = true;
+		break;
+	case 'P':
+		conf_once(given, opt, "pid");
+		conf_string("pid", arg, c->pidfile, sizeof(c->pidfile));
+		break;
+	case '1':
+		c->one_off = true;
+		break;
+	case 'h':
+		conf_usage(name, EXIT_SUCCESS);
+		break;
+	case OPT_VERSION:
+		printf(MERD_VERSION_STR "\n");
+		exit(EXIT_SUCCESS);
+	default:
+		break;
+	}
+}
+
+/**
+ * conf_args() - read the command line
+ * @c:		context
+ * @given:	set for each value given
+ * @argc:	argument count
+ * @argv:	arguments
+ */
+static void conf_args(struct ctx *c, struct conf_given *given, int argc,
+		      char **argv)
+{
+	const char *name = argv[0] ? argv[0] : "merd";
+	int opt;
+
+	opterr = 0;	/* one line of ours instead of getopt's */
+	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h",
+				  conf_longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':') {
+			const char *bad = argv[optind - 1];
+
+			die("%s '%s' (see %s --help)",
+			    opt == '?' ? "unknown option" :
+					 "missing value for option",
+			    bad, name);
+		}
+		conf_opt(c, given, opt, optarg, name);
+	}
+
+	if (optind < argc)
+		die("unexpected argument '%s' (see %s --help)", argv[optind],
+		    name);
+}
+
+/**
+ * conf_host() - ask the kernel about the uplink, for what wasn't given
+ * @c:		context
+ * @given:	which values were given
+ */
+static void conf_host(struct ctx *c, const struct conf_given *given)
+{
+	struct host_conf *h = &c->host;
+	unsigned int want = 0;
+	int ret;
+
+	if (*c->ifname && !(want = if_nametoindex(c->ifname)))
+		die("invalid --interface '%s': no such interface", c->ifname);
+
+	ret = nl_route_default(AF_INET, want, &h->ifi, &h->gw4);
+	if (ret == -ENOENT) {
+		if (!given->gw || !given->addr)
+			die("no default IPv4 route%s%s: give --gateway and "
+			    "--address", want ? " via " : "",
+			    want ? c->ifname : "");
+		h->ifi = want;
+	} else if (ret) {
+		die("can't read the routing table: %s", strerror(-ret));
+	}
+
+	h->prefix4 = h->prefix6 = -1;
+	if (h->ifi) {
+		ret = nl_link_get(h);
+		if (ret)
+			die("can't read interface %u: %s", h->ifi,
+			    strerror(-ret));
+		if (nl_addr_get(AF_INET, h->ifi, h->gw4.s_addr, &h->addr4,
+				&h->prefix4))
+			h->prefix4 = -1;
+	}
+
+	/* IPv6, for later use: failures here aren't errors */
+	if (!nl_route_default(AF_INET6, want, &h->ifi6, &h->gw6) &&
+	    nl_addr_get(AF_INET6, h->ifi6, 0, &h->addr6, &h->prefix6))
+		h->prefix6 = -1;
+}
+
+/**
+ * conf_guest() - complete what the guest gets from what the host has
+ * @c:		context
+ * @given:	which values were given
+ */
+static void conf_guest(struct ctx *c, const struct conf_given *given)
+{
+	const struct host_conf *h = &c->host;
+	struct guest_conf *g = &c->guest;
+	static const uint8_t zero[ETH_ALEN];
+
+	if (!given->addr) {
+		if (h->prefix4 < 0)
+			die("no IPv4 address on %s: give --address",
+			    *h->ifname ? h->ifname : "the uplink");
+		g->addr = h->addr4;
+	}
+	if (!given->prefix)
+		g->prefix_len = h->prefix4 >= 0 ? h->prefix4 : 24;
+	if (!given->gw)
+		g->gw = h->gw4;
+	if (!g->gw.s_addr)
+		die("the default route has no gateway address: give --gateway");
+	if (g->gw.s_addr == g->addr.s_addr)
+		die("the gateway %s is the guest's own address",
+		    inet_ntoa(g->gw));
+	if ((g->addr.s_addr ^ g->gw.s_addr) &
+	    (g->prefix_len ? htonl(~0U << (32 - g->prefix_len)) : 0))
+		warn("the gateway %s is outside the guest's subnet",
+		     inet_ntoa(g->gw));
+	if (!given->mtu)
+		g->mtu = h->mtu ? MIN(MAX(h->mtu, (unsigned)MTU_MIN),
+				      (unsigned)MTU_MAX) : ETH_DATA_LEN;
+	if (!given->mac)
+		memcpy(g->our_mac, memcmp(h->mac, zero, ETH_ALEN) ?
+		       h->mac : conf_default_mac, ETH_ALEN);
+}
+
+/**
+ * conf_resolv() - read DNS servers and search list from resolv.conf
+ * @c:		context
+ * @given:	which values were given on the command line
+ * @path:	file to read
+ *
+ * Follows glibc: the last "search" or "domain" line wins. Nameservers on
+ * loopback are useless to the guest and skipped with a note.
+ */
+static void conf_resolv(struct ctx *c, const struct conf_given *given,
+			const char *path)
+{
+	struct guest_conf *g = &c->guest;
+	char line[BUFSIZ];
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (!given->dns || !given->search)
+			warn_perror("can't read %s, the guest gets no DNS "
+				    "configuration from it", path);
+		return;
+	}
+
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *key, *val;
+		struct in_addr a;
+
+		key = strtok_r(line, " \t\n", &save);
+		if (!key || *key == '#' || *key == ';')
+			continue;
+
+		if (!strcmp(key, "nameserver") && !given->dns) {
+			val = strtok_r(NULL, " \t\n", &save);
+			if (!val || inet_pton(AF_INET, val, &a) != 1)
+				continue;	/* IPv6 is for later */
+			if ((ntohl(a.s_addr) >> IN_CLASSA_NSHIFT) ==
+			    IN_LOOPBACKNET) {
+				info("DNS server %s is on the host's loopback, "
+				     "the guest can't use it", val);
+				continue;
+			}
+			conf_dns_add(g, a, false);
+		} else if ((!strcmp(key, "search") || !strcmp(key, "domain")) &&
+			   !given->search) {
+			g->search_n = 0;
+			conf_search_add(g, save, false);
+		}
+	}
+	fclose(f);
+}
+
+/**
+ * conf() - set up the context from the command line and the host
+ * @c:		context, zeroed
+ * @argc:	argument count
+ * @argv:	arguments
+ *
+ * Exits with status 1 and one line of explanation on any bad value.
+ */
+void conf(struct ctx *c, int argc, char **argv)
+{
+	struct conf_given given = { 0 };
+
+	conf_args(c, &given, argc, argv);
+	log_init(c->debug, false);
+	conf_host(c, &given);
+	conf_guest(c, &given);
+	conf_resolv(c, &given, RESOLV_CONF);
+}
+
+/**
+ * conf_print() - say what the guest will be given
+ * @c:		context
+ */
+void conf_print(const struct ctx *c)
+{
+	const struct guest_conf *g = &c->guest;
+	const uint8_t *m = g->our_mac;
+	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	char list[SEARCH_MAX * (DOMAIN_MAX + 1) + 1] = "";
+	int i;
+
+	if (c->host.ifi)
+		info("host interface %s, MTU %u", c->host.ifname, c->host.mtu);
+	inet_ntop(AF_INET, &g->addr, addr, sizeof(addr));
+	inet_ntop(AF_INET, &g->gw, gw, sizeof(gw));
+	info("guest gets %s/%d, gateway %s, MTU %u", addr, g->prefix_len, gw,
+	     g->mtu);
+
+	for (i = 0; i < g->dns_n; i++) {
+		inet_ntop(AF_INET, &g->dns[i], addr, sizeof(addr));
+		strcat(strcat(list, i ? " " : ""), addr);
+	}
+	info("    DNS: %s", g->dns_n ? list : "none");
+
+	list[0] = '\0';
+	for (i = 0; i < g->search_n; i++)
+		strcat(strcat(list, i ? " " : ""), g->search[i]);
+	info("    search: %s", g->search_n ? list : "none");
+	info("    merd's MAC on the guest's link: "
+	     "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+	     m[5]);
+	if (c->host.prefix6 >= 0) {
+		char a6[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &c->host.addr6, a6, sizeof(a6));
+		debug("host IPv6 %s/%d (not served yet)", a6, c->host.prefix6);
+	}
+}

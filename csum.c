@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* csum.c - Internet checksum (RFC 1071) and its incremental update (RFC 1624)
+ *
+ * Copyright (c) 2026 merd authors
+ */
+
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "csum.h"
+
+/**
+ * csum_fold() - fold a 32-bit one's complement sum to 16 bits
+ * @sum:	unfolded sum
+ *
+ * Return: folded sum, not complemented
+ */
+uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/**
+ * csum_partial() - add a buffer to a one's complement sum
+ * @buf:	data, any alignment
+ * @len:	length in bytes: odd only for the last buffer of a checksum
+ * @sum:	sum so far, 0 to start
+ *
+ * Sums 32-bit words into a 64-bit accumulator, which can't overflow for
+ * any buffer shorter than 16 GiB, then folds.
+ *
+ * Return: unfolded 32-bit sum
+ */
+uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
+{
+	const uint8_t *p = buf;
+	uint64_t acc = sum;
+	uint32_t w32;
+	uint16_t w16;
+
+	while (len >= 16) {
+		uint32_t w[4];
+
+		memcpy(w, p, sizeof(w));
+		acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
+		p += 16;
+		len -= 16;
+	}
+	while (len >= 4) {
+		memcpy(&w32, p, 4);
+		acc += w32;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&w16, p, 2);
+		acc += w16;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		/* RFC 1071: pad the odd byte with a zero byte */
+		uint8_t pad[2] = { *p, 0 };
+
+		memcpy(&w16, pad, 2);
+		acc += w16;
+	}
+
+	while (acc >> 32)
+		acc = (acc & 0xffffffff) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+/**
+ * csum_finish() - turn an unfolded sum into the checksum field value
+ * @sum:	unfolded sum
+ *
+ * Return: one's complement of the folded sum, raw
+ */
+uint16_t csum_finish(uint32_t sum)
+{
+	return (uint16_t)~csum_fold(sum);
+}
+
+/**
+ * csum_ip4_header() - checksum of an IPv4 header
+ * @hdr:	header, with its checksum field set to zero
+ * @len:	header length in bytes
+ *
+ * Return: value for the checksum field, raw
+ */
+uint16_t csum_ip4_header(const void *hdr, size_t len)
+{
+	return csum_finish(csum_partial(hdr, len, 0));
+}
+
+/**
+ * csum_pseudo4() - sum of the IPv4 pseudo-header (RFC 793 3.1, RFC 768)
+ * @saddr:	source address, raw
+ * @daddr:	destination address, raw
+ * @proto:	protocol number
+ * @len:	length of the transport header and data, host order
+ *
+ * Return: unfolded sum
+ */
+uint32_t csum_pseudo4(uint32_t saddr, uint32_t daddr, uint8_t proto,
+		      uint16_t len)
+{
+	uint64_t acc = (uint64_t)saddr + daddr + htons(proto) + htons(len);
+
+	while (acc >> 32)
+		acc = (acc & 0xffffffff) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+/**
+ * csum_l4_ip4() - TCP, UDP checksum over the pseudo-header and segment
+ * @saddr:	source address, raw
+ * @daddr:	destination address, raw
+ * @proto:	protocol number
+ * @l4:		transport header and data, checksum field set to zero
+ * @len:	length of @l4
+ *
+ * Return: value for the checksum field, raw (a UDP caller maps 0 to 0xffff)
+ */
+uint16_t csum_l4_ip4(uint32_t saddr, uint32_t daddr, uint8_t proto,
+		     const void *l4, size_t len)
+{
+	uint32_t sum = csum_pseudo4(saddr, daddr, proto, (uint16_t)len);
+
+	return csum_finish(csum_partial(l4, len, sum));
+}
+
+/**
+ * csum_update16() - update a checksum for a changed 16-bit word
+ * @check:	old checksum field, raw
+ * @old:	old word, raw
+ * @new:	new word, raw
+ *
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')
+ *
+ * Return: new checksum field, raw
+ */
+uint16_t csum_update16(uint16_t check, uint16_t old, uint16_t new)
+{
+	uint32_t sum = (uint16_t)~check;
+
+	sum += (uint16_t)~old;
+	sum += new;
+	return (uint16_t)~csum_fold(sum);
+}
+
+/**
+ * csum_update32() - update a checksum for a changed 32-bit word
+ * @check:	old checksum field, raw
+ * @old:	old value (an address), raw
+ * @new:	new value, raw
+ *
+ * Return: new checksum field, raw
+ */
+uint16_t csum_update32(uint16_t check, uint32_t old, uint32_t new)
+{
+	uint32_t sum = (uint16_t)~check;
+
+	sum += (uint16_t)~(old & 0xffff);
+	sum += (uint16_t)~(old >> 16);
+	sum += new & 0xffff;
+	sum += new >> 16;
+	return (uint16_t)~csum_fold(sum);
+}

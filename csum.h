@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* csum.h - Internet checksum (RFC 1071) and its incremental update (RFC 1624)
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * All 16-bit and 32-bit values here are "raw": loaded from, and stored to,
+ * packet bytes with memcpy(), without byte swapping. One's complement sums
+ * don't depend on byte order, so a checksum computed on raw values can be
+ * stored back as it is.
+ */
+
+#ifndef CSUM_H
+#define CSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
+uint16_t csum_fold(uint32_t sum);
+uint16_t csum_finish(uint32_t sum);
+uint16_t csum_ip4_header(const void *hdr, size_t len);
+uint32_t csum_pseudo4(uint32_t saddr, uint32_t daddr, uint8_t proto,
+		      uint16_t len);
+uint16_t csum_l4_ip4(uint32_t saddr, uint32_t daddr, uint8_t proto,
+		     const void *l4, size_t len);
+uint16_t csum_update16(uint16_t check, uint16_t old, uint16_t new);
+uint16_t csum_update32(uint16_t check, uint32_t old, uint32_t new);
+
+#endif /* CSUM_H */

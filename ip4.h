@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ip4.h - IPv4 and Ethernet header parsing and building
+ *
+ * Copyright (c) 2026 merd authors
+ */
+
+#ifndef IP4_H
+#define IP4_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/ip.h>
+#include <linux/if_ether.h>
+
+#include "pkt.h"
+
+/* RFC 791: the header is at least five 32-bit words */
+#define IP4_HLEN_MIN	20
+#define IP4_DEFAULT_TTL	64
+#define UDP_HLEN	8
+
+/**
+ * struct ip4_view - a checked IPv4 packet
+ * @h:		copy of the fixed header (aligned, safe to read)
+ * @hlen:	header length including options
+ * @hdr:	the whole header, options included, in the frame
+ * @l4:		payload, trimmed to the total length field
+ */
+struct ip4_view {
+	struct iphdr h;
+	size_t hlen;
+	struct pkt hdr;
+	struct pkt l4;
+};
+
+int ip4_parse(struct pkt v, struct ip4_view *ip);
+bool ip4_is_fragment(const struct ip4_view *ip);
+size_t eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
+		  uint16_t proto);
+size_t ip4_header(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint8_t proto,
+		  uint16_t id, size_t payload_len);
+size_t ip4_udp_frame(uint8_t *buf, size_t size, const uint8_t *dmac,
+		     const uint8_t *smac, uint32_t saddr, uint32_t daddr,
+		     uint16_t sport, uint16_t dport, uint16_t id,
+		     const void *payload, size_t plen);
+
+#endif /* IP4_H */

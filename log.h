@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* log.h - logging to stderr or syslog, and the per-packet trace
+ *
+ * Copyright (c) 2026 merd authors
+ */
+
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+void log_init(bool debug, bool use_syslog);
+bool log_debug_enabled(void);
+void logmsg(int pri, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void logmsg_perror(int pri, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+#define err(...)	logmsg(LOG_ERR, __VA_ARGS__)
+#define warn(...)	logmsg(LOG_WARNING, __VA_ARGS__)
+#define info(...)	logmsg(LOG_INFO, __VA_ARGS__)
+#define err_perror(...)	logmsg_perror(LOG_ERR, __VA_ARGS__)
+#define warn_perror(...) logmsg_perror(LOG_WARNING, __VA_ARGS__)
+
+#define debug(...)							\
+	do {								\
+		if (log_debug_enabled())				\
+			logmsg(LOG_DEBUG, __VA_ARGS__);			\
+	} while (0)
+
+/* One line per packet, only with --trace: costs a branch otherwise */
+#define trace(c, ...)							\
+	do {								\
+		if ((c)->trace)						\
+			logmsg(LOG_DEBUG, __VA_ARGS__);			\
+	} while (0)
+
+#endif /* LOG_H */

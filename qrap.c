@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* qrap.c - connect to merd, put the socket on a descriptor, run qemu
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * Usage: qrap [-s PATH] FDNUM QEMU [ARGS...]
+ *
+ * qemu refuses a descriptor that isn't a tap device for -net tap,fd=N, but
+ * its socket netdev (-netdev socket,fd=N) takes a connected stream socket
+ * and speaks the same framing as -netdev stream. qrap connects to merd,
+ * moves the connection to FDNUM, adds "-netdev socket,fd=FDNUM" and a
+ * virtio-net-pci device unless the command line already uses FDNUM, and
+ * executes qemu.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "tap.h"
+
+/* merd closes a refused connection at once: wait this long to see it */
+#define QRAP_BUSY_WAIT_MS	300
+/* qemu's -netdev id for the network device qrap adds */
+#define QRAP_NETDEV_ID		"merd0"
+/* Highest descriptor number accepted for FDNUM */
+#define QRAP_FD_MAX		1023
+
+/**
+ * usage() - print usage to stderr and exit with status 1
+ * @name:	program name
+ */
+static void usage(const char *name)
+{
+	fprintf(stderr,
+		"Usage: %s [-s PATH] FDNUM QEMU [ARGS...]\n"
+		"Connect to merd's socket (default: the first free merd of "
+		TAP_SOCK_DEFAULT_RANGE "),\n"
+		"place the connection on descriptor FDNUM and run QEMU with "
+		"ARGS,\n"
+		"adding -netdev socket,fd=FDNUM and a virtio-net-pci device "
+		"if ARGS don't use FDNUM.\n", name);
+	exit(EXIT_FAILURE);
+}
+
+/**
+ * qrap_connect() - connect to one socket path and check merd took us
+ * @path:	socket path
+ * @fd:		set to the connected socket on success
+ *
+ * Return: 0 on success, -EBUSY if merd refused us because it serves
+ *	   another guest, -errno from connect() otherwise
+ */
+static int qrap_connect(const char *path, int *fd)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	char byte;
+	int s;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		int ret = -errno;
+
+		close(s);
+		return ret;
+	}
+
+	/* A busy merd accepts and closes right away: look for that */
+	pfd.fd = s;
+	pfd.events = POLLIN | POLLRDHUP;
+	if (poll(&pfd, 1, QRAP_BUSY_WAIT_MS) > 0 &&
+	    recv(s, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+		close(s);
+		return -EBUSY;
+	}
+
+	*fd = s;
+	return 0;
+}
+
+/**
+ * qrap_find() - connect to merd at a path, or at the first default path
+ *		 where a merd takes us
+ * @path:	socket path, NULL to search the default ones
+ *
+ * Return: connected socket; exits with a clear message on failure
+ */
+static int qrap_find(const char *path)
+{
+	char p[UNIX_PATH_LEN];
+	bool busy = false;
+	int fd, ret, i;
+
+	if (path) {
+		ret = qrap_connect(path, &fd);
+		if (!ret)
+			return fd;
+		if (ret == -EBUSY)
+			fprintf(stderr, "qrap: merd at %s is busy with another "
+				"guest\n", path);
+		else if (ret == -ENOENT || ret == -ECONNREFUSED)
+			fprintf(stderr, "qrap: no merd listening at %s (is "
+				"merd running?)\n", path);
+		else
+			fprintf(stderr, "qrap: can't connect to %s: %s\n",
+				path, strerror(-ret));
+		exit(EXIT_FAILURE);
+	}
+
+	for (i = 1; i <= TAP_SOCK_MAX; i++) {
+		snprintf(p, sizeof(p), TAP_SOCK_FMT, i);
+		ret = qrap_connect(p, &fd);
+		if (!ret) {
+			fprintf(stderr, "qrap: connected to merd at %s\n", p);
+			return fd;
+		}
+		busy |= ret == -EBUSY;
+	}
+
+	if (busy)
+		fprintf(stderr, "qrap: every merd found in "
+			TAP_SOCK_DEFAULT_RANGE " is busy with another guest\n");
+	else
+		fprintf(stderr, "qrap: no merd listening at "
+			TAP_SOCK_DEFAULT_RANGE " (is merd running? or give "
+			"-s PATH)\n");
+	exit(EXIT_FAILURE);
+}
+
+/**
+ * qrap_uses_fd() - tell whether a qemu netdev argument uses a descriptor
+ * @arg:	comma-separated netdev options, like "socket,fd=5,id=n0"
+ * @fdnum:	descriptor number
+ *
+ * Return: true if one of the options is exactly fd=@fdnum
+ */
+static bool qrap_uses_fd(const char *arg, int fdnum)
+{
+	char want[32];
+	const char *p = arg;
+	size_t n;
+
+	n = (size_t)snprintf(want, sizeof(want), "fd=%d", fdnum);
+	while (p) {
+		if (!strncmp(p, want, n) && (p[n] == ',' || !p[n]))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/**
+ * qrap_args() - qemu's arguments, with a netdev on @fdnum added if needed
+ * @argc:	number of qemu arguments, QEMU itself included
+ * @argv:	qemu arguments
+ * @fdnum:	descriptor the connection is on
+ *
+ * Return: NULL-terminated argument vector
+ */
+static char **qrap_args(int argc, char **argv, int fdnum)
+{
+	static char dev[] = "virtio-net-pci,netdev=" QRAP_NETDEV_ID;
+	static char opt_netdev[] = "-netdev", opt_device[] = "-device";
+	char **args, *netdev;
+	int i;
+
+	args = calloc((size_t)argc + 5, sizeof(*args));
+	netdev = malloc(64);
+	if (!args || !netdev) {
+		perror("qrap");
+		exit(EXIT_FAILURE);
+	}
+	memcpy(args, argv, (size_t)argc * sizeof(*args));
+
+	for (i = 1; i + 1 < argc; i++) {
+		const char *o = argv[i];
+
+		if ((!strcmp(o, "-netdev") || !strcmp(o, "--netdev") ||
+		     !strcmp(o, "-net") || !strcmp(o, "-nic")) &&
+		    qrap_uses_fd(argv[i + 1], fdnum))
+			return args;
+	}
+
+	snprintf(netdev, 64, "socket,fd=%d,id=" QRAP_NETDEV_ID, fdnum);
+	args[argc] = opt_netdev;
+	args[argc + 1] = netdev;
+	args[argc + 2] = opt_device;
+	args[argc + 3] = dev;
+	return args;
+}
+
+/**
+ * main() - qrap
+ * @argc:	argument count
+ * @argv:	[-s PATH] FDNUM QEMU [ARGS...]
+ *
+ * Return: doesn't return on success (qemu runs), 1 on failure
+ */
+int main(int argc, char **argv)
+{
+	const char *name = argv[0] ? argv[0] : "qrap", *path = NULL;
+	int first = 1, fdnum, fd;
+	char *end;
+	long v;
+
+	if (argc > 2 && (!strcmp(argv[1], "-s") ||
+			 !strcmp(argv[1], "--socket"))) {
+		path = argv[2];
+		first = 3;
+	}
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		usage(name);
+	if (argc - first < 2)
+		usage(name);
+
+	errno = 0;
+	v = strtol(argv[first], &end, 10);
+	if (errno || end == argv[first] || *end || v <= STDERR_FILENO ||
+	    v > QRAP_FD_MAX) {
+		fprintf(stderr, "qrap: invalid FDNUM '%s': must be a number "
+			"from %d to %d\n", argv[first], STDERR_FILENO + 1,
+			QRAP_FD_MAX);
+		return EXIT_FAILURE;
+	}
+	fdnum = (int)v;
+
+	fd = qrap_find(path);
+	if (fd != fdnum) {
+		if (dup2(fd, fdnum) < 0) {
+			perror("qrap: dup2");
+			return EXIT_FAILURE;
+		}
+		close(fd);
+	} else {
+		/* Keep it across exec: dup2() would have cleared CLOEXEC */
+		int flags = fcntl(fd, F_GETFD);
+
+		fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+	}
+
+	argv += first + 1;
+	execvp(argv[0], qrap_args(argc - first - 1, argv, fdnum));
+	fprintf(stderr, "qrap: can't run %s: %s\n", argv[0], strerror(errno));
+	return EXIT_FAILURE;
+}

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* tap.c - the guest's side: qemu's stream socket, framing, frame dispatch
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * qemu (-netdev stream, or -netdev socket,fd=N through qrap) connects to an
+ * AF_UNIX stream socket and sends each Ethernet frame after its length as a
+ * 32-bit big-endian number. A read can return many frames and part of one;
+ * a write can be partial or fail with EAGAIN. Received bytes are kept until
+ * a frame is whole; frames for the guest go through a byte ring (struct
+ * tap_tx), written with at most two iovecs, whatever the number of frames.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/udp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "arp.h"
+#include "dhcp.h"
+#include "ip4.h"
+#include "log.h"
+#include "merd.h"
+#include "tap.h"
+
+/* Reads per EPOLLIN event before going back to the loop, for fairness */
+#define TAP_READS_PER_EVENT	8
+#define TAP_LISTEN_BACKLOG	8
+/* Large enough for any reply merd builds itself (ARP, DHCP) */
+#define TAP_REPLY_MAX		1536
+
+/**
+ * tap_parse() - split bytes read from the stream into frames
+ * @buf:	bytes read, starting at a length field
+ * @len:	number of bytes
+ * @fn:		called for each complete frame
+ * @arg:	passed to @fn
+ * @consumed:	set to the bytes taken by complete frames and their lengths
+ * @bad:	set to the offending length on error
+ *
+ * Return: 0 on success (a partial frame may remain after @consumed),
+ *	   -EBADMSG if a length is zero, shorter than an Ethernet header or
+ *	   longer than TAP_FRAME_MAX
+ */
+int tap_parse(const uint8_t *buf, size_t len, tap_frame_fn fn, void *arg,
+	      size_t *consumed, uint32_t *bad)
+{
+	size_t off = 0;
+
+	while (len - off >= TAP_HDR_LEN) {
+		uint32_t flen;
+
+		memcpy(&flen, buf + off, sizeof(flen));
+		flen = ntohl(flen);
+		if (flen < TAP_FRAME_MIN || flen > TAP_FRAME_MAX) {
+			*consumed = off;
+			*bad = flen;
+			return -EBADMSG;
+		}
+		if (len - off - TAP_HDR_LEN < flen)
+			break;
+
+		fn(arg, buf + off + TAP_HDR_LEN, flen);
+		off += TAP_HDR_LEN + flen;
+	}
+
+	*consumed = off;
+	return 0;
+}
+
+/**
+ * tap_tx_init() - allocate a transmit ring
+ * @tx:		ring
+ * @size:	bytes it holds
+ *
+ * Return: 0 on success, -ENOMEM
+ */
+int tap_tx_init(struct tap_tx *tx, size_t size)
+{
+	tx->buf = malloc(size);
+	if (!tx->buf)
+		return -ENOMEM;
+	tx->size = size;
+	tx->head = tx->used = 0;
+	tx->dropped = 0;
+	return 0;
+}
+
+/**
+ * tap_tx_copy_in() - append bytes to the ring, wrapping around
+ * @tx:		ring, with at least @len bytes free
+ * @data:	bytes
+ * @len:	count
+ */
+static void tap_tx_copy_in(struct tap_tx *tx, const void *data, size_t len)
+{
+	size_t tail = (tx->head + tx->used) % tx->size;
+	size_t first = MIN(len, tx->size - tail);
+
+	memcpy(tx->buf + tail, data, first);
+	memcpy(tx->buf, (const uint8_t *)data + first, len - first);
+	tx->used += len;
+}
+
+/**
+ * tap_tx_push() - queue one frame, with its length field, for qemu
+ * @tx:		ring
+ * @frame:	Ethernet frame
+ * @len:	its length
+ *
+ * Return: 0 on success, -ENOBUFS if the ring is full (frame dropped)
+ */
+int tap_tx_push(struct tap_tx *tx, const void *frame, size_t len)
+{
+	uint32_t hdr = htonl((uint32_t)len);
+
+	if (tx->size - tx->used < TAP_HDR_LEN + len) {
+		tx->dropped++;
+		return -ENOBUFS;
+	}
+
+	tap_tx_copy_in(tx, &hdr, sizeof(hdr));
+	tap_tx_copy_in(tx, frame, len);
+	return 0;
+}
+
+/**
+ * tap_tx_write() - write as much of the ring as the socket takes
+ * @tx:		ring
+ * @fd:		connected socket
+ *
+ * Return: bytes written (the ring may still hold some if the socket is
+ *	   full), or -errno on a write error other than EAGAIN
+ */
+ssize_t tap_tx_write(struct tap_tx *tx, int fd)
+{
+	ssize_t total = 0;
+
+	while (tx->used) {
+		size_t first = MIN(tx->used, tx->size - tx->head);
+		struct iovec iov[2] = {
+			{ tx->buf + tx->head, first },
+			{ tx->buf, tx->used - first },
+		};
+		struct msghdr mh = {
+			.msg_iov = iov,
+			.msg_iovlen = iov[1].iov_len ? 2 : 1,
+		};
+		ssize_t n;
+
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+
+		tx->head = (tx->head + (size_t)n) % tx->size;
+		tx->used -= (size_t)n;
+		total += n;
+	}
+
+	if (!tx->used)
+		tx->head = 0;
+	return total;
+}
+
+/**
+ * tap_sock_probe() - tell whether a live program serves a socket path
+ * @path:	path of an existing file
+ *
+ * Return: 1 if something accepts connections there, 0 if the file is a
+ *	   stale socket that can be removed, -errno if it isn't a socket or
+ *	   can't be checked
+ */
+int tap_sock_probe(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st))
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		ret = 1;
+	else if (errno == ECONNREFUSED)
+		ret = 0;
+	else if (errno == EAGAIN)	/* backlog full: certainly alive */
+		ret = 1;
+	else
+		ret = -errno;
+
+	close(fd);
+	return ret;
+}
+
+/**
+ * tap_sock_bind() - create a listening socket at a path
+ * @path:	socket path
+ *
+ * A stale socket file (nobody listening) is replaced; a live one, or any
+ * other kind of file, is left alone.
+ *
+ * Return: listening descriptor, or -errno (-EADDRINUSE if a live program
+ *	   serves @path)
+ */
+static int tap_sock_bind(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		ret = -errno;
+		if (ret != -EADDRINUSE)
+			goto fail;
+
+		ret = tap_sock_probe(path);
+		if (ret) {
+			ret = ret > 0 ? -EADDRINUSE : ret;
+			goto fail;
+		}
+		if (unlink(path) ||
+		    bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+
+	if (listen(fd, TAP_LISTEN_BACKLOG)) {
+		ret = -errno;
+		unlink(path);
+		goto fail;
+	}
+	return fd;
+
+fail:
+	close(fd);
+	return ret;
+}
+
+/**
+ * tap_sock_init() - create the socket qemu connects to, exit on failure
+ * @c:		context: @sock_path is used if set, filled in otherwise
+ */
+void tap_sock_init(struct ctx *c)
+{
+	int fd, i;
+
+	if (c->sock_path_set) {
+		fd = tap_sock_bind(c->sock_path);
+		if (fd == -EADDRINUSE)
+			die("socket %s is in use by another program",
+			    c->sock_path);
+		if (fd < 0)
+			die("can't listen on %s: %s", c->sock_path,
+			    strerror(-fd));
+		c->fd_listen = fd;
+		return;
+	}
+
+	for (i = 1; i <= TAP_SOCK_MAX; i++) {
+		snprintf(c->sock_path, sizeof(c->sock_path), TAP_SOCK_FMT, i);
+		fd = tap_sock_bind(c->sock_path);
+		if (fd >= 0) {
+			c->fd_listen = fd;
+			return;
+		}
+		if (fd != -EADDRINUSE && fd != -ENOTSOCK)
+			die("can't listen on %s: %s", c->sock_path,
+			    strerror(-fd));
+	}
+	die("no free socket path among " TAP_SOCK_FMT " to " TAP_SOCK_FMT
+	    ": give one with --socket", 1, TAP_SOCK_MAX);
+}
+
+/**
+ * tap_sock_cleanup() - remove the socket file at exit
+ * @c:		context
+ */
+void tap_sock_cleanup(const struct ctx *c)
+{
+	if (c->fd_listen >= 0)
+		unlink(c->sock_path);
+}
+
+/**
+ * tap_close() - forget the connected guest
+ * @c:		context
+ * @why:	reason, for the log
+ */
+static void tap_close(struct ctx *c, const char *why)
+{
+	epoll_ctl(c->epollfd, EPOLL_CTL_DEL, c->fd_tap, NULL);
+	close(c->fd_tap);
+	c->fd_tap = -1;
+	c->rx.len = 0;
+	c->tx.head = c->tx.used = 0;
+	c->tx_waiting = false;
+	c->guest_mac_known = false;
+
+	info("guest disconnected (%s) after %lu frames", why, c->tap_frames);
+
+	/* A connection that never sent a frame wasn't a guest: it may be
+	 * another merd probing the socket path, or qrap finding a socket
+	 */
+	if (c->one_off && c->tap_frames) {
+		info("--one-off: exiting");
+		c->quit = true;
+	}
+}
+
+/**
+ * tap_listen_handler() - accept a connection from qemu
+ * @c:		context
+ */
+void tap_listen_handler(struct ctx *c)
+{
+	int fd;
+
+	fd = accept4(c->fd_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			warn_perror("accept on %s", c->sock_path);
+		return;
+	}
+
+	if (c->fd_tap >= 0) {
+		warn("refusing a second client on %s: a guest is connected",
+		     c->sock_path);
+		close(fd);
+		return;
+	}
+
+	if (epoll_add(c, fd, EPOLLIN | EPOLLRDHUP, EPOLL_TYPE_TAP)) {
+		err_perror("epoll_ctl for the guest connection");
+		close(fd);
+		return;
+	}
+
+	c->fd_tap = fd;
+	c->rx.len = 0;
+	c->tx.head = c->tx.used = 0;
+	c->tap_frames = 0;
+	info("guest connected on %s", c->sock_path);
+}
+
+/**
+ * tap_frame_cb() - tap_parse() callback: count and dispatch one frame
+ * @arg:	context
+ * @frame:	Ethernet frame
+ * @len:	its length
+ */
+static void tap_frame_cb(void *arg, const uint8_t *frame, size_t len)
+{
+	struct ctx *c = arg;
+
+	c->tap_frames++;
+	tap_frame(c, frame, len);
+}
+
+/**
+ * tap_input() - read from qemu and handle every complete frame
+ * @c:		context
+ *
+ * Return: 0, or -1 if the connection was closed
+ */
+static int tap_input(struct ctx *c)
+{
+	int i;
+
+	for (i = 0; i < TAP_READS_PER_EVENT; i++) {
+		size_t room = c->rx.size - c->rx.len, used;
+		uint32_t bad;
+		ssize_t n;
+
+		n = read(c->fd_tap, c->rx.buf + c->rx.len, room);
+		if (n == 0) {
+			tap_close(c, "end of stream");
+			return -1;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			warn_perror("read from guest");
+			tap_close(c, "read error");
+			return -1;
+		}
+
+		c->rx.len += (size_t)n;
+		if (tap_parse(c->rx.buf, c->rx.len, tap_frame_cb, c, &used,
+			      &bad)) {
+			warn("bad frame length %u from guest (valid: %u to %u)",
+			     bad, TAP_FRAME_MIN, TAP_FRAME_MAX);
+			tap_close(c, "framing error");
+			return -1;
+		}
+
+		memmove(c->rx.buf, c->rx.buf + used, c->rx.len - used);
+		c->rx.len -= used;
+
+		if ((size_t)n < room)
+			return 0;
+	}
+	return 0;
+}
+
+/**
+ * tap_flush() - write queued frames to qemu, arm EPOLLOUT if some remain
+ * @c:		context
+ */
+void tap_flush(struct ctx *c)
+{
+	struct epoll_event ev = { 0 };
+	union epoll_ref ref = { .type = EPOLL_TYPE_TAP, .fd = c->fd_tap };
+	bool waiting;
+	ssize_t n;
+
+	if (c->fd_tap < 0 || !c->tx.used)
+		return;
+
+	n = tap_tx_write(&c->tx, c->fd_tap);
+	if (n < 0) {
+		errno = (int)-n;
+		warn_perror("write to guest");
+		tap_close(c, "write error");
+		return;
+	}
+
+	waiting = c->tx.used > 0;
+	if (waiting == c->tx_waiting)
+		return;
+
+	ev.events = EPOLLIN | EPOLLRDHUP | (waiting ? EPOLLOUT : 0);
+	ev.data.u64 = ref.u64;
+	if (epoll_ctl(c->epollfd, EPOLL_CTL_MOD, c->fd_tap, &ev))
+		warn_perror("epoll_ctl on the guest connection");
+	c->tx_waiting = waiting;
+}
+
+/**
+ * tap_handler() - handle events on the qemu connection
+ * @c:		context
+ * @events:	epoll events
+ */
+void tap_handler(struct ctx *c, uint32_t events)
+{
+	if (events & EPOLLIN) {
+		if (tap_input(c))
+			return;
+	}
+
+	if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+		/* Drain what the peer sent before it went away */
+		if (c->fd_tap >= 0 && !(events & EPOLLIN))
+			tap_close(c, "hang-up");
+		return;
+	}
+
+	if (events & EPOLLOUT)
+		tap_flush(c);
+}
+
+/**
+ * tap_send() - queue a frame for the guest
+ * @c:		context
+ * @frame:	Ethernet frame
+ * @len:	its length
+ *
+ * Return: 0 if queued, -ENOTCONN without a guest, -ENOBUFS if the queue
+ *	   is full
+ */
+int tap_send(struct ctx *c, const void *frame, size_t len)
+{
+	if (c->fd_tap < 0)
+		return -ENOTCONN;
+	if (tap_tx_push(&c->tx, frame, len)) {
+		trace(c, "tap: queue full, dropped a %zu-byte frame", len);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/**
+ * tap_learn_mac() - remember the guest's MAC address from a frame
+ * @c:		context
+ * @src:	source MAC of a frame from the guest
+ */
+static void tap_learn_mac(struct ctx *c, const uint8_t *src)
+{
+	static const uint8_t zero[ETH_ALEN];
+
+	if ((src[0] & 1) || !memcmp(src, zero, ETH_ALEN))
+		return;	/* multicast or unset: not a station address */
+	if (c->guest_mac_known && !memcmp(c->guest_mac, src, ETH_ALEN))
+		return;
+
+	memcpy(c->guest_mac, src, ETH_ALEN);
+	c->guest_mac_known = true;
+	debug("guest MAC is %02x:%02x:%02x:%02x:%02x:%02x", src[0], src[1],
+	      src[2], src[3], src[4], src[5]);
+}
+
+/**
+ * tap_ip4() - handle an IPv4 packet from the guest
+ * @c:		context
+ * @l3:		bytes after the Ethernet header
+ * @reply:	buffer for a reply frame
+ * @size:	size of @reply
+ *
+ * Return: length of the reply frame in @reply, 0 for none
+ */
+static size_t tap_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
+		      size_t size)
+{
+	struct ip4_view ip;
+	struct udphdr uh;
+
+	if (ip4_parse(l3, &ip)) {
+		trace(c, "tap: malformed IPv4 packet, dropped");
+		return 0;
+	}
+
+	if (ip.h.protocol == IPPROTO_UDP && !ip4_is_fragment(&ip) &&
+	    pkt_get(ip.l4, 0, &uh, sizeof(uh)) &&
+	    ntohs(uh.dest) == DHCP_SERVER_PORT)
+		return dhcp(c, &ip, reply, size);
+
+	trace(c, "tap: IPv4 protocol %u to %s not forwarded", ip.h.protocol,
+	      inet_ntoa((struct in_addr){ ip.h.daddr }));
+	return 0;
+}
+
+/**
+ * tap_frame() - handle one Ethernet frame from the guest
+ * @c:		context
+ * @frame:	frame, any alignment, untrusted
+ * @len:	its length, at least TAP_FRAME_MIN
+ */
+void tap_frame(struct ctx *c, const uint8_t *frame, size_t len)
+{
+	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
+						 0xff, 0xff, 0xff };
+	uint8_t reply[TAP_REPLY_MAX];
+	struct pkt f = { frame, len }, l3;
+	struct ethhdr eh;
+	size_t rlen = 0;
+
+	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+		return;
+
+	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) &&
+	    memcmp(eh.h_dest, bcast, ETH_ALEN)) {
+		trace(c, "tap: frame not for us, dropped");
+		return;
+	}
+	tap_learn_mac(c, eh.h_source);
+
+	switch (ntohs(eh.h_proto)) {
+	case ETH_P_ARP:
+		rlen = arp(c, f, reply, sizeof(reply));
+		break;
+	case ETH_P_IP:
+		rlen = tap_ip4(c, l3, reply, sizeof(reply));
+		break;
+	default:
+		trace(c, "tap: EtherType 0x%04x not handled",
+		      ntohs(eh.h_proto));
+		break;
+	}
+
+	if (rlen)
+		tap_send(c, reply, rlen);
+}

@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""merdtest.py - run merd, the pump and real DHCP clients inside a Topology
+
+Merd starts the daemon in the host namespace and checks, when stopped, that it
+exited cleanly and that the sanitisers reported nothing. Guest connects the
+guest namespace's tap device to merd's socket through test/pump. udhcpc() and
+dhclient() run the real clients in the guest namespace and return what they
+were given.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+from netns import log, wait_for
+
+TEST = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(TEST)
+# The integration tests run the sanitiser build unless told otherwise
+MERD = os.environ.get("MERD", os.path.join(TEST, "merd-san"))
+QRAP = os.environ.get("QRAP", os.path.join(TOP, "qrap"))
+PUMP = os.path.join(TEST, "pump")
+UDHCPC_SCRIPT = os.path.join(TEST, "guest", "udhcpc.script")
+DHCLIENT_SCRIPT = os.path.join(TEST, "dhclient-script")
+DHCLIENT_CONF = os.path.join(TEST, "dhclient.conf")
+
+SANITIZER_RE = re.compile(r"(AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
+                          r"LeakSanitizer)")
+
+
+class Merd:
+    """merd in the foreground in a namespace, its stderr in a log file."""
+
+    def __init__(self, ns, args=(), sock=None, binary=None, wait=True, env=None):
+        self.ns = ns
+        self.sock = sock
+        self.logpath = os.path.join(ns.topo.tmp, "merd-%d.log" % time.monotonic_ns())
+        argv = [binary or MERD, "-f"]
+        if sock:
+            argv += ["-s", sock]
+        argv += list(args)
+        self.argv = argv
+        self.logf = open(self.logpath, "w")
+        e = dict(os.environ)
+        # Leaks at exit are reported too; abort on the first error
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=99")
+        e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=98")
+        if env:
+            e.update(env)
+        self.proc = ns.popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, env=e)
+        if wait:
+            self.wait_listening()
+
+    def log(self):
+        with open(self.logpath, errors="replace") as f:
+            return f.read()
+
+    def wait_listening(self, timeout=10):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("merd exited with %s:\n%s" % (self.proc.returncode,
+                                                                  self.log()))
+            m = re.search(r"listening on (\S+)", self.log())
+            return m and m.group(1)
+        path = wait_for(ready, timeout, "merd to listen")
+        if not self.sock:
+            self.sock = path
+        return path
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_log(self, pattern, timeout=10):
+        return wait_for(lambda: re.search(pattern, self.log()), timeout,
+                        "merd log line /%s/" % pattern)
+
+    def exit_status(self, timeout=10):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, expect_clean=True):
+        """SIGTERM; check a clean exit and a silent sanitiser. Returns the log."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("merd ignored SIGTERM:\n" + self.log())
+        self.logf.close()
+        text = self.log()
+        assert not SANITIZER_RE.search(text), "sanitiser report:\n" + text
+        if expect_clean:
+            assert self.proc.returncode == 0, "merd exit %s:\n%s" % (self.proc.returncode,
+                                                                    text)
+        return text
+
+
+class Guest:
+    """The guest namespace's tap0 bridged to merd's socket by test/pump."""
+
+    def __init__(self, ns, sock, ifname="tap0"):
+        self.ns = ns
+        self.ifname = ifname
+        self.proc = ns.popen([PUMP, ifname, sock], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True)
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            raise AssertionError("pump failed: %r %s" % (line, self.proc.stderr.read()))
+        ns.run("ip link set %s up" % ifname)
+        self.mac = ns.link_mac(ifname)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=5)
+
+    def addr(self):
+        """The guest's IPv4 addresses on its tap, as "a.b.c.d/len" strings."""
+        out = self.ns.run("ip -4 -o addr show dev %s" % self.ifname).stdout
+        return re.findall(r"inet (\S+)", out)
+
+    def default_route(self):
+        out = self.ns.run("ip -4 route show default").stdout
+        m = re.search(r"default via (\S+) dev (\S+)", out)
+        return m and m.group(1)
+
+    def mtu(self):
+        return int(self.ns.run(["cat", "/sys/class/net/%s/mtu" % self.ifname]).stdout)
+
+
+def parse_lease_lines(text):
+    """MERD-LEASE key=value lines (written by the client scripts) into a dict."""
+    lease = {}
+    for m in re.finditer(r"MERD-LEASE (\w+)=(.*)", text):
+        lease[m.group(1)] = m.group(2).strip()
+    return lease
+
+
+def udhcpc(guest, extra=(), timeout=30):
+    """busybox udhcpc once (-q), in the foreground; returns (lease dict, output)."""
+    args = ["busybox", "udhcpc", "-i", guest.ifname, "-f", "-q", "-n", "-t", "4", "-T", "1",
+            "-O", "search", "-O", "mtu", "-s", UDHCPC_SCRIPT] + list(extra)
+    p = guest.ns.run(args, check=False, timeout=timeout)
+    out = p.stdout + p.stderr
+    log(out)
+    assert p.returncode == 0, "udhcpc failed (%d):\n%s" % (p.returncode, out)
+    return parse_lease_lines(out), out
+
+
+def dhclient(guest, extra=(), timeout=40):
+    """ISC dhclient, one attempt (-1), with a recording script; returns lease dict.
+
+    dhclient goes to the background once bound; Namespace.close() kills it.
+    """
+    tmp = guest.ns.topo.tmp
+    record = os.path.join(tmp, "dhclient.record")
+    if os.path.exists(record):
+        os.unlink(record)
+    # dhclient runs its script with an environment of its own: pass the
+    # record file's path through a wrapper
+    wrapper = os.path.join(tmp, "dhclient-script")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nMERD_RECORD=%s exec %s \"$@\"\n" % (record, DHCLIENT_SCRIPT))
+    os.chmod(wrapper, 0o755)
+    args = ["dhclient", "-1", "-v", "-cf", DHCLIENT_CONF, "-sf", wrapper,
+            "-lf", os.path.join(tmp, "dhclient.leases"),
+            "-pf", os.path.join(tmp, "dhclient.pid")] + list(extra) + [guest.ifname]
+    p = guest.ns.run(args, check=False, timeout=timeout)
+    out = p.stdout + p.stderr
+    log(out)
+    assert p.returncode == 0, "dhclient failed (%d):\n%s" % (p.returncode, out)
+    with open(record) as f:
+        return parse_lease_lines(f.read()), out
+
+
+def dhclient_stop(guest):
+    """Stop a dhclient started by dhclient(), releasing nothing."""
+    pidfile = os.path.join(guest.ns.topo.tmp, "dhclient.pid")
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            pid = int(f.read().strip() or 0)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os.unlink(pidfile)

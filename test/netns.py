@@ -1,0 +1,212 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""netns.py - private network namespaces for merd's tests
+
+The topology every integration test starts from:
+
+      guest ns                     host ns                       remote ns
+  +--------------+   stream   +------------------+   veth   +------------------+
+  | tap0         |<--(pump)-->| merd             |h0 ---- r0| gateway          |
+  | DHCP client, |   socket   | 10.42.0.2/24     |          | 10.42.0.1/24     |
+  | the "guest"  |            | default via .1   |          | servers, resolver|
+  +--------------+            +------------------+          +------------------+
+
+With router=True a router namespace sits between host and remote:
+
+  host 10.42.0.2/24 -- h0 | r0 10.42.0.1/24  router  10.43.0.1/24 r1 | x0 -- 10.43.0.2/24 remote
+
+merd only ever runs in the host namespace. Each namespace gets its own
+/etc/netns/NAME/resolv.conf, so that `ip netns exec` never shows a process the
+machine's own resolver. Everything created is removed by Topology.close(),
+which the fixtures call also when a test fails.
+"""
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+
+HOST_ADDR = "10.42.0.2"
+HOST_PREFIX = 24
+GATEWAY = "10.42.0.1"
+REMOTE_ADDR = "10.42.0.1"          # without a router, the gateway is the remote
+ROUTED_REMOTE = "10.43.0.2"        # with a router
+ROUTER_FAR = "10.43.0.1"
+HOST_MTU = 1400                    # not 1500, so that a default can't pass for it
+HOST_DNS = ["10.42.0.1", "10.42.0.53"]
+HOST_SEARCH = ["example.test", "lab.example.test"]
+
+_counter = [0]
+
+
+def log(msg):
+    """Print a command or event; pytest shows it when a test fails."""
+    print("[netns] " + msg, flush=True)
+
+
+def wait_for(pred, timeout, what, interval=0.02):
+    """Poll pred() until it returns a true value, for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class Namespace:
+    """One network namespace: run commands in it, and start processes."""
+
+    def __init__(self, topo, role):
+        self.topo = topo
+        self.role = role
+        self.name = "%s-%s" % (topo.prefix, role)
+        self.procs = []
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        topo.namespaces.append(self)
+        self.etc = "/etc/netns/" + self.name
+        os.makedirs(self.etc, exist_ok=True)
+        self.write_resolv([], [])
+        self.run("ip link set lo up")
+
+    def cmd(self, args):
+        """The command line that runs args (list or shell string) in here."""
+        if isinstance(args, str):
+            args = ["sh", "-c", args]
+        return ["ip", "netns", "exec", self.name] + list(args)
+
+    def run(self, args, check=True, timeout=60, **kw):
+        """Run a command to completion in here; return CompletedProcess with text."""
+        log("%s$ %s" % (self.role, args if isinstance(args, str) else shlex.join(args)))
+        p = subprocess.run(self.cmd(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=timeout, **kw)
+        if check and p.returncode != 0:
+            raise subprocess.CalledProcessError(p.returncode, p.args, p.stdout, p.stderr)
+        return p
+
+    def popen(self, args, **kw):
+        """Start a process in here; it is killed by close() if still running."""
+        log("%s& %s" % (self.role, args if isinstance(args, str) else shlex.join(args)))
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        p = subprocess.Popen(self.cmd(args), start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def write_resolv(self, servers, search):
+        """Give the namespace its own resolv.conf."""
+        with open(os.path.join(self.etc, "resolv.conf"), "w") as f:
+            if search:
+                f.write("search %s\n" % " ".join(search))
+            for s in servers:
+                f.write("nameserver %s\n" % s)
+
+    def read_resolv(self):
+        with open(os.path.join(self.etc, "resolv.conf")) as f:
+            return f.read()
+
+    def link_mac(self, ifname):
+        out = self.run(["cat", "/sys/class/net/%s/address" % ifname]).stdout
+        return out.strip()
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        # Anything else still inside (daemonised DHCP clients) goes too
+        pids = subprocess.run(["ip", "netns", "pids", self.name], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, universal_newlines=True).stdout
+        for pid in pids.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+        for f in os.listdir(self.etc) if os.path.isdir(self.etc) else []:
+            os.unlink(os.path.join(self.etc, f))
+        if os.path.isdir(self.etc):
+            os.rmdir(self.etc)
+
+
+class Topology:
+    """guest, host and remote namespaces (and optionally a router) wired up."""
+
+    def __init__(self, router=False, host_mtu=HOST_MTU):
+        _counter[0] += 1
+        self.prefix = "merdt%d-%d" % (os.getpid(), _counter[0])
+        self.namespaces = []
+        self.tmp = "/tmp/%s" % self.prefix
+        os.makedirs(self.tmp, exist_ok=True)
+        self.router = None
+        try:
+            self._build(router, host_mtu)
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self, router, host_mtu):
+        self.host = Namespace(self, "host")
+        self.remote = Namespace(self, "remote")
+        self.guest = Namespace(self, "guest")
+        self.sock = os.path.join(self.tmp, "merd.socket")
+
+        if router:
+            self.router = Namespace(self, "router")
+            near, far = self.router, self.router
+        else:
+            near = far = self.remote
+
+        self.host.run("ip link add h0 type veth peer name r0 netns %s" % near.name)
+        self.host.run("ip link set h0 mtu %d up" % host_mtu)
+        self.host.run("ip addr add %s/%d dev h0" % (HOST_ADDR, HOST_PREFIX))
+        near.run("ip link set r0 mtu %d up" % host_mtu)
+        near.run("ip addr add %s/%d dev r0" % (GATEWAY, HOST_PREFIX))
+        self.host.run("ip route add default via %s" % GATEWAY)
+        self.host.write_resolv(HOST_DNS, HOST_SEARCH)
+        self.remote_addr = REMOTE_ADDR
+
+        if router:
+            far.run("sysctl -qw net.ipv4.ip_forward=1")
+            far.run("ip link add r1 type veth peer name x0 netns %s" % self.remote.name)
+            far.run("ip link set r1 up")
+            far.run("ip addr add %s/24 dev r1" % ROUTER_FAR)
+            self.remote.run("ip link set x0 up")
+            self.remote.run("ip addr add %s/24 dev x0" % ROUTED_REMOTE)
+            self.remote.run("ip route add default via %s" % ROUTER_FAR)
+            self.remote_addr = ROUTED_REMOTE
+        self.remote.write_resolv([self.remote_addr], [])
+        self.guest.write_resolv([], [])
+        self.host_mac = self.host.link_mac("h0")
+
+    def close(self):
+        for ns in reversed(self.namespaces):
+            ns.close()
+        self.namespaces = []
+        if os.path.isdir(self.tmp):
+            subprocess.run(["rm", "-rf", self.tmp])
+
+
+def cleanup_stale():
+    """Remove namespaces left by test runs that were killed (their pid is gone)."""
+    out = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    for line in out.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if not name.startswith("merdt"):
+            continue
+        try:
+            pid = int(name[5:].split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not os.path.exists("/proc/%d" % pid):
+            log("removing stale namespace " + name)
+            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+            subprocess.run(["rm", "-rf", "/etc/netns/" + name])
