@@ -26,42 +26,34 @@
 #define EPOLL_EVENTS	64
 
 /**
- * epoll_add() - watch a descriptor in the main loop
- * @c:		context
- * @fd:		descriptor
- * @events:	epoll events
- * @type:	what @fd is, handed back with its events
+ * signals_block() - hold back SIGINT, SIGTERM, SIGHUP for a signalfd
+ * @set:	filled with the signals held
  *
- * Return: 0 on success, -1 with errno set
+ * Called before the socket exists, so that a signal can't end merd before
+ * it is able to remove the socket file.
  */
-int epoll_add(const struct ctx *c, int fd, uint32_t events,
-	      enum epoll_type type)
+static void signals_block(sigset_t *set)
 {
-	union epoll_ref ref = { .type = type, .fd = fd };
-	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+	signal(SIGPIPE, SIG_IGN);
 
-	return epoll_ctl(c->epollfd, EPOLL_CTL_ADD, fd, &ev);
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, set, NULL))
+		die("can't block signals: %s", strerror(errno));
 }
 
 /**
- * signals_init() - take SIGINT, SIGTERM, SIGHUP through a signalfd
+ * signals_init() - take the held signals through a signalfd in the loop
  * @c:		context
+ * @set:	signals held by signals_block()
  */
-static void signals_init(struct ctx *c)
+static void signals_init(const struct ctx *c, const sigset_t *set)
 {
-	sigset_t set;
 	int fd;
 
-	signal(SIGPIPE, SIG_IGN);
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		die("can't block signals: %s", strerror(errno));
-
-	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0 || epoll_add(c, fd, EPOLLIN, EPOLL_TYPE_SIGNAL))
 		die("can't set up signal handling: %s", strerror(errno));
 }
@@ -209,18 +201,12 @@ static void loop(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct ctx c = { .fd_listen = -1, .fd_tap = -1, .epollfd = -1 };
+	sigset_t sigs;
 
 	conf(&c, argc, argv);
-
-	c.epollfd = epoll_create1(EPOLL_CLOEXEC);
-	if (c.epollfd < 0)
-		die("epoll_create1: %s", strerror(errno));
 	buffers_init(&c);
-	signals_init(&c);
-
+	signals_block(&sigs);
 	tap_sock_init(&c);
-	if (epoll_add(&c, c.fd_listen, EPOLLIN, EPOLL_TYPE_LISTEN))
-		die("epoll_ctl: %s", strerror(errno));
 
 	info("listening on %s", c.sock_path);
 	conf_print(&c);
@@ -233,6 +219,17 @@ int main(int argc, char **argv)
 		daemonise(&c);
 		log_init(c.debug, true);
 	}
+
+	/* Only now: a signalfd added to epoll before fork() would keep
+	 * waking the parent's wait queue, and the child would never see its
+	 * signals
+	 */
+	c.epollfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c.epollfd < 0)
+		die("epoll_create1: %s", strerror(errno));
+	signals_init(&c, &sigs);
+	if (epoll_add(&c, c.fd_listen, EPOLLIN, EPOLL_TYPE_LISTEN))
+		die("epoll_ctl: %s", strerror(errno));
 
 	loop(&c);
 

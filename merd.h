@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
+#include <sys/epoll.h>
 #include <sys/un.h>
 
 #define MERD_VERSION_STR "merd " MERD_VERSION
@@ -194,8 +195,23 @@ union epoll_ref {
 	uint64_t u64;
 };
 
-int epoll_add(const struct ctx *c, int fd, uint32_t events,
-	      enum epoll_type type);
+/**
+ * epoll_add() - watch a descriptor in the main loop
+ * @c:		context
+ * @fd:		descriptor
+ * @events:	epoll events
+ * @type:	what @fd is, handed back with its events
+ *
+ * Return: 0 on success, -1 with errno set
+ */
+static inline int epoll_add(const struct ctx *c, int fd, uint32_t events,
+			    enum epoll_type type)
+{
+	union epoll_ref ref = { .type = type, .fd = fd };
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	return epoll_ctl(c->epollfd, EPOLL_CTL_ADD, fd, &ev);
+}
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)	((a) < (b) ? (a) : (b))

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,20 @@ static void tap_close(struct ctx *c, const char *why)
 }
 
 /**
+ * tap_hung_up() - tell whether the peer of a connection has gone
+ * @fd:		connected socket
+ *
+ * Return: true if it hung up (bytes it sent before may still be queued)
+ */
+static bool tap_hung_up(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) > 0 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/**
  * tap_listen_handler() - accept a connection from qemu
  * @c:		context
  */
@@ -349,6 +364,10 @@ void tap_listen_handler(struct ctx *c)
 			warn_perror("accept on %s", c->sock_path);
 		return;
 	}
+
+	/* qemu restarting: the old connection may have hung up already */
+	if (c->fd_tap >= 0 && tap_hung_up(c->fd_tap))
+		tap_handler(c, EPOLLIN | EPOLLRDHUP);
 
 	if (c->fd_tap >= 0) {
 		warn("refusing a second client on %s: a guest is connected",
@@ -387,14 +406,15 @@ static void tap_frame_cb(void *arg, const uint8_t *frame, size_t len)
 /**
  * tap_input() - read from qemu and handle every complete frame
  * @c:		context
+ * @drain:	the peer hung up: read everything it sent, then close
  *
  * Return: 0, or -1 if the connection was closed
  */
-static int tap_input(struct ctx *c)
+static int tap_input(struct ctx *c, bool drain)
 {
 	int i;
 
-	for (i = 0; i < TAP_READS_PER_EVENT; i++) {
+	for (i = 0; drain || i < TAP_READS_PER_EVENT; i++) {
 		size_t room = c->rx.size - c->rx.len, used;
 		uint32_t bad;
 		ssize_t n;
@@ -426,7 +446,7 @@ static int tap_input(struct ctx *c)
 		memmove(c->rx.buf, c->rx.buf + used, c->rx.len - used);
 		c->rx.len -= used;
 
-		if ((size_t)n < room)
+		if ((size_t)n < room && !drain)
 			return 0;
 	}
 	return 0;
@@ -472,16 +492,15 @@ void tap_flush(struct ctx *c)
  */
 void tap_handler(struct ctx *c, uint32_t events)
 {
-	if (events & EPOLLIN) {
-		if (tap_input(c))
-			return;
+	if (events & EPOLLERR) {
+		tap_close(c, "socket error");
+		return;
 	}
 
-	if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-		/* Drain what the peer sent before it went away */
-		if (c->fd_tap >= 0 && !(events & EPOLLIN))
-			tap_close(c, "hang-up");
-		return;
+	/* Once the peer hung up, what it sent is finite: take it all now */
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) {
+		if (tap_input(c, events & (EPOLLHUP | EPOLLRDHUP)))
+			return;
 	}
 
 	if (events & EPOLLOUT)

@@ -1,0 +1,226 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Command line, socket path handling, daemon mode, PID file, --one-off."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+import netns
+from merdtest import MERD, Guest, Merd, udhcpc
+from netns import wait_for
+from streamclient import StreamClient
+
+BAD = [
+    (["--mtu", "abc"], "mtu"),
+    (["--mtu", "67"], "mtu"),
+    (["--mtu", "65521"], "mtu"),
+    (["-m", "1500x"], "mtu"),
+    (["--address", "10.42.0.300"], "address"),
+    (["--address", "224.0.0.1"], "address"),
+    (["-a", "127.0.0.1"], "address"),
+    (["--netmask", "33"], "netmask"),
+    (["--netmask", "255.0.255.0"], "netmask"),
+    (["--gateway", "x"], "gateway"),
+    (["--dns", "10.0.0"], "dns"),
+    (["--search", "bad..name"], "search"),
+    (["--search", "a" * 64 + ".test"], "search"),
+    (["--mac-addr", "01:00:5e:00:00:01"], "mac-addr"),
+    (["--mac-addr", "9a:55:9a:55:9a"], "mac-addr"),
+    (["--interface", "nosuchif0"], "interface"),
+    (["--socket", ""], "socket"),
+    (["--socket", "/tmp/" + "x" * 200], "socket"),
+    (["--mtu", "1500", "--mtu", "1400"], "mtu"),
+    (["--bogus"], "--bogus"),
+    (["--mtu"], "--mtu"),
+    (["stray"], "stray"),
+]
+
+
+@pytest.mark.parametrize("args,name", BAD, ids=[" ".join(a)[:40] for a, _ in BAD])
+def test_bad_option_one_line_exit_1(topo, args, name):
+    sock = os.path.join(topo.tmp, "never.socket")
+    p = topo.host.run([MERD, "-f", "-s", sock] + args if "--socket" not in args
+                      else [MERD, "-f"] + args, check=False, timeout=10)
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert name in lines[0], lines[0]
+    assert not os.path.exists(sock), "nothing may be started on a bad option"
+
+
+def test_help_and_version(topo):
+    p = topo.host.run([MERD, "--help"])
+    for opt in ("--socket", "--foreground", "--debug", "--trace", "--interface",
+                "--address", "--netmask", "--gateway", "--dns", "--search", "--mtu",
+                "--mac-addr", "--pid", "--one-off", "--help", "--version"):
+        assert opt in p.stdout
+    p = topo.host.run([MERD, "--version"])
+    assert re.match(r"merd \S+", p.stdout)
+
+
+def test_no_default_route_is_one_clear_error(topo):
+    topo.host.run("ip route del default")
+    p = topo.host.run([MERD, "-f", "-s", topo.sock], check=False, timeout=10)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        "merd: no default IPv4 route: give --gateway and --address"]
+    # With both given, merd runs
+    m = Merd(topo.host, sock=topo.sock, args=["-a", netns.HOST_ADDR, "-g", netns.GATEWAY])
+    m.stop()
+
+
+def test_lowest_metric_default_route_and_interface_option(topo):
+    """Two uplinks: the default route with the lowest metric wins; -i picks
+    the other one, with its own address, gateway and MTU."""
+    topo.host.run("ip link add h1 type veth peer name r1 netns %s" % topo.remote.name)
+    topo.host.run("ip link set h1 mtu 1300 up")
+    topo.host.run("ip addr add 10.44.0.2/16 dev h1")
+    topo.remote.run("ip link set r1 up; ip addr add 10.44.0.1/16 dev r1")
+    topo.host.run("ip route del default")
+    topo.host.run("ip route add default via 10.44.0.1 metric 200")
+    topo.host.run("ip route add default via %s metric 100" % netns.GATEWAY)
+    m = Merd(topo.host, sock=topo.sock)
+    log = m.stop()
+    assert "guest gets 10.42.0.2/24, gateway 10.42.0.1, MTU 1400" in log
+    m = Merd(topo.host, sock=topo.sock, args=["-i", "h1"])
+    log = m.stop()
+    assert "guest gets 10.44.0.2/16, gateway 10.44.0.1, MTU 1300" in log
+
+
+def default_socket(m):
+    return re.search(r"listening on (/tmp/merd_\d+\.socket)", m.log()).group(1)
+
+
+def test_default_socket_paths_side_by_side(topo):
+    """Without --socket, each merd takes the first free default path, and
+    says which; the one in use is never removed."""
+    m1 = Merd(topo.host)
+    m2 = Merd(topo.host)
+    try:
+        p1, p2 = default_socket(m1), default_socket(m2)
+        assert p1 != p2
+        assert os.path.exists(p1) and os.path.exists(p2)
+        g = Guest(topo.guest, p1)
+        lease, _ = udhcpc(g)
+        assert lease["ip"] == netns.HOST_ADDR
+        g.stop()
+    finally:
+        m2.stop()
+        m1.stop()
+    assert not os.path.exists(p1) and not os.path.exists(p2)
+
+
+def test_socket_in_use_is_refused_and_left_alone(topo, merd):
+    p = topo.host.run([MERD, "-f", "-s", merd.sock], check=False, timeout=10)
+    assert p.returncode == 1
+    assert "in use" in p.stderr and merd.sock in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    # The first merd still serves its socket
+    g = Guest(topo.guest, merd.sock)
+    lease, _ = udhcpc(g)
+    assert lease["ip"] == netns.HOST_ADDR
+    g.stop()
+
+
+def test_stale_socket_is_replaced(topo):
+    m = Merd(topo.host, sock=topo.sock)
+    m.proc.send_signal(signal.SIGKILL)
+    m.proc.wait()
+    assert os.path.exists(topo.sock), "a killed merd leaves its socket file"
+    m2 = Merd(topo.host, sock=topo.sock)
+    g = Guest(topo.guest, m2.sock)
+    lease, _ = udhcpc(g)
+    assert lease["ip"] == netns.HOST_ADDR
+    g.stop()
+    m2.stop()
+
+
+def test_not_a_socket_is_never_removed(topo):
+    path = os.path.join(topo.tmp, "regular-file")
+    with open(path, "w") as f:
+        f.write("keep me")
+    p = topo.host.run([MERD, "-f", "-s", path], check=False, timeout=10)
+    assert p.returncode == 1 and path in p.stderr
+    assert open(path).read() == "keep me"
+
+
+def test_second_client_refused_first_keeps_working(topo, merd, guest):
+    c = StreamClient(merd.sock)
+    assert c.closed_by_peer(), "merd must close a second client"
+    c.close()
+    merd.wait_log("refusing a second client")
+    lease, _ = udhcpc(guest)
+    assert lease["ip"] == netns.HOST_ADDR
+
+
+def test_daemon_mode_and_pid_file(topo):
+    pidfile = os.path.join(topo.tmp, "merd.pid")
+    p = topo.host.run([MERD, "-s", topo.sock, "-P", pidfile], timeout=10)
+    assert "listening on " + topo.sock in p.stderr
+    pid = int(open(pidfile).read())
+    assert os.path.exists("/proc/%d" % pid)
+    g = Guest(topo.guest, topo.sock)
+    lease, _ = udhcpc(g)
+    assert lease["ip"] == netns.HOST_ADDR
+    g.stop()
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+             open("/proc/%d/stat" % pid).read().split()[2] == "Z", 10, "merd to exit")
+    wait_for(lambda: not os.path.exists(topo.sock), 5, "socket removal")
+    assert not os.path.exists(pidfile)
+
+
+def test_pid_file_in_foreground(topo):
+    pidfile = os.path.join(topo.tmp, "fg.pid")
+    m = Merd(topo.host, sock=topo.sock, args=["-P", pidfile])
+    assert int(open(pidfile).read()) == m.proc.pid
+    m.stop()
+    assert not os.path.exists(pidfile)
+
+
+def test_one_off_exits_when_guest_leaves(topo):
+    m = Merd(topo.host, sock=topo.sock, args=["--one-off"])
+    # A connection that never sends a frame (a probe) doesn't count
+    c = StreamClient(m.sock)
+    c.close()
+    time.sleep(0.3)
+    assert m.alive()
+    g = Guest(topo.guest, m.sock)
+    udhcpc(g)
+    g.stop()
+    assert m.exit_status(10) == 0
+    m.stop()
+    assert not os.path.exists(topo.sock)
+
+
+def test_sigint_and_sighup_exit_cleanly(topo):
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        m = Merd(topo.host, sock=topo.sock)
+        m.proc.send_signal(sig)
+        assert m.exit_status(10) == 0
+        m.stop()
+        assert not os.path.exists(topo.sock)
+
+
+def test_runs_without_resolv_conf(topo):
+    os.unlink(os.path.join(topo.host.etc, "resolv.conf"))
+    # ip netns exec now shows the machine's resolv.conf: give DNS explicitly
+    m = Merd(topo.host, sock=topo.sock, args=["-D", "10.42.0.1", "-S", "x.test"])
+    g = Guest(topo.guest, m.sock)
+    lease, _ = udhcpc(g)
+    assert lease["dns"] == "10.42.0.1" and lease["search"] == "x.test"
+    g.stop()
+    m.stop()
+    topo.host.write_resolv(netns.HOST_DNS, netns.HOST_SEARCH)
+
+
+def test_bad_option_in_daemon_mode_fails_before_forking(topo):
+    p = subprocess.run(topo.host.cmd([MERD, "-s", topo.sock, "--mtu", "0"]),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=10)
+    assert p.returncode == 1 and "mtu" in p.stderr
+    assert not os.path.exists(topo.sock)

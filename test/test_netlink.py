@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Host discovery over netlink with routing tables and address lists large
+enough that every dump takes many reads, and while they keep changing."""
+
+import os
+import re
+
+import netns
+from merdtest import MERD, Merd
+
+GUEST_LINE = "guest gets 10.42.0.2/24, gateway 10.42.0.1, MTU 1400"
+
+
+def batch(ns, lines):
+    """Apply many `ip` commands at once (ip -batch)."""
+    path = os.path.join(ns.topo.tmp, "batch-%s" % ns.role)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    ns.run(["ip", "-batch", path], timeout=120)
+
+
+def test_multipart_dumps(topo):
+    """3000 addresses on another interface, listed before and after h0's,
+    and 3000 routes: the dumps span dozens of reads."""
+    topo.host.run("ip link add d0 type veth peer name d1 && ip link set d1 up && ip link set d0 up")
+    batch(topo.host, ["addr add 10.50.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
+                      for i in range(3000)] +
+          ["route add 10.60.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
+           for i in range(3000)])
+    # A secondary address on h0 must not be taken for the primary one
+    topo.host.run("ip addr add 10.42.0.77/24 dev h0")
+    m = Merd(topo.host, sock=topo.sock)
+    log = m.stop()
+    assert GUEST_LINE in log
+
+
+def test_address_in_gateway_subnet_preferred(topo):
+    """Several addresses on the uplink: the one whose subnet holds the
+    gateway is the guest's."""
+    topo.host.run("ip addr del %s/24 dev h0" % netns.HOST_ADDR)
+    topo.host.run("ip addr add 172.16.5.5/16 dev h0")
+    topo.host.run("ip addr add %s/24 dev h0" % netns.HOST_ADDR)
+    topo.host.run("ip route add default via %s" % netns.GATEWAY)
+    m = Merd(topo.host, sock=topo.sock)
+    assert GUEST_LINE in m.stop()
+
+
+def test_dumps_while_routes_change(topo):
+    """Routes added and removed all the time while merd starts: a dump the
+    kernel interrupts is started again, and the answer is always right."""
+    topo.host.run("ip link add d0 type veth peer name d1 && ip link set d1 up && ip link set d0 up")
+    batch(topo.host, ["route add 10.70.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
+                      for i in range(2000)])
+    script = ("for i in $(seq 1 400); do ip route add 10.80.0.$((i % 250 + 1))/32 dev d0 "
+              "2>/dev/null; ip route del 10.80.0.$((i % 250 + 1))/32 dev d0; done")
+    churn = topo.host.popen(["sh", "-c", script])
+    try:
+        for _ in range(10):
+            p = topo.host.run([MERD, "-f", "-s", topo.sock, "--version"], check=False)
+            assert p.returncode == 0
+            m = Merd(topo.host, sock=topo.sock)
+            assert GUEST_LINE in m.stop()
+    finally:
+        churn.wait(timeout=120)
+
+
+def test_multipath_default_route(topo):
+    topo.host.run("ip route del default")
+    topo.host.run("ip route add default nexthop via %s dev h0 weight 1" % netns.GATEWAY)
+    m = Merd(topo.host, sock=topo.sock)
+    assert GUEST_LINE in m.stop()
+
+
+def test_interface_without_address_needs_address_option(topo):
+    topo.host.run("ip link add h9 type veth peer name r9 netns %s" % topo.remote.name)
+    topo.host.run("ip link set h9 up")
+    p = topo.host.run([MERD, "-f", "-s", topo.sock, "-i", "h9"], check=False)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        "merd: no default IPv4 route via h9: give --gateway and --address"]
+    p = topo.host.run([MERD, "-f", "-s", topo.sock, "-i", "h9", "-g", "10.9.0.1"],
+                      check=False)
+    assert p.returncode == 1
+    assert len(p.stderr.strip().splitlines()) == 1 and "--address" in p.stderr
+    m = Merd(topo.host, sock=topo.sock, args=["-i", "h9", "-g", "10.9.0.1",
+                                               "-a", "10.9.0.2", "-n", "24"])
+    log = m.stop()
+    assert "guest gets 10.9.0.2/24, gateway 10.9.0.1, MTU 1500" in log
+    mac = topo.host.link_mac("h9")
+    assert re.search("MAC on the guest's link: " + mac, log)
