@@ -154,12 +154,12 @@ static void conf_addr4(const char *opt, const char *arg, struct in_addr *a)
 static int conf_netmask(const char *arg)
 {
 	struct in_addr m;
-	uint32_t h;
 	char *end;
 	long len;
 
 	if (inet_pton(AF_INET, arg, &m) == 1) {
-		h = ntohl(m.s_addr);
+		uint32_t h = ntohl(m.s_addr);
+
 		if (h & (~h >> 1))
 			conf_bad("netmask", arg, "mask bits are not contiguous");
 		return __builtin_popcount(h);
@@ -200,17 +200,22 @@ static unsigned int conf_mtu(const char *arg)
 static void conf_mac(const char *arg, uint8_t *mac)
 {
 	static const uint8_t zero[ETH_ALEN];
-	unsigned int o[ETH_ALEN];
-	char tail;
+	const char *p = arg;
 	int i;
 
-	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &o[0], &o[1], &o[2],
-		   &o[3], &o[4], &o[5], &tail) != ETH_ALEN ||
-	    strlen(arg) != 3 * ETH_ALEN - 1)
-		conf_bad("mac-addr", arg, "not a MAC address like 9a:55:9a:55:9a:55");
+	for (i = 0; i < ETH_ALEN; i++, p += 3) {
+		char octet[3] = { 0 }, *end;
 
-	for (i = 0; i < ETH_ALEN; i++)
-		mac[i] = (uint8_t)o[i];
+		/* Two hexadecimal digits, then ':' or, after the last, the end */
+		if (!isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]) ||
+		    p[2] != (i == ETH_ALEN - 1 ? '\0' : ':'))
+			conf_bad("mac-addr", arg,
+				 "not a MAC address like 9a:55:9a:55:9a:55");
+		memcpy(octet, p, 2);
+		mac[i] = (uint8_t)strtoul(octet, &end, 16);
+	}
+
 	if ((mac[0] & 1) || !memcmp(mac, zero, ETH_ALEN))
 		conf_bad("mac-addr", arg, "not a unicast address");
 }
@@ -394,7 +399,8 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		break;
 	case 'S':
 		given->search = true;
-		if (strcmp(arg, "none") && !conf_search_add(&c->guest, arg, true))
+		if (strcmp(arg, "none") != 0 &&
+		    !conf_search_add(&c->guest, arg, true))
 			conf_bad("search", arg, "no domain name in it");
 		break;
 	case 'm':
@@ -533,7 +539,7 @@ static void conf_guest(struct ctx *c, const struct conf_given *given)
 		g->mtu = h->mtu ? MIN(MAX(h->mtu, (unsigned)MTU_MIN),
 				      (unsigned)MTU_MAX) : ETH_DATA_LEN;
 	if (!given->mac)
-		memcpy(g->our_mac, memcmp(h->mac, zero, ETH_ALEN) ?
+		memcpy(g->our_mac, memcmp(h->mac, zero, ETH_ALEN) != 0 ?
 		       h->mac : conf_default_mac, ETH_ALEN);
 }
 
@@ -562,7 +568,7 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 	}
 
 	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *key, *val;
+		char *save = NULL, *key;
 		struct in_addr a;
 
 		key = strtok_r(line, " \t\n", &save);
@@ -570,7 +576,8 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 			continue;
 
 		if (!strcmp(key, "nameserver") && !given->dns) {
-			val = strtok_r(NULL, " \t\n", &save);
+			const char *val = strtok_r(NULL, " \t\n", &save);
+
 			if (!val || inet_pton(AF_INET, val, &a) != 1)
 				continue;	/* IPv6 is for later */
 			if ((ntohl(a.s_addr) >> IN_CLASSA_NSHIFT) ==
@@ -609,6 +616,22 @@ void conf(struct ctx *c, int argc, char **argv)
 }
 
 /**
+ * conf_append() - append a word to a space-separated list
+ * @buf:	end of the list so far
+ * @size:	room left in @buf
+ * @i:		index of the word, 0 for the first (no space before it)
+ * @word:	word
+ *
+ * Return: characters written, at most @size - 1
+ */
+static size_t conf_append(char *buf, size_t size, int i, const char *word)
+{
+	int n = snprintf(buf, size, "%s%s", i ? " " : "", word);
+
+	return n < 0 ? 0 : MIN((size_t)n, size - 1);
+}
+
+/**
  * conf_print() - say what the guest will be given
  * @c:		context
  */
@@ -617,7 +640,8 @@ void conf_print(const struct ctx *c)
 	const struct guest_conf *g = &c->guest;
 	const uint8_t *m = g->our_mac;
 	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
-	char list[SEARCH_MAX * (DOMAIN_MAX + 1) + 1] = "";
+	char list[SEARCH_MAX * (DOMAIN_MAX + 1) + 1];
+	size_t off = 0;
 	int i;
 
 	if (c->host.ifi)
@@ -629,13 +653,13 @@ void conf_print(const struct ctx *c)
 
 	for (i = 0; i < g->dns_n; i++) {
 		inet_ntop(AF_INET, &g->dns[i], addr, sizeof(addr));
-		strcat(strcat(list, i ? " " : ""), addr);
+		off += conf_append(list + off, sizeof(list) - off, i, addr);
 	}
 	info("    DNS: %s", g->dns_n ? list : "none");
 
-	list[0] = '\0';
-	for (i = 0; i < g->search_n; i++)
-		strcat(strcat(list, i ? " " : ""), g->search[i]);
+	for (off = 0, i = 0; i < g->search_n; i++)
+		off += conf_append(list + off, sizeof(list) - off, i,
+				   g->search[i]);
 	info("    search: %s", g->search_n ? list : "none");
 	info("    merd's MAC on the guest's link: "
 	     "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],

@@ -416,7 +416,8 @@ static void dhcp_opt_param(const struct ctx *c, struct dhcp_opts *o,
 		break;
 	case OPT_DNS:
 		if (g->dns_n)
-			dhcp_opt_put(o, code, g->dns, g->dns_n * 4U);
+			dhcp_opt_put(o, code, g->dns,
+				     (size_t)g->dns_n * sizeof(g->dns[0]));
 		break;
 	case OPT_DOMAIN_NAME:	/* RFC 2132 3.17: no terminating zero */
 		if (g->search_n)
@@ -570,6 +571,21 @@ static int dhcp_udp_check(const struct ip4_view *ip, struct pkt *bp)
 }
 
 /**
+ * dhcp_type_name() - name of a message type, for the trace
+ * @type:	DHCPDISCOVER to DHCPINFORM
+ *
+ * Return: name without the DHCP prefix
+ */
+static const char *dhcp_type_name(uint8_t type)
+{
+	static const char *const names[] = { "?", "DISCOVER", "OFFER",
+					     "REQUEST", "DECLINE", "ACK", "NAK",
+					     "RELEASE", "INFORM" };
+
+	return type < ARRAY_SIZE(names) ? names[type] : "?";
+}
+
+/**
  * dhcp() - answer a DHCP request from the guest
  * @c:		context
  * @ip:		checked IPv4 packet for UDP port 67, untrusted payload
@@ -581,9 +597,6 @@ static int dhcp_udp_check(const struct ip4_view *ip, struct pkt *bp)
 size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 	    size_t size)
 {
-	static const char *names[] = { "?", "DISCOVER", "OFFER", "REQUEST",
-				       "DECLINE", "ACK", "NAK", "RELEASE",
-				       "INFORM" };
 	union {
 		struct bootp m;
 		uint8_t b[DHCP_MIN_MAX_SIZE * 3];
@@ -610,9 +623,9 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 
 	type = dhcp_decide(c, &msg, &r);
 	trace(c, "dhcp: %s from %02x:%02x:%02x:%02x:%02x:%02x, %s",
-	      names[r.type], msg.chaddr[0], msg.chaddr[1], msg.chaddr[2],
-	      msg.chaddr[3], msg.chaddr[4], msg.chaddr[5],
-	      type ? names[type] : "no reply");
+	      dhcp_type_name(r.type), msg.chaddr[0], msg.chaddr[1],
+	      msg.chaddr[2], msg.chaddr[3], msg.chaddr[4], msg.chaddr[5],
+	      type ? dhcp_type_name(type) : "no reply");
 	if (!type)
 		return 0;
 

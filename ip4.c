@@ -31,7 +31,7 @@ int ip4_parse(struct pkt v, struct ip4_view *ip)
 	if (ip->h.version != 4 || ip->h.ihl < IP4_HLEN_MIN / 4)
 		return -1;
 
-	ip->hlen = ip->h.ihl * 4U;
+	ip->hlen = (size_t)ip->h.ihl * 4;
 	tot = ntohs(ip->h.tot_len);
 	if (tot < ip->hlen || tot > v.len)
 		return -1;
@@ -70,7 +70,7 @@ size_t eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
 
 	memcpy(buf, dst, ETH_ALEN);
 	memcpy(buf + ETH_ALEN, src, ETH_ALEN);
-	memcpy(buf + 2 * ETH_ALEN, &p, sizeof(p));
+	memcpy(buf + ETH_ALEN + ETH_ALEN, &p, sizeof(p));
 	return ETH_HLEN;
 }
 

@@ -99,24 +99,10 @@ void logmsg(int pri, const char *fmt, ...)
  */
 void logmsg_perror(int pri, const char *fmt, ...)
 {
-	const char *e = strerror(errno);
+	int e = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlogmsg(pri, e, fmt, ap);
+	vlogmsg(pri, strerror(e), fmt, ap);
 	va_end(ap);
-}
-
-/**
- * die() - log an error and exit with status 1, for start-up failures only
- * @fmt:	format string
- */
-void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlogmsg(LOG_ERR, NULL, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FAILURE);
 }

@@ -8,6 +8,7 @@
 #define LOG_H
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <syslog.h>
 
 void log_init(bool debug, bool use_syslog);
@@ -16,14 +17,19 @@ void logmsg(int pri, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void logmsg_perror(int pri, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
 
 #define err(...)	logmsg(LOG_ERR, __VA_ARGS__)
 #define warn(...)	logmsg(LOG_WARNING, __VA_ARGS__)
 #define info(...)	logmsg(LOG_INFO, __VA_ARGS__)
 #define err_perror(...)	logmsg_perror(LOG_ERR, __VA_ARGS__)
 #define warn_perror(...) logmsg_perror(LOG_WARNING, __VA_ARGS__)
+
+/* Log an error and exit with status 1: for start-up failures only */
+#define die(...)							\
+	do {								\
+		logmsg(LOG_ERR, __VA_ARGS__);				\
+		exit(EXIT_FAILURE);					\
+	} while (0)
 
 #define debug(...)							\
 	do {								\

@@ -86,9 +86,9 @@ struct host_conf {
 /* Receive buffer for the qemu stream: room for many frames per read(),
  * plus the largest frame so that a partial one can always be completed
  */
-#define TAP_RX_BATCH	(1024 * 1024)
+#define TAP_RX_BATCH	((size_t)1024 * 1024)
 /* Bound on what waits to be written to qemu */
-#define TAP_TX_QUEUE	(8 * 1024 * 1024)
+#define TAP_TX_QUEUE	((size_t)8 * 1024 * 1024)
 
 /**
  * struct tap_rx - bytes read from qemu, not yet split into frames

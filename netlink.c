@@ -157,7 +157,6 @@ static bool nl_multipath_first(const struct nlattr *attr,
 	size_t left = mnl_attr_get_payload_len(attr);
 
 	while (left >= sizeof(struct rtnexthop)) {
-		const struct nlattr *a;
 		struct rtnexthop nh;
 
 		memcpy(&nh, p, sizeof(nh));
@@ -165,6 +164,8 @@ static bool nl_multipath_first(const struct nlattr *attr,
 			return false;
 
 		if (!r->ifi_want || (unsigned int)nh.rtnh_ifindex == r->ifi_want) {
+			const struct nlattr *a;
+
 			*ifi = (unsigned int)nh.rtnh_ifindex;
 			memset(gw, 0, 16);
 			/* Attributes of this hop follow its header */

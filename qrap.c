@@ -102,7 +102,7 @@ static int qrap_find(const char *path)
 {
 	char p[UNIX_PATH_LEN];
 	bool busy = false;
-	int fd, ret, i;
+	int fd = -1, ret, i;
 
 	if (path) {
 		ret = qrap_connect(path, &fd);
@@ -176,12 +176,12 @@ static char **qrap_args(int argc, char **argv, int fdnum)
 {
 	static char dev[] = "virtio-net-pci,netdev=" QRAP_NETDEV_ID;
 	static char opt_netdev[] = "-netdev", opt_device[] = "-device";
-	char **args, *netdev;
+	static char netdev[64];
+	char **args;
 	int i;
 
 	args = calloc((size_t)argc + 5, sizeof(*args));
-	netdev = malloc(64);
-	if (!args || !netdev) {
+	if (!args) {
 		perror("qrap");
 		exit(EXIT_FAILURE);
 	}
@@ -196,7 +196,8 @@ static char **qrap_args(int argc, char **argv, int fdnum)
 			return args;
 	}
 
-	snprintf(netdev, 64, "socket,fd=%d,id=" QRAP_NETDEV_ID, fdnum);
+	snprintf(netdev, sizeof(netdev), "socket,fd=%d,id=" QRAP_NETDEV_ID,
+		 fdnum);
 	args[argc] = opt_netdev;
 	args[argc + 1] = netdev;
 	args[argc + 2] = opt_device;
@@ -215,6 +216,7 @@ int main(int argc, char **argv)
 {
 	const char *name = argv[0] ? argv[0] : "qrap", *path = NULL;
 	int first = 1, fdnum, fd;
+	char **args;
 	char *end;
 	long v;
 
@@ -254,7 +256,9 @@ int main(int argc, char **argv)
 	}
 
 	argv += first + 1;
-	execvp(argv[0], qrap_args(argc - first - 1, argv, fdnum));
+	args = qrap_args(argc - first - 1, argv, fdnum);
+	execvp(argv[0], args);
 	fprintf(stderr, "qrap: can't run %s: %s\n", argv[0], strerror(errno));
+	free(args);
 	return EXIT_FAILURE;
 }

@@ -200,12 +200,11 @@ int tap_sock_probe(const char *path)
 		return -errno;
 
 	memcpy(a.sun_path, path, strlen(path) + 1);
-	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
+	/* EAGAIN: the backlog is full, so it is certainly alive */
+	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) || errno == EAGAIN)
 		ret = 1;
 	else if (errno == ECONNREFUSED)
 		ret = 0;
-	else if (errno == EAGAIN)	/* backlog full: certainly alive */
-		ret = 1;
 	else
 		ret = -errno;
 
@@ -595,8 +594,8 @@ void tap_frame(struct ctx *c, const uint8_t *frame, size_t len)
 	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
 		return;
 
-	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) &&
-	    memcmp(eh.h_dest, bcast, ETH_ALEN)) {
+	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) != 0 &&
+	    memcmp(eh.h_dest, bcast, ETH_ALEN) != 0) {
 		trace(c, "tap: frame not for us, dropped");
 		return;
 	}
