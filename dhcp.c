@@ -534,7 +534,8 @@ static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
 static void dhcp_reply_dst(const struct bootp *msg, uint8_t type,
 			   uint32_t yiaddr, uint32_t *daddr, uint8_t *dmac)
 {
-	if (type == DHCPNAK ||
+	/* An INFORM without ciaddr breaks RFC 2131 4.4.3: broadcast to it */
+	if (type == DHCPNAK || (!msg->ciaddr && !yiaddr) ||
 	    (!msg->ciaddr && (ntohs(msg->flags) & DHCP_FLAG_BROADCAST))) {
 		*daddr = htonl(INADDR_BROADCAST);
 		memset(dmac, 0xff, ETH_ALEN);
@@ -609,6 +610,8 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 	size_t limit, len;
 	struct pkt bp;
 
+	if (size < ETH_HLEN + DHCP_MIN_MAX_SIZE)
+		return 0;	/* every client takes 576 bytes: be able to */
 	if (ip->h.daddr != htonl(INADDR_BROADCAST) &&
 	    ip->h.daddr != c->guest.gw.s_addr)
 		return 0;
@@ -631,9 +634,9 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 
 	/* The reply must fit the client's limit, our buffer and the MTU */
 	limit = r.maxsize ? r.maxsize : DHCP_MIN_MAX_SIZE;
-	if (c->guest.mtu >= DHCP_MIN_MAX_SIZE)
-		limit = MIN(limit, c->guest.mtu);
-	limit = MIN(limit - IP4_HLEN_MIN - UDP_HLEN, sizeof(out));
+	limit = MIN(limit, MAX(c->guest.mtu, (unsigned)DHCP_MIN_MAX_SIZE));
+	limit = MIN(limit, size - ETH_HLEN) - IP4_HLEN_MIN - UDP_HLEN;
+	limit = MIN(limit, sizeof(out));
 	o.cap = limit - sizeof(msg) - 1;
 	dhcp_opts_build(c, &r, type, &o);
 	o.buf[o.len++] = OPT_END;
@@ -645,7 +648,7 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 	rm->hlen = msg.hlen;
 	rm->xid = msg.xid;
 	rm->flags = msg.flags;
-	rm->ciaddr = type == DHCPNAK ? 0 : msg.ciaddr;
+	rm->ciaddr = type == DHCPACK ? msg.ciaddr : 0;	/* RFC 2131 Table 3 */
 	rm->yiaddr = yiaddr;
 	memcpy(rm->chaddr, msg.chaddr, sizeof(rm->chaddr));
 	rm->magic = htonl(DHCP_MAGIC);
