@@ -62,7 +62,8 @@ install: all
 	install -m 755 merd qrap $(DESTDIR)$(BINDIR)/
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 644 doc/merd@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	sed 's|/usr/local|$(PREFIX)|g' doc/merd@.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/merd $(DESTDIR)$(BINDIR)/qrap
