@@ -32,9 +32,10 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -DMERD_VERSION='"$(VERSION)"' \
 	$(WARNINGS) $(HARDENING) $(MNL_CFLAGS)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
-MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip4.c csum.c netlink.c
+MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip4.c csum.c netlink.c \
+	fwd.c conntrack.c nat.c port.c raw.c icmp.c tcp.c frag.c
 MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip4.h csum.h netlink.h \
-	pkt.h
+	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h tcp.h frag.h siphash.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests
@@ -79,10 +80,12 @@ UNIT_LIBS = -lcmocka
 test/unit/test_csum: test/unit/test_csum.c csum.c csum.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $< csum.c $(UNIT_LIBS)
 
-test/unit/test_tap: test/unit/test_tap.c tap.c arp.c dhcp.c ip4.c csum.c \
-		log.c $(MERD_HDRS)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< tap.c arp.c dhcp.c ip4.c csum.c log.c \
-		$(UNIT_LIBS)
+# Everything but start-up: what a frame from the guest can reach
+DATAPATH_SRCS := tap.c arp.c dhcp.c ip4.c csum.c log.c fwd.c conntrack.c \
+	nat.c port.c raw.c icmp.c tcp.c frag.c
+
+test/unit/test_tap: test/unit/test_tap.c $(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
 test/unit/test_arp: test/unit/test_arp.c arp.c ip4.c csum.c log.c \
 		$(MERD_HDRS)

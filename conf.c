@@ -35,6 +35,20 @@
 static const uint8_t conf_default_mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
 						    0x55, 0x9a, 0x55 };
 
+enum {
+	OPT_TRACE = UCHAR_MAX + 1,
+	OPT_VERSION,
+	OPT_NO_MAP_GW,
+	OPT_FLOWS,
+	OPT_PORTS,
+	OPT_TIMEOUT,
+	OPT_MAX,
+};
+
+#define PORT_RANGE_FILE	"/proc/sys/net/ipv4/ip_local_port_range"
+/* Fewest ports worth a default range above the ephemeral one */
+#define PORTS_MIN	16
+
 /**
  * struct conf_given - which values came from the command line
  * @addr:	--address
@@ -48,13 +62,9 @@ static const uint8_t conf_default_mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
  */
 struct conf_given {
 	bool addr, prefix, gw, mtu, mac, dns, search;
-	bool seen[UCHAR_MAX + 1];
+	bool seen[OPT_MAX];
 };
 
-enum {
-	OPT_TRACE = UCHAR_MAX + 1,
-	OPT_VERSION,
-};
 
 static const struct option conf_longopts[] = {
 	{ "socket",	required_argument,	NULL,	's' },
@@ -73,6 +83,10 @@ static const struct option conf_longopts[] = {
 	{ "one-off",	no_argument,		NULL,	'1' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	OPT_VERSION },
+	{ "no-map-gw",	no_argument,		NULL,	OPT_NO_MAP_GW },
+	{ "flows",	required_argument,	NULL,	OPT_FLOWS },
+	{ "ports",	required_argument,	NULL,	OPT_PORTS },
+	{ "timeout",	required_argument,	NULL,	OPT_TIMEOUT },
 	{ NULL,		0,			NULL,	0 },
 };
 
@@ -109,9 +123,18 @@ static void conf_usage(const char *name, int status)
 "			default: the host interface's\n"
 "  -P, --pid FILE	write the process ID to FILE\n"
 "  -1, --one-off		exit when the guest disconnects\n"
+"      --no-map-gw	the gateway address is the gateway, not the host\n"
+"			default: traffic to it goes to the host's loopback\n"
+"      --flows N		size of the flow table (default: %d)\n"
+"      --ports LOW-HIGH	host ports for guest flows\n"
+"			default: those above the host's ephemeral range\n"
+"      --timeout STATE=SECONDS  flow timeout, repeatable; STATE is one of\n"
+"			tcp-syn-sent tcp-syn-recv tcp-established\n"
+"			tcp-fin-wait tcp-close-wait tcp-last-ack\n"
+"			tcp-time-wait tcp-close udp udp-stream icmp\n"
 "  -h, --help		print this help and exit\n"
 "      --version		print the version and exit\n",
-		name, MTU_MIN, MTU_MAX);
+		name, MTU_MIN, MTU_MAX, FLOWS_DEFAULT);
 	exit(status);
 }
 
@@ -121,7 +144,8 @@ static void conf_usage(const char *name, int status)
  * @arg:	value given
  * @why:	what is wrong with it
  */
-static void conf_bad(const char *opt, const char *arg, const char *why)
+static void __attribute__((noreturn))
+conf_bad(const char *opt, const char *arg, const char *why)
 {
 	die("invalid --%s '%s': %s", opt, arg, why);
 }
@@ -316,6 +340,71 @@ static void conf_dns_add(struct guest_conf *g, struct in_addr a, bool strict)
 }
 
 /**
+ * conf_number() - parse a number in a range
+ * @opt:	long option name, for errors
+ * @arg:	decimal number
+ * @min:	smallest value allowed
+ * @max:	largest value allowed
+ *
+ * Return: the number
+ */
+static unsigned long conf_number(const char *opt, const char *arg,
+				 unsigned long min, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
+		die("invalid --%s '%s': must be a number from %lu to %lu", opt,
+		    arg, min, max);
+	return v;
+}
+
+/**
+ * conf_ports() - parse a port range
+ * @c:		context: @ports_lo and @ports_hi set
+ * @arg:	LOW-HIGH
+ */
+static void conf_ports(struct ctx *c, const char *arg)
+{
+	char lo[8], *hi;
+
+	hi = strchr(arg, '-');
+	if (!hi || (size_t)(hi - arg) >= sizeof(lo))
+		conf_bad("ports", arg, "not a range like 61000-65535");
+	memcpy(lo, arg, (size_t)(hi - arg));
+	lo[hi - arg] = '\0';
+	c->ports_lo = (uint16_t)conf_number("ports", lo, 1, UINT16_MAX - 1);
+	c->ports_hi = (uint16_t)conf_number("ports", hi + 1, c->ports_lo + 1UL,
+					    UINT16_MAX);
+}
+
+/**
+ * conf_timeout() - parse STATE=SECONDS for --timeout
+ * @c:		context: @ct_timeout set
+ * @arg:	option value
+ */
+static void conf_timeout(struct ctx *c, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	int i;
+
+	if (!eq)
+		conf_bad("timeout", arg, "not STATE=SECONDS");
+	for (i = 0; i < CT_STATES; i++) {
+		if (strlen(ct_state_name[i]) == (size_t)(eq - arg) &&
+		    !strncmp(arg, ct_state_name[i], (size_t)(eq - arg))) {
+			c->ct_timeout[i] = (uint32_t)conf_number("timeout",
+						eq + 1, 1, UINT32_MAX / 2);
+			return;
+		}
+	}
+	conf_bad("timeout", arg, "unknown state (see --help)");
+}
+
+/**
  * conf_once() - refuse a single-value option given twice
  * @given:	options seen
  * @opt:	option character
@@ -323,9 +412,9 @@ static void conf_dns_add(struct guest_conf *g, struct in_addr a, bool strict)
  */
 static void conf_once(struct conf_given *given, int opt, const char *name)
 {
-	if (given->seen[opt & UCHAR_MAX])
+	if (given->seen[opt])
 		die("option --%s given more than once", name);
-	given->seen[opt & UCHAR_MAX] = true;
+	given->seen[opt] = true;
 }
 
 /**
@@ -426,6 +515,21 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	case OPT_VERSION:
 		printf(MERD_VERSION_STR "\n");
 		exit(EXIT_SUCCESS);
+	case OPT_NO_MAP_GW:
+		c->no_map_gw = true;
+		break;
+	case OPT_FLOWS:
+		conf_once(given, opt, "flows");
+		c->flows_max = (uint32_t)conf_number("flows", arg, 1,
+						     FLOWS_MAX);
+		break;
+	case OPT_PORTS:
+		conf_once(given, opt, "ports");
+		conf_ports(c, arg);
+		break;
+	case OPT_TIMEOUT:
+		conf_timeout(c, arg);
+		break;
 	default:
 		break;
 	}
@@ -544,6 +648,28 @@ static void conf_guest(struct ctx *c, const struct conf_given *given)
 }
 
 /**
+ * conf_dns_loopback() - use a resolver on the host's loopback, if possible
+ * @c:		context
+ * @a:		its address
+ * @text:	as written, for the log
+ *
+ * The guest reaches it through the gateway address, which means the host:
+ * DNS to the gateway goes to the first such resolver (fwd.c).
+ */
+static void conf_dns_loopback(struct ctx *c, struct in_addr a,
+			      const char *text)
+{
+	if (c->no_map_gw) {
+		info("DNS server %s is on the host's loopback: with "
+		     "--no-map-gw the guest can't use it", text);
+		return;
+	}
+	if (!c->dns_host.s_addr)
+		c->dns_host = a;
+	conf_dns_add(&c->guest, c->guest.gw, false);
+}
+
+/**
  * conf_resolv() - read DNS servers and search list from resolv.conf
  * @c:		context
  * @given:	which values were given on the command line
@@ -582,8 +708,7 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 				continue;	/* IPv6 is for later */
 			if ((ntohl(a.s_addr) >> IN_CLASSA_NSHIFT) ==
 			    IN_LOOPBACKNET) {
-				info("DNS server %s is on the host's loopback, "
-				     "the guest can't use it", val);
+				conf_dns_loopback(c, a, val);
 				continue;
 			}
 			conf_dns_add(g, a, false);
@@ -594,6 +719,46 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 		}
 	}
 	fclose(f);
+}
+
+/**
+ * conf_fwd() - defaults for forwarding: source address, ports, flows
+ * @c:		context
+ */
+static void conf_fwd(struct ctx *c)
+{
+	unsigned long elo = 0, ehi = 0;
+	char line[64], *end;
+	FILE *f;
+
+	c->out_addr = c->host.prefix4 >= 0 ? c->host.addr4 : c->guest.addr;
+	if (!c->flows_max)
+		c->flows_max = FLOWS_DEFAULT;
+
+	f = fopen(PORT_RANGE_FILE, "re");
+	if (f && fgets(line, sizeof(line), f)) {
+		elo = strtoul(line, &end, 10);
+		ehi = strtoul(end, &end, 10);
+		if (elo > UINT16_MAX || ehi > UINT16_MAX || elo > ehi)
+			elo = ehi = 0;
+	}
+	if (f)
+		fclose(f);
+
+	if (c->ports_lo) {
+		if (ehi && c->ports_lo <= ehi && c->ports_hi >= elo)
+			warn("--ports %u-%u overlaps the host's ephemeral range "
+			     "%lu-%lu: the host may take some of them",
+			     c->ports_lo, c->ports_hi, elo, ehi);
+		return;
+	}
+	if (!ehi)
+		die("can't read %s: give --ports", PORT_RANGE_FILE);
+	if (UINT16_MAX - ehi < PORTS_MIN)
+		die("the host's ephemeral ports %lu-%lu leave no range above "
+		    "them: give --ports", elo, ehi);
+	c->ports_lo = (uint16_t)(ehi + 1);
+	c->ports_hi = UINT16_MAX;
 }
 
 /**
@@ -613,6 +778,7 @@ void conf(struct ctx *c, int argc, char **argv)
 	conf_host(c, &given);
 	conf_guest(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);
+	conf_fwd(c);
 }
 
 /**
@@ -661,6 +827,12 @@ void conf_print(const struct ctx *c)
 		off += conf_append(list + off, sizeof(list) - off, i,
 				   g->search[i]);
 	info("    search: %s", g->search_n ? list : "none");
+	if (c->dns_host.s_addr) {
+		inet_ntop(AF_INET, &c->dns_host, addr, sizeof(addr));
+		info("    DNS to %s goes to the host's resolver %s", gw, addr);
+	}
+	info("    host ports %u-%u, up to %u flows%s", c->ports_lo, c->ports_hi,
+	     c->flows_max, c->no_map_gw ? "" : ", gateway means the host");
 	info("    merd's MAC on the guest's link: "
 	     "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
 	     m[5]);

@@ -34,6 +34,17 @@ struct ip4_view {
 	struct pkt l4;
 };
 
+/**
+ * ip4_hlen() - header length of an IPv4 header, in bytes
+ * @h:		header
+ *
+ * Return: IHL times four
+ */
+static inline size_t ip4_hlen(const struct iphdr *h)
+{
+	return (size_t)h->ihl * 4;
+}
+
 int ip4_parse(struct pkt v, struct ip4_view *ip);
 bool ip4_is_fragment(const struct ip4_view *ip);
 size_t eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src,

@@ -15,10 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 
 #include "conf.h"
+#include "fwd.h"
 #include "log.h"
 #include "merd.h"
 #include "tap.h"
@@ -138,6 +142,84 @@ static void daemonise(const struct ctx *c)
 }
 
 /**
+ * nofile_raise() - raise RLIMIT_NOFILE to its hard limit, size the table
+ * @c:		context: @flows_max reduced if descriptors can't cover it
+ *
+ * Each flow holds its host port with a socket (port.c), so the flow table
+ * can't be larger than the descriptors merd may open.
+ */
+static void nofile_raise(struct ctx *c)
+{
+	/* Descriptors besides flows: stdio, epoll, sockets, port blocks */
+	rlim_t spare = 64 + 2 * ((rlim_t)c->ports_hi - c->ports_lo + 1) /
+		       PORT_BLOCK;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		die("getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		warn_perror("can't raise the descriptor limit to %llu",
+			    (unsigned long long)rl.rlim_max);
+
+	if (rl.rlim_cur != RLIM_INFINITY && c->flows_max + spare > rl.rlim_cur) {
+		if (rl.rlim_cur <= spare)
+			die("descriptor limit %llu too low for any flow",
+			    (unsigned long long)rl.rlim_cur);
+		warn("flow table cut to %llu flows: the descriptor limit is "
+		     "%llu", (unsigned long long)(rl.rlim_cur - spare),
+		     (unsigned long long)rl.rlim_cur);
+		c->flows_max = (uint32_t)(rl.rlim_cur - spare);
+	}
+}
+
+/**
+ * clock_now() - seconds of the monotonic clock
+ *
+ * Return: seconds
+ */
+static uint32_t clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+/**
+ * loop_init() - watch the raw sockets and a one-second timer
+ * @c:		context
+ */
+static void loop_init(struct ctx *c)
+{
+	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+	int i;
+
+	for (i = 0; i < RAW_PROTOS; i++)
+		if (epoll_add_ref(c, c->raw.fd[i], EPOLLIN, EPOLL_TYPE_RAW, i))
+			die("epoll_ctl: %s", strerror(errno));
+
+	c->fd_timer = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->fd_timer < 0 || timerfd_settime(c->fd_timer, 0, &its, NULL) ||
+	    epoll_add(c, c->fd_timer, EPOLLIN, EPOLL_TYPE_TIMER))
+		die("can't set up the timer: %s", strerror(errno));
+}
+
+/**
+ * timer_handler() - once a second: age flows
+ * @c:		context
+ */
+static void timer_handler(struct ctx *c)
+{
+	uint64_t expirations;
+
+	if (read(c->fd_timer, &expirations, sizeof(expirations)) < 0)
+		return;
+	fwd_timer(c);
+}
+
+/**
  * buffers_init() - allocate the stream buffers, once, before the loop
  * @c:		context
  */
@@ -166,6 +248,7 @@ static void loop(struct ctx *c)
 				continue;
 			die("epoll_wait: %s", strerror(errno));
 		}
+		c->now = clock_now();
 
 		for (i = 0; i < n; i++) {
 			union epoll_ref ref = { .u64 = events[i].data.u64 };
@@ -181,6 +264,12 @@ static void loop(struct ctx *c)
 			case EPOLL_TYPE_SIGNAL:
 				signal_handler(c, ref.fd);
 				break;
+			case EPOLL_TYPE_TIMER:
+				timer_handler(c);
+				break;
+			case EPOLL_TYPE_RAW:
+				fwd_raw_handler(c, (enum raw_proto)ref.fd);
+				break;
 			default:
 				break;
 			}
@@ -188,6 +277,7 @@ static void loop(struct ctx *c)
 
 		/* Everything queued while handling this batch, in one go */
 		tap_flush(c);
+		fwd_raw_resume(c);
 	}
 }
 
@@ -203,9 +293,18 @@ int main(int argc, char **argv)
 	struct ctx c = { .fd_listen = -1, .fd_tap = -1, .epollfd = -1 };
 	sigset_t sigs;
 
+	int ret;
+
 	conf(&c, argc, argv);
+	nofile_raise(&c);
 	buffers_init(&c);
 	signals_block(&sigs);
+	c.now = clock_now();
+	ret = fwd_init(&c);
+	if (ret == -EPERM || ret == -EACCES)
+		die("can't open raw sockets: merd needs CAP_NET_RAW");
+	if (ret)
+		die("can't set up forwarding: %s", strerror(-ret));
 	tap_sock_init(&c);
 
 	info("listening on %s", c.sock_path);
@@ -230,12 +329,14 @@ int main(int argc, char **argv)
 	signals_init(&c, &sigs);
 	if (epoll_add(&c, c.fd_listen, EPOLLIN, EPOLL_TYPE_LISTEN))
 		die("epoll_ctl: %s", strerror(errno));
+	loop_init(&c);
 
 	loop(&c);
 
 	tap_sock_cleanup(&c);
 	if (*c.pidfile)
 		unlink(c.pidfile);
+	fwd_cleanup(&c);
 	free(c.rx.buf);
 	free(c.tx.buf);
 	return EXIT_SUCCESS;

@@ -17,6 +17,11 @@
 #include <sys/epoll.h>
 #include <sys/un.h>
 
+#include "conntrack.h"
+#include "frag.h"
+#include "port.h"
+#include "raw.h"
+
 #define MERD_VERSION_STR "merd " MERD_VERSION
 
 /* Largest number of DNS servers and search domains handed to the guest */
@@ -141,6 +146,21 @@ struct tap_tx {
  * @tx_waiting:	EPOLLOUT is armed on @fd_tap
  * @ip_id:	IPv4 identification for packets merd builds itself
  * @quit:	leave the main loop
+ * @no_map_gw:	the gateway address is just the gateway, not the host
+ * @dns_host:	resolver on the host's loopback that the gateway's DNS port
+ *		maps to, INADDR_ANY if none
+ * @out_addr:	host address guest flows leave from
+ * @ports_lo:	first host port for flows
+ * @ports_hi:	last host port for flows
+ * @flows_max:	size of the flow table
+ * @ct_timeout:	per conntrack state, timeout from --timeout, 0: default
+ * @now:	monotonic clock, seconds, read once per loop iteration
+ * @fd_timer:	timerfd ticking once a second
+ * @ct:		connection tracking
+ * @ports:	host ports held for flows
+ * @raw:	raw sockets
+ * @frag:	reassembly of the guest's fragments
+ * @scratch:	RAW_PKT_MAX bytes for building a packet out of pieces
  */
 struct ctx {
 	char sock_path[UNIX_PATH_LEN];
@@ -167,6 +187,21 @@ struct ctx {
 	bool tx_waiting;
 	uint16_t ip_id;
 	bool quit;
+
+	bool no_map_gw;
+	struct in_addr dns_host;
+	struct in_addr out_addr;
+	uint16_t ports_lo;
+	uint16_t ports_hi;
+	uint32_t flows_max;
+	uint32_t ct_timeout[CT_STATES];
+	uint32_t now;
+	int fd_timer;
+	struct conntrack ct;
+	struct ports ports;
+	struct raw raw;
+	struct frag frag;
+	uint8_t *scratch;
 };
 
 /**
@@ -174,11 +209,15 @@ struct ctx {
  * @EPOLL_TYPE_LISTEN:	listening AF_UNIX socket
  * @EPOLL_TYPE_TAP:	connected qemu socket
  * @EPOLL_TYPE_SIGNAL:	signalfd
+ * @EPOLL_TYPE_TIMER:	timerfd for aging
+ * @EPOLL_TYPE_RAW:	raw socket (@fd holds the enum raw_proto)
  */
 enum epoll_type {
 	EPOLL_TYPE_LISTEN = 1,
 	EPOLL_TYPE_TAP,
 	EPOLL_TYPE_SIGNAL,
+	EPOLL_TYPE_TIMER,
+	EPOLL_TYPE_RAW,
 };
 
 /**
@@ -196,6 +235,25 @@ union epoll_ref {
 };
 
 /**
+ * epoll_add_ref() - watch a descriptor, with a reference of choice
+ * @c:		context
+ * @fd:		descriptor
+ * @events:	epoll events
+ * @type:	what @fd is, handed back with its events
+ * @id:		handed back in the @fd field of the reference
+ *
+ * Return: 0 on success, -1 with errno set
+ */
+static inline int epoll_add_ref(const struct ctx *c, int fd, uint32_t events,
+				enum epoll_type type, int id)
+{
+	union epoll_ref ref = { .type = type, .fd = id };
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	return epoll_ctl(c->epollfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/**
  * epoll_add() - watch a descriptor in the main loop
  * @c:		context
  * @fd:		descriptor
@@ -207,10 +265,24 @@ union epoll_ref {
 static inline int epoll_add(const struct ctx *c, int fd, uint32_t events,
 			    enum epoll_type type)
 {
-	union epoll_ref ref = { .type = type, .fd = fd };
-	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+	return epoll_add_ref(c, fd, events, type, fd);
+}
 
-	return epoll_ctl(c->epollfd, EPOLL_CTL_ADD, fd, &ev);
+/**
+ * iov_const() - a pointer to read-only bytes, for an iovec that only
+ *		 reads them (writev(), sendmsg(), the transmit ring)
+ * @p:		bytes
+ *
+ * Return: @p, without const
+ */
+static inline void *iov_const(const void *p)
+{
+	union {
+		const void *c;
+		void *v;
+	} u = { .c = p };
+
+	return u.v;
 }
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

@@ -27,6 +27,7 @@
 
 #include "arp.h"
 #include "dhcp.h"
+#include "fwd.h"
 #include "ip4.h"
 #include "log.h"
 #include "merd.h"
@@ -323,6 +324,7 @@ static void tap_close(struct ctx *c, const char *why)
 	c->tx.head = c->tx.used = 0;
 	c->tx_waiting = false;
 	c->guest_mac_known = false;
+	fwd_forget(c);
 
 	info("guest disconnected (%s) after %lu frames", why, c->tap_frames);
 
@@ -438,10 +440,13 @@ static int tap_input(struct ctx *c, bool drain)
 			      &bad)) {
 			warn("bad frame length %u from guest (valid: %u to %u)",
 			     bad, TAP_FRAME_MIN, TAP_FRAME_MAX);
+			fwd_flush(c);
 			tap_close(c, "framing error");
 			return -1;
 		}
 
+		/* Queued packets point into the buffer: send them first */
+		fwd_flush(c);
 		memmove(c->rx.buf, c->rx.buf + used, c->rx.len - used);
 		c->rx.len -= used;
 
@@ -527,6 +532,46 @@ int tap_send(struct ctx *c, const void *frame, size_t len)
 }
 
 /**
+ * tap_send_ip() - queue an IPv4 packet for the guest, in pieces
+ * @c:		context
+ * @iov:	the packet's pieces, from its IPv4 header
+ * @cnt:	number of pieces
+ *
+ * Adds the Ethernet header: to the guest's MAC once known, broadcast until
+ * then.
+ *
+ * Return: 0 if queued, -ENOTCONN without a guest, -ENOBUFS if full
+ */
+int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt)
+{
+	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
+						 0xff, 0xff, 0xff };
+	uint8_t eh[ETH_HLEN];
+	size_t len = ETH_HLEN;
+	uint32_t hdr;
+	int i;
+
+	if (c->fd_tap < 0)
+		return -ENOTCONN;
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	if (c->tx.size - c->tx.used < TAP_HDR_LEN + len) {
+		c->tx.dropped++;
+		trace(c, "tap: queue full, dropped a %zu-byte frame", len);
+		return -ENOBUFS;
+	}
+
+	eth_header(eh, c->guest_mac_known ? c->guest_mac : bcast,
+		   c->guest.our_mac, ETH_P_IP);
+	hdr = htonl((uint32_t)len);
+	tap_tx_copy_in(&c->tx, &hdr, sizeof(hdr));
+	tap_tx_copy_in(&c->tx, eh, sizeof(eh));
+	for (i = 0; i < cnt; i++)
+		tap_tx_copy_in(&c->tx, iov[i].iov_base, iov[i].iov_len);
+	return 0;
+}
+
+/**
  * tap_learn_mac() - remember the guest's MAC address from a frame
  * @c:		context
  * @src:	source MAC of a frame from the guest
@@ -568,11 +613,12 @@ static size_t tap_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 
 	if (ip.h.protocol == IPPROTO_UDP && !ip4_is_fragment(&ip) &&
 	    pkt_get(ip.l4, 0, &uh, sizeof(uh)) &&
-	    ntohs(uh.dest) == DHCP_SERVER_PORT)
+	    ntohs(uh.dest) == DHCP_SERVER_PORT &&
+	    (ip.h.daddr == htonl(INADDR_BROADCAST) ||
+	     ip.h.daddr == c->guest.gw.s_addr))
 		return dhcp(c, &ip, reply, size);
 
-	trace(c, "tap: IPv4 protocol %u to %s not forwarded", ip.h.protocol,
-	      inet_ntoa((struct in_addr){ ip.h.daddr }));
+	fwd_from_guest(c, &ip);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <netinet/ip.h>
 
 #include "merd.h"
@@ -37,6 +38,7 @@ void tap_listen_handler(struct ctx *c);
 void tap_handler(struct ctx *c, uint32_t events);
 void tap_frame(struct ctx *c, const uint8_t *frame, size_t len);
 int tap_send(struct ctx *c, const void *frame, size_t len);
+int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt);
 void tap_flush(struct ctx *c);
 void tap_sock_cleanup(const struct ctx *c);
 

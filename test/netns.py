@@ -5,9 +5,9 @@ The topology every integration test starts from:
 
       guest ns                     host ns                       remote ns
   +--------------+   stream   +------------------+   veth   +------------------+
-  | tap0         |<--(pump)-->| merd             |h0 ---- r0| gateway          |
-  | DHCP client, |   socket   | 10.42.0.2/24     |          | 10.42.0.1/24     |
-  | the "guest"  |            | default via .1   |          | servers, resolver|
+  | tap0         |<--(pump)-->| merd             |h0 ---- r0| gateway .1       |
+  | DHCP client, |   socket   | 10.42.0.2/24     |          | servers .100     |
+  | the "guest"  |            | default via .1   |          | 10.42.0.0/24     |
   +--------------+            +------------------+          +------------------+
 
 With router=True a router namespace sits between host and remote:
@@ -29,7 +29,8 @@ import time
 HOST_ADDR = "10.42.0.2"
 HOST_PREFIX = 24
 GATEWAY = "10.42.0.1"
-REMOTE_ADDR = "10.42.0.1"          # without a router, the gateway is the remote
+REMOTE_ADDR = "10.42.0.100"        # without a router: a second address of the
+                                   # remote (the gateway's means the host)
 ROUTED_REMOTE = "10.43.0.2"        # with a router
 ROUTER_FAR = "10.43.0.1"
 HOST_MTU = 1400                    # not 1500, so that a default can't pass for it
@@ -168,6 +169,9 @@ class Topology:
         self.host.run("ip link set h0 mtu %d up" % host_mtu)
         self.host.run("ip addr add %s/%d dev h0" % (HOST_ADDR, HOST_PREFIX))
         near.run("ip link set r0 mtu %d up" % host_mtu)
+        if not router:
+            # First, so that it is the source of the remote's answers
+            near.run("ip addr add %s/%d dev r0" % (REMOTE_ADDR, HOST_PREFIX))
         near.run("ip addr add %s/%d dev r0" % (GATEWAY, HOST_PREFIX))
         self.host.run("ip route add default via %s" % GATEWAY)
         self.host.write_resolv(HOST_DNS, HOST_SEARCH)

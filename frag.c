@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* frag.c - IPv4 fragments: reassembly of the guest's, and fragmentation
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * Only the first fragment of a datagram carries its ports: later ones
+ * can't be matched to a flow. So merd reassembles what the guest sends in
+ * fragments (RFC 791 3.2, "reassembly"), keyed by source, destination,
+ * protocol and identification, before looking at ports, and forwards the
+ * whole datagram, fragmented again if it doesn't fit the uplink. A datagram
+ * whose fragments overlap is dropped whole, as Linux does since 4.19 (the
+ * overlap is how fragment attacks work); one that isn't complete after
+ * FRAG_TIMEOUT seconds is forgotten. At most FRAG_SLOTS datagrams are
+ * reassembled at once, in buffers allocated at start-up.
+ *
+ * The other way, the kernel has reassembled whatever raw sockets return;
+ * a datagram larger than the guest's MTU is fragmented for it here.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/ip.h>
+
+#include "csum.h"
+#include "frag.h"
+#include "ip4.h"
+
+/* Room for the largest IPv4 header in front of the payload */
+#define FRAG_HDR_ROOM	60
+#define FRAG_BLOCKS	((FRAG_DGRAM_MAX + FRAG_UNIT - 1) / FRAG_UNIT)
+#define FRAG_SLOT_MEM	(FRAG_HDR_ROOM + FRAG_DGRAM_MAX + FRAG_BLOCKS / 8 + 1)
+
+/**
+ * frag_init() - allocate the reassembly buffers
+ * @f:		reassembly state
+ *
+ * Return: 0 on success, -ENOMEM
+ */
+int frag_init(struct frag *f)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->mem = malloc((size_t)FRAG_SLOTS * FRAG_SLOT_MEM);
+	if (!f->mem)
+		return -ENOMEM;
+	for (i = 0; i < FRAG_SLOTS; i++) {
+		f->slot[i].buf = f->mem + (size_t)i * FRAG_SLOT_MEM;
+		f->slot[i].map = f->slot[i].buf + FRAG_HDR_ROOM +
+				 FRAG_DGRAM_MAX;
+	}
+	return 0;
+}
+
+/**
+ * frag_free() - release the reassembly buffers
+ * @f:		reassembly state
+ */
+void frag_free(struct frag *f)
+{
+	free(f->mem);
+	f->mem = NULL;
+}
+
+/**
+ * frag_slot_reset() - forget a datagram
+ * @s:		its slot
+ */
+static void frag_slot_reset(struct frag_slot *s)
+{
+	s->used = false;
+	s->total = s->got = s->hlen = 0;
+	memset(s->map, 0, FRAG_BLOCKS / 8 + 1);
+}
+
+/**
+ * frag_slot_get() - find the slot of a datagram, or take one for it
+ * @f:		reassembly state
+ * @ih:		header of a fragment
+ * @now:	current time, seconds
+ *
+ * Return: slot; the one reassembling the oldest datagram if all are used
+ */
+static struct frag_slot *frag_slot_get(struct frag *f, const struct iphdr *ih,
+				       uint32_t now)
+{
+	struct frag_slot *s, *pick = NULL;
+	int i;
+
+	for (i = 0; i < FRAG_SLOTS; i++) {
+		s = &f->slot[i];
+		if (s->used && s->saddr == ih->saddr && s->daddr == ih->daddr &&
+		    s->id == ih->id && s->proto == ih->protocol)
+			return s;
+		if (!pick || (pick->used && (!s->used ||
+		    (int32_t)(s->expires - pick->expires) < 0)))
+			pick = s;
+	}
+
+	frag_slot_reset(pick);
+	pick->used = true;
+	pick->saddr = ih->saddr;
+	pick->daddr = ih->daddr;
+	pick->id = ih->id;
+	pick->proto = ih->protocol;
+	pick->expires = now + FRAG_TIMEOUT;
+	return pick;
+}
+
+/**
+ * frag_blocks_take() - mark blocks received, failing on any overlap
+ * @s:		slot
+ * @first:	first block
+ * @last:	last block, inclusive
+ *
+ * Return: 0, or -1 if a block was already there
+ */
+static int frag_blocks_take(struct frag_slot *s, size_t first, size_t last)
+{
+	size_t b;
+
+	for (b = first; b <= last; b++)
+		if (s->map[b / 8] & (1U << (b % 8)))
+			return -1;
+	for (b = first; b <= last; b++)
+		s->map[b / 8] |= (uint8_t)(1U << (b % 8));
+	return 0;
+}
+
+/**
+ * frag_complete() - write the header of a whole datagram
+ * @s:		slot with every fragment
+ * @out:	set to the datagram, from its header
+ * @out_len:	set to its length
+ */
+static void frag_complete(struct frag_slot *s, uint8_t **out, size_t *out_len)
+{
+	uint8_t *ip = s->buf + FRAG_HDR_ROOM - s->hlen;
+	struct iphdr ih;
+
+	memcpy(&ih, ip, sizeof(ih));
+	ih.frag_off &= htons((uint16_t)~(IP_MF | IP_OFFMASK));
+	ih.tot_len = htons((uint16_t)(s->hlen + s->total));
+	ih.check = 0;
+	memcpy(ip, &ih, sizeof(ih));
+	ih.check = csum_ip4_header(ip, s->hlen);
+	memcpy(ip, &ih, sizeof(ih));
+
+	*out = ip;
+	*out_len = s->hlen + s->total;
+}
+
+/**
+ * frag_in() - take a fragment from the guest
+ * @f:		reassembly state
+ * @ip:		fragment, from its IPv4 header (checked by ip4_parse())
+ * @len:	its length, the IPv4 total length
+ * @now:	current time, seconds
+ * @out:	set to the whole datagram when this fragment completes it
+ * @out_len:	set to its length
+ *
+ * The datagram stays valid until frag_done() or the next frag_in().
+ *
+ * Return: 1 if complete, 0 if more fragments are awaited, -1 if the
+ *	   fragment (and its datagram) was dropped
+ */
+int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
+	    uint8_t **out, size_t *out_len)
+{
+	struct frag_slot *s;
+	struct iphdr ih;
+	size_t hlen, off, n;
+	uint16_t fo;
+
+	memcpy(&ih, ip, sizeof(ih));
+	hlen = ip4_hlen(&ih);
+	fo = ntohs(ih.frag_off);
+	off = (size_t)(fo & IP_OFFMASK) * FRAG_UNIT;
+	n = len - hlen;
+
+	/* RFC 791: all but the last carry a multiple of 8 bytes */
+	if (!n || ((fo & IP_MF) && n % FRAG_UNIT) ||
+	    off + n + hlen > FRAG_DGRAM_MAX)
+		return -1;
+
+	s = frag_slot_get(f, &ih, now);
+	if ((!(fo & IP_MF) && s->total && s->total != off + n) ||
+	    (s->total && off + n > s->total) ||
+	    frag_blocks_take(s, off / FRAG_UNIT, (off + n - 1) / FRAG_UNIT)) {
+		frag_slot_reset(s);
+		return -1;
+	}
+
+	if (!(fo & IP_MF))
+		s->total = off + n;
+	if (!off) {
+		s->hlen = hlen;
+		memcpy(s->buf + FRAG_HDR_ROOM - hlen, ip, hlen);
+	}
+	memcpy(s->buf + FRAG_HDR_ROOM + off, ip + hlen, n);
+	s->got += n;
+
+	if (!s->total || s->got != s->total || !s->hlen)
+		return 0;
+
+	frag_complete(s, out, out_len);
+	return 1;
+}
+
+/**
+ * frag_done() - release the slot of a datagram frag_in() returned
+ * @f:		reassembly state
+ * @out:	the datagram
+ */
+void frag_done(struct frag *f, const uint8_t *out)
+{
+	int i;
+
+	for (i = 0; i < FRAG_SLOTS; i++)
+		if (out >= f->slot[i].buf &&
+		    out <= f->slot[i].buf + FRAG_HDR_ROOM)
+			frag_slot_reset(&f->slot[i]);
+}
+
+/**
+ * frag_tick() - forget datagrams that took too long
+ * @f:		reassembly state
+ * @now:	current time, seconds
+ */
+void frag_tick(struct frag *f, uint32_t now)
+{
+	int i;
+
+	for (i = 0; i < FRAG_SLOTS; i++)
+		if (f->slot[i].used &&
+		    (int32_t)(now - f->slot[i].expires) >= 0)
+			frag_slot_reset(&f->slot[i]);
+}
+
+/**
+ * frag_flush() - forget every datagram (the guest went away)
+ * @f:		reassembly state
+ */
+void frag_flush(struct frag *f)
+{
+	int i;
+
+	for (i = 0; f->mem && i < FRAG_SLOTS; i++)
+		frag_slot_reset(&f->slot[i]);
+}
+
+/**
+ * frag_split() - cut a datagram into fragments that fit an MTU
+ * @ip:		datagram, from its IPv4 header, without options
+ * @len:	its length
+ * @mtu:	largest fragment
+ * @id:		identification for the fragments if the datagram has none
+ * @out:	called for each fragment: its header, and a slice of @ip
+ * @arg:	passed to @out
+ *
+ * Return: number of fragments, or -1 if it can't be done (options, tiny
+ *	   MTU, DF set)
+ */
+int frag_split(const uint8_t *ip, size_t len, size_t mtu, uint16_t id,
+	       frag_out_fn out, void *arg)
+{
+	uint8_t hdr[sizeof(struct iphdr)];
+	size_t step, off, payload;
+	struct iphdr ih;
+	uint16_t fo;
+	int count = 0;
+
+	memcpy(&ih, ip, sizeof(ih));
+	fo = ntohs(ih.frag_off);
+	if (ip4_hlen(&ih) != sizeof(ih) || (fo & IP_DF) || mtu <= sizeof(ih))
+		return -1;
+
+	step = (mtu - sizeof(ih)) / FRAG_UNIT * FRAG_UNIT;
+	payload = len - sizeof(ih);
+	if (!step)
+		return -1;
+	if (!ih.id)
+		ih.id = htons(id);
+
+	for (off = 0; off < payload; off += step, count++) {
+		size_t n = payload - off < step ? payload - off : step;
+
+		ih.tot_len = htons((uint16_t)(sizeof(ih) + n));
+		ih.frag_off = htons((uint16_t)(((fo & IP_OFFMASK) +
+						off / FRAG_UNIT) |
+			((off + n < payload || (fo & IP_MF)) ? IP_MF : 0)));
+		ih.check = 0;
+		memcpy(hdr, &ih, sizeof(ih));
+		ih.check = csum_ip4_header(hdr, sizeof(ih));
+		memcpy(hdr, &ih, sizeof(ih));
+		out(arg, hdr, sizeof(hdr), ip + sizeof(ih) + off, n);
+	}
+	return count;
+}

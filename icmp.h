@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* icmp.h - ICMP errors merd sends the guest, as its router
+ *
+ * Copyright (c) 2026 merd authors
+ */
+
+#ifndef ICMP_H
+#define ICMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "merd.h"
+
+/* RFC 1812 4.3.2.3: an ICMP error, quote included, fits in 576 bytes */
+#define ICMP_ERROR_MAX	576
+/* RFC 1812 5.2.7.1: communication administratively prohibited */
+#define ICMP_CODE_ADMIN_PROHIBITED	13
+
+void icmp_error(struct ctx *c, uint8_t type, uint8_t code, uint16_t mtu,
+		uint32_t saddr, const uint8_t *orig, size_t orig_len);
+
+#endif /* ICMP_H */

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* port.c - host ports held for guest flows, claimed in blocks
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * Every flow leaves the host from a port of its own, and that port is held
+ * by an ordinary socket for as long as the flow lives:
+ *
+ * - TCP: a listening socket with a one-instruction cBPF filter, "ret #0".
+ *   Segments for the port (the peer's SYN-ACK, and everything after) find
+ *   the listener, are dropped by its filter, and so draw no RST from the
+ *   host's stack; the raw socket has already seen them (raw delivery comes
+ *   before TCP's lookup). See ../shared/NOTES.md, 2.
+ * - UDP, and ICMP echo identifiers: a UDP socket with the same filter, so
+ *   that answers draw no ICMP port unreachable.
+ *
+ * Both are bound to the wildcard address, so loopback flows (the gateway
+ * mapped to the host) are covered too, and no other program, nor another
+ * merd, can take the port meanwhile.
+ *
+ * Ports come from a range outside the host's ephemeral range, in blocks of
+ * PORT_BLOCK. merd claims a block by holding its first port, TCP and UDP:
+ * another merd finds that port taken and uses other blocks. The raw sockets'
+ * filters then only test which blocks this merd claimed: a handful of
+ * ranges, whatever the number of flows, and no packet for another merd, or
+ * for the host's own connections, is ever copied to this one.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <sys/socket.h>
+
+#include "port.h"
+
+/**
+ * port_hold() - bind a socket to a port, so that the host leaves it alone
+ * @cls:	PORT_TCP for a listening TCP socket, PORT_UDP for UDP
+ * @port:	port, host order
+ *
+ * Return: descriptor, or -errno (-EADDRINUSE if the port is taken)
+ */
+int port_hold(enum port_class cls, uint16_t port)
+{
+	/* Drop everything: the raw socket handles the traffic */
+	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { .len = 1, .filter = &drop };
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr = { htonl(INADDR_ANY) },
+	};
+	int type = cls == PORT_TCP ? SOCK_STREAM : SOCK_DGRAM, fd;
+
+	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    (cls == PORT_TCP && listen(fd, 1))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/**
+ * port_init() - set up the range, claiming nothing yet
+ * @p:		port state
+ * @lo:		first port
+ * @hi:		last port, at least @lo + 1
+ *
+ * Return: 0 on success, -errno
+ */
+int port_init(struct ports *p, uint16_t lo, uint16_t hi)
+{
+	uint32_t n = (uint32_t)hi - lo + 1, i;
+	int c;
+
+	memset(p, 0, sizeof(*p));
+	p->lo = lo;
+	p->hi = hi;
+	p->nblocks = (n + PORT_BLOCK - 1) / PORT_BLOCK;
+	p->blocks = calloc(p->nblocks, sizeof(*p->blocks));
+	for (c = 0; c < PORT_CLASSES; c++)
+		p->busy[c] = calloc(n, 1);
+	if (!p->blocks || !p->busy[PORT_TCP] || !p->busy[PORT_UDP]) {
+		port_free(p);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nblocks; i++)
+		p->blocks[i].fd_tcp = p->blocks[i].fd_udp = -1;
+	return 0;
+}
+
+/**
+ * port_unclaim() - give a block back
+ * @p:		port state
+ * @b:		block number
+ */
+static void port_unclaim(struct ports *p, uint32_t b)
+{
+	struct port_block *blk = &p->blocks[b];
+
+	close(blk->fd_tcp);
+	close(blk->fd_udp);
+	blk->fd_tcp = blk->fd_udp = -1;
+	p->claimed--;
+	p->changed = true;
+}
+
+/**
+ * port_free() - give back every block and release the state
+ * @p:		port state
+ */
+void port_free(struct ports *p)
+{
+	uint32_t b;
+
+	for (b = 0; p->blocks && b < p->nblocks; b++)
+		if (p->blocks[b].fd_tcp >= 0)
+			port_unclaim(p, b);
+	free(p->blocks);
+	free(p->busy[PORT_TCP]);
+	free(p->busy[PORT_UDP]);
+	memset(p, 0, sizeof(*p));
+}
+
+/**
+ * port_claim() - claim a block by holding its first port, TCP and UDP
+ * @p:		port state
+ * @b:		block number
+ *
+ * Return: 0 on success, -errno if another program or merd has it
+ */
+static int port_claim(struct ports *p, uint32_t b)
+{
+	struct port_block *blk = &p->blocks[b];
+	uint16_t base = (uint16_t)(p->lo + b * PORT_BLOCK);
+	int ret;
+
+	/* A block must have a port for flows besides its first one */
+	if ((uint32_t)p->hi - base < 1)
+		return -ENOSPC;
+
+	blk->fd_tcp = port_hold(PORT_TCP, base);
+	if (blk->fd_tcp < 0) {
+		ret = blk->fd_tcp;
+		blk->fd_tcp = -1;
+		return ret;
+	}
+	blk->fd_udp = port_hold(PORT_UDP, base);
+	if (blk->fd_udp < 0) {
+		ret = blk->fd_udp;
+		close(blk->fd_tcp);
+		blk->fd_tcp = blk->fd_udp = -1;
+		return ret;
+	}
+
+	blk->used = 0;
+	p->claimed++;
+	p->changed = true;
+	return 0;
+}
+
+/**
+ * port_try_claimed() - hold a free port of a claimed block
+ * @p:		port state
+ * @cls:	port class
+ * @fd:		set to the holding socket
+ *
+ * Starts after the port given last, so that a port just released isn't
+ * handed out again at once (the peer may remember the old connection).
+ *
+ * Return: port, or 0 if every port of the claimed blocks is taken
+ */
+static uint16_t port_try_claimed(struct ports *p, enum port_class cls, int *fd)
+{
+	uint32_t n = (uint32_t)p->hi - p->lo + 1, k;
+
+	for (k = 0; k < n; k++) {
+		uint32_t off = (p->cursor[cls] + k) % n, b = off / PORT_BLOCK;
+		struct port_block *blk = &p->blocks[b];
+		uint16_t port = (uint16_t)(p->lo + off);
+		int s;
+
+		if (blk->fd_tcp < 0) {
+			k += PORT_BLOCK - 1 - off % PORT_BLOCK; /* next block */
+			continue;
+		}
+		if (!(off % PORT_BLOCK) || p->busy[cls][off])
+			continue;
+
+		s = port_hold(cls, port);
+		if (s < 0)
+			continue;	/* some other program holds it */
+
+		p->busy[cls][off] = 1;
+		blk->used++;
+		p->cursor[cls] = off + 1;
+		*fd = s;
+		return port;
+	}
+	return 0;
+}
+
+/**
+ * port_alloc() - hold a host port for a new flow
+ * @p:		port state
+ * @cls:	PORT_TCP, or PORT_UDP (UDP flows and ICMP echo identifiers)
+ * @fd:		set to the socket holding it
+ *
+ * Return: port, host order, or 0 if no port is left
+ */
+uint16_t port_alloc(struct ports *p, enum port_class cls, int *fd)
+{
+	uint16_t port;
+	uint32_t b;
+
+	port = port_try_claimed(p, cls, fd);
+	if (port)
+		return port;
+
+	for (b = 0; b < p->nblocks; b++) {
+		if (p->blocks[b].fd_tcp >= 0 || port_claim(p, b))
+			continue;
+		p->cursor[cls] = b * PORT_BLOCK;
+		port = port_try_claimed(p, cls, fd);
+		if (port)
+			return port;
+	}
+	return 0;
+}
+
+/**
+ * port_release() - let go of a flow's port
+ * @p:		port state
+ * @cls:	class it was allocated in
+ * @port:	port, host order
+ * @fd:		socket holding it
+ * @now:	current time, seconds
+ */
+void port_release(struct ports *p, enum port_class cls, uint16_t port, int fd,
+		  uint32_t now)
+{
+	uint32_t off = (uint32_t)port - p->lo;
+	struct port_block *blk = &p->blocks[off / PORT_BLOCK];
+
+	close(fd);
+	p->busy[cls][off] = 0;
+	if (!--blk->used)
+		blk->idle = now;
+}
+
+/**
+ * port_tick() - give back blocks unused for a while, keeping one
+ * @p:		port state
+ * @now:	current time, seconds
+ */
+void port_tick(struct ports *p, uint32_t now)
+{
+	uint32_t b;
+
+	for (b = 0; b < p->nblocks && p->claimed > 1; b++) {
+		const struct port_block *blk = &p->blocks[b];
+
+		if (blk->fd_tcp >= 0 && !blk->used &&
+		    now - blk->idle >= PORT_BLOCK_IDLE)
+			port_unclaim(p, b);
+	}
+}
+
+/**
+ * port_ranges() - the claimed blocks, as few ranges as possible
+ * @p:		port state, @changed cleared
+ * @r:		filled with ranges, ascending
+ * @max:	room in @r, at most PORT_RANGES_MAX are returned
+ *
+ * Adjacent blocks make one range; past @max ranges, the two closest are
+ * merged until they fit.
+ *
+ * Return: number of ranges
+ */
+int port_ranges(struct ports *p, struct port_range *r, int max)
+{
+	int n = 0, i, best;
+	uint32_t b;
+
+	p->changed = false;
+	max = max < PORT_RANGES_MAX ? max : PORT_RANGES_MAX;
+
+	for (b = 0; b < p->nblocks; b++) {
+		uint16_t lo = (uint16_t)(p->lo + b * PORT_BLOCK);
+		uint16_t hi = (uint32_t)lo + PORT_BLOCK - 1 > p->hi ?
+			      p->hi : (uint16_t)(lo + PORT_BLOCK - 1);
+
+		if (p->blocks[b].fd_tcp < 0)
+			continue;
+		if (n && (uint32_t)r[n - 1].hi + 1 == lo) {
+			r[n - 1].hi = hi;
+			continue;
+		}
+		if (n == max) {
+			/* Merge the two closest ranges to make room */
+			for (best = 0, i = 1; i < n - 1; i++)
+				if (r[i + 1].lo - r[i].hi <
+				    r[best + 1].lo - r[best].hi)
+					best = i;
+			r[best].hi = r[best + 1].hi;
+			memmove(&r[best + 1], &r[best + 2],
+				(size_t)(n - best - 2) * sizeof(*r));
+			n--;
+		}
+		r[n].lo = lo;
+		r[n].hi = hi;
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* raw.h - the raw sockets: one per protocol, shared by every flow
+ *
+ * Copyright (c) 2026 merd authors
+ */
+
+#ifndef RAW_H
+#define RAW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "port.h"
+
+/* Receive sockets, by protocol */
+enum raw_proto {
+	RAW_TCP,
+	RAW_UDP,
+	RAW_ICMP,
+	RAW_PROTOS,
+};
+
+/* Packets per recvmmsg() and per sendmmsg() */
+#define RAW_BATCH	32
+/* Largest IPv4 packet, as the raw sockets return it (after GRO) */
+#define RAW_PKT_MAX	65536
+/* Headers copied out of a guest frame and rewritten: IP and TCP, options */
+#define RAW_HDR_MAX	120
+/* What an ICMP error about a packet quotes of it (RFC 792): header + 8 */
+#define RAW_QUOTE_MAX	(60 + 8)
+/* Socket buffer asked for the receive sockets */
+#define RAW_RCVBUF	(8 * 1024 * 1024)
+
+/**
+ * struct raw_out - one packet waiting in the send batch
+ * @hdr:	rewritten IP and transport headers
+ * @iov:	@hdr, then the rest of the packet where it lies
+ * @dst:	destination
+ * @quote:	the guest's original IP header and 8 bytes, for an ICMP error
+ * @quote_len:	length of @quote
+ */
+struct raw_out {
+	uint8_t hdr[RAW_HDR_MAX] __attribute__((aligned(8)));
+	struct iovec iov[2];
+	struct sockaddr_in dst;
+	uint8_t quote[RAW_QUOTE_MAX];
+	size_t quote_len;
+};
+
+/**
+ * struct raw - raw sockets, their buffers and the send batch
+ * @fd:		receive sockets, by enum raw_proto
+ * @fd_send:	IPPROTO_RAW socket for everything merd sends (IP_HDRINCL)
+ * @paused:	receive sockets taken out of the loop: the queue to the
+ *		guest is too full to take more
+ * @in:		receive buffers, RAW_BATCH of RAW_PKT_MAX bytes, aligned
+ * @out:	send batch
+ * @nout:	packets in @out
+ */
+struct raw {
+	int fd[RAW_PROTOS];
+	int fd_send;
+	bool paused;
+	uint8_t *in;
+	struct raw_out out[RAW_BATCH];
+	int nout;
+};
+
+int raw_init(struct raw *r);
+void raw_close(struct raw *r);
+int raw_filter(const struct raw *r, const struct port_range *ranges, int n);
+unsigned int raw_filter_len(int n);
+
+#endif /* RAW_H */
