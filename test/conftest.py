@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest"))
 
 from netns import Topology, cleanup_stale  # noqa: E402
-from merdtest import Merd, Guest  # noqa: E402
+from merdtest import Merd, Guest, udhcpc  # noqa: E402
 
 
 def pytest_sessionstart(session):
@@ -46,5 +46,28 @@ def merd(topo):
 @pytest.fixture
 def guest(topo, merd):
     g = Guest(topo.guest, merd.sock)
+    yield g
+    g.stop()
+
+
+@pytest.fixture
+def leased(topo, merd, guest):
+    """The guest, configured by its own DHCP client: ready for traffic."""
+    udhcpc(guest)
+    return guest
+
+
+@pytest.fixture
+def routed_merd(routed):
+    m = Merd(routed.host, sock=routed.sock)
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def routed_guest(routed, routed_merd):
+    """Guest with a lease, behind merd, with a router between host and remote."""
+    g = Guest(routed.guest, routed_merd.sock)
+    udhcpc(g)
     yield g
     g.stop()

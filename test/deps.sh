@@ -15,7 +15,8 @@ PKGS=(
 	libcmocka-dev
 	# integration tests: namespaces, real peers, captures
 	iproute2 python3-pytest python3-scapy busybox-static isc-dhcp-client
-	socat iperf3 tcpdump tshark iputils-ping traceroute
+	socat iperf3 tcpdump tshark iputils-ping traceroute dnsmasq-base
+	iproute2
 	# end-to-end: qemu booting Debian's cloud kernel with a busybox initramfs
 	qemu-system-x86 cpio
 	# static checks
