@@ -247,8 +247,8 @@ static bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
 	    (h >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET ||
 	    IN_MULTICAST(h) || IN_EXPERIMENTAL(h))
 		return false;
-	if (c->guest.prefix_len < 31 &&
-	    (h | mask) == (ntohl(c->guest.addr.s_addr) | mask))
+	if (c->guest.prefix_len < 31 && (h | mask) == 0xffffffff &&
+	    (h & mask) == (ntohl(c->guest.addr.s_addr) & mask))
 		return false;	/* the subnet's broadcast address */
 	return daddr != c->guest.addr.s_addr;
 }
