@@ -21,7 +21,7 @@
  *   joins a batch for sendmmsg() on the IPPROTO_RAW socket (raw.c), headers
  *   from the copy, payload straight from qemu's stream buffer.
  *
- * Peer to guest (fwd_raw_handler()):
+ * Peer to guest (fwd_raw_handler(), fwd_from_host()):
  *   recvmmsg() on the socket of the protocol (the kernel's filter only
  *   passes packets for this merd's ports), the flow by its host side, the
  *   headers rewritten back, and the packet cut to the guest's MTU: TCP into
@@ -755,12 +755,12 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 }
 
 /**
- * fwd_in() - forward a packet from a raw socket to the guest
+ * fwd_from_host() - forward a packet from a raw socket to the guest
  * @c:		context
- * @ip:		packet, aligned, from its IPv4 header
+ * @ip:		packet, aligned, from its IPv4 header, untrusted
  * @len:	bytes received
  */
-static void fwd_in(struct ctx *c, uint8_t *ip, size_t len)
+void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len)
 {
 	struct iphdr *ih = (struct iphdr *)ip;
 	size_t ihl, tot;
@@ -894,5 +894,5 @@ void fwd_raw_handler(struct ctx *c, enum raw_proto proto)
 	if (n <= 0 || c->fd_tap < 0)
 		return;
 	for (i = 0; i < (unsigned int)n; i++)
-		fwd_in(c, iov[i].iov_base, mm[i].msg_len);
+		fwd_from_host(c, iov[i].iov_base, mm[i].msg_len);
 }

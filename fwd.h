@@ -16,6 +16,7 @@ void fwd_cleanup(struct ctx *c);
 void fwd_forget(struct ctx *c);
 void fwd_timer(struct ctx *c);
 void fwd_from_guest(struct ctx *c, const struct ip4_view *ip);
+void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len);
 void fwd_flush(struct ctx *c);
 void fwd_raw_handler(struct ctx *c, enum raw_proto proto);
 void fwd_raw_resume(struct ctx *c);

@@ -19,8 +19,8 @@ PKGS=(
 	iproute2
 	# end-to-end: qemu booting Debian's cloud kernel with a busybox initramfs
 	qemu-system-x86 cpio
-	# static checks
-	cppcheck clang-tidy clang-format
+	# static checks, and fuzzing (libFuzzer's runtime is only recommended)
+	cppcheck clang-tidy clang-format clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* fuzz_tap.c - libFuzzer harness: a qemu stream through tap_parse()
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * The input is a control header followed by the bytes qemu would write on
+ * merd's socket:
+ *
+ *   byte 0	flags:
+ *		  bits 0-1  guest configuration (fuzz_conf())
+ *		  bits 2-3  transmit ring size: merd's TAP_TX_QUEUE, or a
+ *			    small ring that fills and wraps around
+ *		  bit 4	    small send buffer on the socket to the guest, so
+ *			    that writes are partial and the ring wraps
+ *		  bit 5	    correct the IPv4 and UDP checksums of each frame
+ *			    before tap_frame() sees it (a guest can send
+ *			    those frames too: this only gets the fuzzer past
+ *			    the checksums)
+ *		  bits 6-7  a slow guest: it reads what merd wrote after
+ *			    every 1, 4 or 64 flushes, or only at the end, so
+ *			    that the socket fills, writes are partial and the
+ *			    ring wraps
+ *   bytes 1-8	four read sizes, 16-bit little-endian, used in turn: the
+ *		stream arrives in reads of these sizes (0: all that is left)
+ *   bytes 9-	the stream: frames, each after its 32-bit big-endian length
+ *
+ * Each read is appended to a receive buffer sized as merd sizes it, split
+ * with tap_parse(), each frame counted and handed to tap_frame(), and the
+ * unconsumed rest moved to the start, as tap_input() does; a framing error
+ * ends the stream, as it closes the connection in merd. The part of the
+ * receive buffer past the bytes held is poisoned for AddressSanitizer, so
+ * that tap_parse() reading past what was received is caught.
+ *
+ * Replies go through the real tap_send() and transmit ring to one end of a
+ * socketpair, flushed once per read like the main loop does; the other end
+ * plays qemu and checks the stream it gets: well framed, each frame an ARP
+ * reply of 60 bytes or a DHCP reply with a valid IPv4 header, no larger
+ * than tap.c's reply buffer. For each frame, the harness also works out the
+ * reply tap_frame() queues, as tap_frame() does (with the real arp() and
+ * dhcp()): the ring must grow by exactly that frame and its length, or
+ * count a drop if, and only if, it is full; and the guest must receive
+ * exactly the frames queued, byte for byte, in order, across wrap-arounds
+ * of the ring and partial writes.
+ */
+
+#include <endian.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#include "arp.h"
+#include "csum.h"
+#include "dhcp.h"
+#include "ip4.h"
+#include "log.h"
+#include "merd.h"
+#include "pkt.h"
+#include "tap.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(FUZZ_ASAN)
+#define FUZZ_ASAN 1
+#endif
+
+#ifdef FUZZ_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)	((void)(p), (void)(n))
+#define UNPOISON(p, n)	((void)(p), (void)(n))
+#endif
+
+/* tap.c's TAP_REPLY_MAX: no reply merd builds is larger */
+#define FUZZ_REPLY_MAX	1536
+#define REPLY_MIN_DHCP	(ETH_HLEN + IP4_HLEN_MIN + UDP_HLEN + 300)
+
+#define CTL_LEN		9
+#define CTL_CONF(f)	((f) & 3)
+#define CTL_RING(f)	(((f) >> 2) & 3)
+#define CTL_SMALL_SNDBUF 0x10
+#define CTL_FIX_CSUMS	0x20
+#define CTL_READ(f)	((f) >> 6)
+
+#define NCONF		4
+#define NRING		4
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Where invariant failures are reported: stderr as it was at start-up,
+ * kept open if libFuzzer's -close_fd_mask=2 silences merd's own messages
+ */
+static FILE *fuzz_err;
+
+#define FAIL(...)							\
+	do {								\
+		fprintf(fuzz_err, "fuzz_tap: invariant broken: " __VA_ARGS__); \
+		fputc('\n', fuzz_err);					\
+		fflush(fuzz_err);					\
+		abort();						\
+	} while (0)
+
+/* Transmit ring sizes: merd's, and three small ones that fill up. A write
+ * to an AF_UNIX stream socket with the smallest send buffer takes about two
+ * 2 KiB buffers at most, and only a larger write can be partial, move the
+ * head of the ring and so make frames wrap around its end: 6007 and 9001
+ * bytes do, with a slow guest. 128 bytes hold two ARP replies exactly, for
+ * the check that a reply is dropped only if it doesn't fit.
+ */
+static const size_t ring_size[NRING] = {
+	TAP_TX_QUEUE,
+	6007,
+	9001,
+	2 * (TAP_HDR_LEN + ETH_FRAME_MIN),
+};
+
+/* The guest reads after this many flushes: UINT_MAX is only at the end */
+static const unsigned int read_every[4] = { 1, 4, 64, UINT_MAX };
+
+/**
+ * struct fuzz_state - allocated once, reset for each input
+ * @confs:	guest configurations
+ * @rx:		receive buffer, sized like merd's
+ * @tx:		transmit rings, one per size
+ * @sp:		socketpairs: [i][0] is merd's end, [i][1] qemu's; [1] has a
+ *		small send buffer
+ * @out:	what qemu's end received, not yet split into frames
+ * @out_len:	bytes in @out
+ * @fix:	correct checksums before tap_frame()
+ * @frames:	frames handed to tap_frame() for the current input
+ * @exp:	what the guest must receive: frames queued, with their lengths
+ * @exp_head:	offset in @exp of the next byte the guest must receive
+ * @exp_len:	end of what @exp holds
+ */
+static struct fuzz_state {
+	struct guest_conf confs[NCONF];
+	struct tap_rx rx;
+	struct tap_tx tx[NRING];
+	int sp[2][2];
+	uint8_t out[4 * (TAP_HDR_LEN + FUZZ_REPLY_MAX)];
+	size_t out_len;
+	bool fix;
+	unsigned long frames;
+	uint8_t *exp;
+	size_t exp_head;
+	size_t exp_len;
+} st;
+
+/* Bytes queued in a ring, plus one frame partly written to the socket */
+#define EXP_SIZE	(TAP_TX_QUEUE + 2 * (TAP_HDR_LEN + FUZZ_REPLY_MAX))
+
+/**
+ * fuzz_name() - write a search domain of a given length, in 63-byte labels
+ * @buf:	destination, at least @len + 1 bytes
+ * @len:	length, at most DOMAIN_MAX
+ * @tag:	letter that makes the names differ
+ */
+static void fuzz_name(char *buf, size_t len, char tag)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (i % 64 == 63) ? '.' : (i % 64 ? 'a' : tag);
+	buf[len] = '\0';
+}
+
+/**
+ * fuzz_conf() - set up the guest configuration number @n
+ * @g:		configuration to fill
+ * @n:		0: ordinary; 1: every list full, longest names, largest MTU,
+ *		prefix 0; 2: jumbo MTU and a long search list; 3: smallest
+ *		MTU, /32, no DNS, no search
+ */
+static void fuzz_conf(struct guest_conf *g, int n)
+{
+	static const uint8_t mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
+					       0x55, 0x9a, 0x55 };
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	inet_pton(AF_INET, "192.0.2.10", &g->addr);
+	inet_pton(AF_INET, "192.0.2.1", &g->gw);
+	memcpy(g->our_mac, mac, ETH_ALEN);
+
+	switch (n) {
+	case 0:
+		g->prefix_len = 24;
+		g->mtu = 1500;
+		inet_pton(AF_INET, "192.0.2.53", &g->dns[g->dns_n++]);
+		strcpy(g->search[g->search_n++], "example.com");
+		break;
+	case 1:
+		g->prefix_len = 0;
+		g->mtu = MTU_MAX;
+		for (i = 0; i < DNS_MAX; i++)
+			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
+		for (i = 0; i < SEARCH_MAX; i++)
+			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
+				  (char)('a' + i));
+		break;
+	case 2:
+		g->prefix_len = 16;
+		g->mtu = 9000;
+		for (i = 0; i < DNS_MAX; i++)
+			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
+		for (i = 0; i < 5; i++)
+			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
+				  (char)('a' + i));
+		break;
+	default:
+		g->prefix_len = 32;
+		g->mtu = MTU_MIN;
+		break;
+	}
+}
+
+/**
+ * LLVMFuzzerInitialize() - quiet logging, allocate buffers and sockets
+ * @argc:	unused
+ * @argv:	unused
+ *
+ * Return: 0
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	int i, one = 1;
+
+	(void)argc;
+	(void)argv;
+	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
+	if (!fuzz_err)
+		fuzz_err = stderr;
+	log_init(false, false);
+
+	for (i = 0; i < NCONF; i++)
+		fuzz_conf(&st.confs[i], i);
+
+	/* merd.c's buffers_init() */
+	st.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
+	st.rx.buf = malloc(st.rx.size);
+	if (!st.rx.buf)
+		abort();
+	POISON(st.rx.buf, st.rx.size);
+
+	for (i = 0; i < NRING; i++) {
+		if (tap_tx_init(&st.tx[i], ring_size[i]))
+			abort();
+	}
+	st.exp = malloc(EXP_SIZE);
+	if (!st.exp)
+		abort();
+
+	for (i = 0; i < 2; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+			       SOCK_CLOEXEC, 0, st.sp[i]))
+			abort();
+	}
+	/* The kernel rounds this up to its minimum, a few kilobytes */
+	if (setsockopt(st.sp[1][0], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)))
+		abort();
+	return 0;
+}
+
+/**
+ * fix_csums() - correct the IPv4 header and UDP checksums of a frame
+ * @f:		frame, modified
+ * @len:	its length
+ *
+ * A UDP checksum of zero ("none") is left alone. Anything that doesn't
+ * look like IPv4, or whose lengths don't fit the frame, is left as it is.
+ */
+static void fix_csums(uint8_t *f, size_t len)
+{
+	uint8_t *l3 = f + ETH_HLEN, *l4;
+	size_t hlen, tot, ulen;
+	struct udphdr uh;
+	struct iphdr h;
+	uint16_t sum;
+
+	if (len < ETH_HLEN + sizeof(h) || f[12] != 0x08 || f[13] != 0x00)
+		return;
+	memcpy(&h, l3, sizeof(h));
+	hlen = h.ihl * 4U;
+	if (h.version != 4 || hlen < IP4_HLEN_MIN || hlen > len - ETH_HLEN)
+		return;
+
+	memset(l3 + offsetof(struct iphdr, check), 0, 2);
+	sum = csum_ip4_header(l3, hlen);
+	memcpy(l3 + offsetof(struct iphdr, check), &sum, 2);
+
+	tot = ntohs(h.tot_len);
+	if (h.protocol != IPPROTO_UDP || tot < hlen + sizeof(uh) ||
+	    tot > len - ETH_HLEN)
+		return;
+	l4 = l3 + hlen;
+	memcpy(&uh, l4, sizeof(uh));
+	ulen = ntohs(uh.len);
+	if (!uh.check || ulen < sizeof(uh) || ulen > tot - hlen)
+		return;
+
+	memset(l4 + offsetof(struct udphdr, check), 0, 2);
+	sum = csum_l4_ip4(h.saddr, h.daddr, IPPROTO_UDP, l4, ulen);
+	if (!sum)
+		sum = 0xffff;
+	memcpy(l4 + offsetof(struct udphdr, check), &sum, 2);
+}
+
+/**
+ * expect_reply() - the reply tap_frame() builds for a frame, worked out again
+ * @c:		context
+ * @frame:	frame
+ * @len:	its length
+ * @reply:	buffer, FUZZ_REPLY_MAX bytes, as tap_frame()'s
+ *
+ * Return: length of the reply, 0 for none
+ */
+static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
+			   size_t len, uint8_t *reply)
+{
+	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
+						 0xff, 0xff, 0xff };
+	struct pkt f = { frame, len }, l3;
+	struct ip4_view ip;
+	struct udphdr uh;
+	struct ethhdr eh;
+
+	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+		return 0;
+	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) &&
+	    memcmp(eh.h_dest, bcast, ETH_ALEN))
+		return 0;
+
+	switch (ntohs(eh.h_proto)) {
+	case ETH_P_ARP:
+		return arp(c, f, reply, FUZZ_REPLY_MAX);
+	case ETH_P_IP:
+		if (ip4_parse(l3, &ip) || ip.h.protocol != IPPROTO_UDP ||
+		    ip4_is_fragment(&ip) ||
+		    !pkt_get(ip.l4, 0, &uh, sizeof(uh)) ||
+		    ntohs(uh.dest) != DHCP_SERVER_PORT)
+			return 0;
+		return dhcp(c, &ip, reply, FUZZ_REPLY_MAX);
+	default:
+		return 0;
+	}
+}
+
+/**
+ * expect_push() - note a frame the guest must receive
+ * @frame:	frame
+ * @len:	its length
+ */
+static void expect_push(const uint8_t *frame, size_t len)
+{
+	uint32_t hdr = htonl((uint32_t)len);
+
+	if (st.exp_len + TAP_HDR_LEN + len > EXP_SIZE) {
+		memmove(st.exp, st.exp + st.exp_head,
+			st.exp_len - st.exp_head);
+		st.exp_len -= st.exp_head;
+		st.exp_head = 0;
+	}
+	if (st.exp_len + TAP_HDR_LEN + len > EXP_SIZE)
+		FAIL("more queued than any ring holds");
+
+	memcpy(st.exp + st.exp_len, &hdr, TAP_HDR_LEN);
+	memcpy(st.exp + st.exp_len + TAP_HDR_LEN, frame, len);
+	st.exp_len += TAP_HDR_LEN + len;
+}
+
+/**
+ * frame_cb() - tap_parse() callback: tap.c's tap_frame_cb(), plus checks
+ * @arg:	context
+ * @frame:	frame, inside the receive buffer
+ * @len:	its length
+ */
+static void frame_cb(void *arg, const uint8_t *frame, size_t len)
+{
+	struct ctx *c = arg;
+	size_t off = (size_t)(frame - st.rx.buf), used, rlen;
+	uint8_t reply[FUZZ_REPLY_MAX];
+	unsigned long dropped;
+
+	if (frame < st.rx.buf + TAP_HDR_LEN || off + len > st.rx.len)
+		FAIL("frame at %zu, %zu bytes, outside the %zu bytes held",
+		     off, len, st.rx.len);
+	if (len < TAP_FRAME_MIN || len > TAP_FRAME_MAX)
+		FAIL("frame of %zu bytes handed on", len);
+
+	if (st.fix)
+		fix_csums(st.rx.buf + off, len);	/* our own buffer */
+
+	st.frames++;
+	c->tap_frames++;
+	used = c->tx.used;
+	dropped = c->tx.dropped;
+	tap_frame(c, frame, len);
+
+	rlen = expect_reply(c, frame, len, reply);
+	if (rlen > FUZZ_REPLY_MAX)
+		FAIL("reply of %zu bytes", rlen);
+	if (!rlen) {
+		if (c->tx.used != used || c->tx.dropped != dropped)
+			FAIL("queued or dropped a reply to a frame without one");
+		return;
+	}
+
+	if (c->tx.dropped == dropped + 1 && c->tx.used == used) {
+		if (c->tx.size - used >= TAP_HDR_LEN + rlen)
+			FAIL("dropped a %zu-byte reply, %zu of %zu bytes free",
+			     rlen, c->tx.size - used, c->tx.size);
+		return;
+	}
+	if (c->tx.dropped != dropped || c->tx.used != used + TAP_HDR_LEN + rlen)
+		FAIL("queue went from %zu to %zu bytes for a %zu-byte reply",
+		     used, c->tx.used, rlen);
+	expect_push(reply, rlen);
+}
+
+/**
+ * out_frame_cb() - tap_parse() callback for what the guest receives
+ * @arg:	unused
+ * @frame:	frame merd sent
+ * @len:	its length
+ */
+static void out_frame_cb(void *arg, const uint8_t *frame, size_t len)
+{
+	struct pkt f = { frame, len }, l3;
+	struct ip4_view ip;
+	uint16_t proto;
+
+	(void)arg;
+	if (len > FUZZ_REPLY_MAX)
+		FAIL("sent a frame of %zu bytes", len);
+	memcpy(&proto, frame + 2 * ETH_ALEN, sizeof(proto));
+
+	switch (ntohs(proto)) {
+	case ETH_P_ARP:
+		if (len != ETH_FRAME_MIN)
+			FAIL("sent an ARP frame of %zu bytes", len);
+		break;
+	case ETH_P_IP:
+		if (len < REPLY_MIN_DHCP)
+			FAIL("sent a DHCP reply of %zu bytes", len);
+		if (!pkt_tail(f, ETH_HLEN, &l3) || ip4_parse(l3, &ip) ||
+		    ip.h.protocol != IPPROTO_UDP)
+			FAIL("sent a bad IPv4 packet");
+		break;
+	default:
+		FAIL("sent a frame of EtherType 0x%04x", ntohs(proto));
+	}
+}
+
+/**
+ * guest_recv() - read what merd wrote to the guest, check its framing
+ * @fd:		qemu's end of the socketpair
+ */
+static void guest_recv(int fd)
+{
+	for (;;) {
+		size_t used;
+		uint32_t bad;
+		ssize_t n;
+
+		n = recv(fd, st.out + st.out_len, sizeof(st.out) - st.out_len,
+			 MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			FAIL("guest end of the socket: %s",
+			     n ? strerror(errno) : "end of stream");
+
+		/* Byte for byte what was queued, in order */
+		if ((size_t)n > st.exp_len - st.exp_head ||
+		    memcmp(st.out + st.out_len, st.exp + st.exp_head,
+			   (size_t)n))
+			FAIL("the guest received bytes %zu to %zu of the queue "
+			     "wrong", st.exp_head, st.exp_head + (size_t)n);
+		st.exp_head += (size_t)n;
+		if (st.exp_head == st.exp_len)
+			st.exp_head = st.exp_len = 0;
+
+		st.out_len += (size_t)n;
+		if (tap_parse(st.out, st.out_len, out_frame_cb, NULL, &used,
+			      &bad))
+			FAIL("sent a frame length of %u", bad);
+		memmove(st.out, st.out + used, st.out_len - used);
+		st.out_len -= used;
+
+		if (st.out_len >= TAP_HDR_LEN) {
+			uint32_t flen;
+
+			memcpy(&flen, st.out, sizeof(flen));
+			if (ntohl(flen) > FUZZ_REPLY_MAX)
+				FAIL("sent a frame length of %u", ntohl(flen));
+		}
+	}
+}
+
+/**
+ * flush() - what tap_flush() does, then maybe let the guest read
+ * @c:		context
+ * @peer:	guest end of the socketpair
+ * @read:	the guest reads now
+ */
+static void flush(struct ctx *c, int peer, bool read)
+{
+	size_t before = c->tx.used;
+	ssize_t n;
+
+	n = tap_tx_write(&c->tx, c->fd_tap);
+	if (n < 0)
+		FAIL("tap_tx_write: %s", strerror((int)-n));
+	if ((size_t)n > before || c->tx.used != before - (size_t)n)
+		FAIL("tap_tx_write wrote %zd of %zu queued, %zu left", n,
+		     before, c->tx.used);
+	if (read)
+		guest_recv(peer);
+}
+
+/**
+ * LLVMFuzzerTestOneInput() - one connection's worth of stream
+ * @data:	control header, then the stream
+ * @size:	its length
+ *
+ * Return: 0
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ctx c = { .fd_listen = -1, .epollfd = -1 };
+	const uint8_t *s = data + CTL_LEN;
+	size_t slen, off = 0, i = 0;
+	unsigned int every, flushes = 0;
+	uint16_t rd[4];
+	int framing_error = 0, peer;
+	uint8_t flags;
+
+	if (size < CTL_LEN)
+		return 0;
+	flags = data[0];
+	memcpy(rd, data + 1, sizeof(rd));
+	slen = size - CTL_LEN;
+
+	c.guest = st.confs[CTL_CONF(flags)];
+	c.tx = st.tx[CTL_RING(flags)];
+	c.tx.head = c.tx.used = 0;
+	c.tx.dropped = 0;
+	c.fd_tap = st.sp[!!(flags & CTL_SMALL_SNDBUF)][0];
+	peer = st.sp[!!(flags & CTL_SMALL_SNDBUF)][1];
+	st.fix = flags & CTL_FIX_CSUMS;
+	every = read_every[CTL_READ(flags)];
+	st.frames = 0;
+	st.out_len = 0;
+	st.rx.len = 0;
+	st.exp_head = st.exp_len = 0;
+
+	while (off < slen) {
+		size_t room = st.rx.size - st.rx.len, n, used;
+		uint16_t want = le16toh(rd[i++ % 4]);
+		uint32_t bad;
+
+		/* read() of what the guest sent, at most @room */
+		n = MIN(want ? want : slen - off, slen - off);
+		n = MIN(n, room);
+		if (!n)
+			FAIL("receive buffer full: %zu bytes held", st.rx.len);
+		UNPOISON(st.rx.buf + st.rx.len, n);
+		memcpy(st.rx.buf + st.rx.len, s + off, n);
+		off += n;
+		st.rx.len += n;
+
+		if (tap_parse(st.rx.buf, st.rx.len, frame_cb, &c, &used,
+			      &bad)) {
+			uint32_t flen;
+
+			/* merd checks and closes the connection */
+			if (bad >= TAP_FRAME_MIN && bad <= TAP_FRAME_MAX)
+				FAIL("framing error on a valid length %u",
+				     bad);
+			if (used > st.rx.len - TAP_HDR_LEN)
+				FAIL("framing error past the bytes held");
+			memcpy(&flen, st.rx.buf + used, sizeof(flen));
+			if (ntohl(flen) != bad)
+				FAIL("framing error on length %u, %u there",
+				     bad, ntohl(flen));
+			framing_error = 1;
+			break;
+		}
+		if (used > st.rx.len)
+			FAIL("consumed %zu of %zu bytes", used, st.rx.len);
+
+		memmove(st.rx.buf, st.rx.buf + used, st.rx.len - used);
+		POISON(st.rx.buf + st.rx.len - used, used);
+		st.rx.len -= used;
+
+		/* The main loop flushes after each batch of events */
+		flush(&c, peer, !(++flushes % every));
+	}
+
+	if (!framing_error) {
+		/* What is left is part of one frame, never a whole one */
+		if (st.rx.len >= TAP_HDR_LEN) {
+			uint32_t flen;
+
+			memcpy(&flen, st.rx.buf, sizeof(flen));
+			flen = ntohl(flen);
+			if (flen < TAP_FRAME_MIN || flen > TAP_FRAME_MAX ||
+			    st.rx.len - TAP_HDR_LEN >= flen)
+				FAIL("%zu bytes left unparsed, frame length %u",
+				     st.rx.len, flen);
+		}
+		/* The guest reads until merd has nothing left to write */
+		guest_recv(peer);
+		while (c.tx.used)
+			flush(&c, peer, true);
+		if (st.out_len)
+			FAIL("%zu bytes of a partial frame sent", st.out_len);
+		if (st.exp_len != st.exp_head)
+			FAIL("%zu bytes queued never reached the guest",
+			     st.exp_len - st.exp_head);
+	} else {
+		/* tap_close(): what was written is read, the rest dropped */
+		guest_recv(peer);
+	}
+
+	if (c.tap_frames != st.frames)
+		FAIL("%lu frames counted, %lu handed to tap_frame()",
+		     c.tap_frames, st.frames);
+
+	/* Ready for the next input: nothing held, nothing in the socket */
+	POISON(st.rx.buf, st.rx.len);
+	st.rx.len = 0;
+	st.out_len = 0;
+	return 0;
+}
