@@ -3,10 +3,10 @@
 # demo.sh - boot a throwaway qemu guest through merd, in private namespaces
 #
 #   guest (qemu, TCG)          host namespace                 remote namespace
-#   +---------------+  stream  +----------------------+  veth  +-------------------+
-#   | eth0: udhcpc  |<-------->| merd                 |h0 -- r0| gateway 10.42.0.1 |
-#   | Debian kernel |  socket  | 10.42.0.2/24, MTU1400|        | web server :8080  |
-#   +---------------+          +----------------------+        +-------------------+
+#   +---------------+  stream  +----------------------+  veth  +---------------------+
+#   | eth0: udhcpc  |<-------->| merd                 |h0 -- r0| gateway 10.42.0.1   |
+#   | Debian kernel |  socket  | 10.42.0.2/24, MTU1400|        | web 10.42.0.100:8080|
+#   +---------------+          +----------------------+        +---------------------+
 #
 # Nothing here touches the machine's own network: every address lives in the
 # namespaces this script creates, and removes on exit, whatever happens.
@@ -57,7 +57,16 @@ n "$host" ip link set h0 mtu 1400 up
 n "$host" ip addr add 10.42.0.2/24 dev h0
 n "$host" ip route add default via 10.42.0.1
 n "$remote" ip link set r0 mtu 1400 up
+n "$remote" ip addr add 10.42.0.100/24 dev r0
 n "$remote" ip addr add 10.42.0.1/24 dev r0
+
+say "Starting a web server in the remote namespace"
+mkdir -p "$tmp/www"
+echo "<h1>Hello from the remote namespace</h1>" >"$tmp/www/index.html"
+head -c 4194304 /dev/urandom >"$tmp/www/file.bin"
+echo "    file.bin: $(sha256sum "$tmp/www/file.bin" | cut -c1-16)... (4 MiB)"
+ip netns exec "$remote" busybox httpd -f -p 10.42.0.100:8080 -h "$tmp/www" &
+disown	# killed with the namespace, without a word from bash
 
 say "Starting merd in the host namespace"
 ip netns exec "$host" "$top/merd" -f -s "$sock" 2>"$tmp/merd.log" &
@@ -73,6 +82,11 @@ echo "guest$ ip route"; ip route
 echo "guest$ cat /etc/resolv.conf"; cat /etc/resolv.conf
 gw=$(ip route | sed -n 's/default via \([^ ]*\).*/\1/p')
 echo "guest$ arping -c 1 -I eth0 $gw"; arping -c 1 -w 3 -I eth0 "$gw"
+echo "guest$ ping -c 2 10.42.0.100"; ping -c 2 -W 2 10.42.0.100
+echo "guest$ wget -q -O - http://10.42.0.100:8080/"
+wget -q -O - http://10.42.0.100:8080/
+echo "guest$ wget -q -O - http://10.42.0.100:8080/file.bin | sha256sum"
+wget -q -O - http://10.42.0.100:8080/file.bin | sha256sum | cut -c1-16
 EOF
 )
 timeout 120 qemu-system-x86_64 -accel tcg -cpu max -m 256 -nographic -no-reboot \
@@ -83,4 +97,5 @@ timeout 120 qemu-system-x86_64 -accel tcg -cpu max -m 256 -nographic -no-reboot 
 	tr -d '\r' | sed -n '/udhcpc: started/,/MERD-DONE/p' |
 	grep -v 'MERD-\(TIME\|DONE\|SCRIPT\|DHCP\)' | sed 's/^/    /'
 
-say "Done: the guest got the host's own address, gateway, DNS, search list and MTU"
+say "Done: the guest got the host's own address, gateway, DNS, search list and
+MTU, and reached the remote from the host's address"
