@@ -755,6 +755,41 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 }
 
 /**
+ * fwd_csum_trusted() - tell whether a TCP or UDP checksum may be recomputed
+ * @ih:		IPv4 header, addresses as received
+ * @l4:		transport header and payload
+ * @len:	their length
+ *
+ * Toward the guest, TCP and UDP checksums are computed anew (GRO merged the
+ * segments; tcp.c). That must not hide corruption: the field must be either
+ * right, or the pseudo-header sum the kernel leaves for a packet whose
+ * checksum was offloaded or verified (CHECKSUM_PARTIAL on veth and
+ * loopback, and GRO's merged packets: tcp4_gro_complete()). A UDP checksum
+ * of zero means none (RFC 768).
+ *
+ * Return: true if the packet may go on
+ */
+static bool fwd_csum_trusted(const struct iphdr *ih, const uint8_t *l4,
+			     size_t len)
+{
+	size_t coff = ih->protocol == IPPROTO_TCP ?
+		      offsetof(struct tcphdr, check) :
+		      offsetof(struct udphdr, check);
+	uint32_t pseudo = csum_pseudo4(ih->saddr, ih->daddr, ih->protocol,
+				       (uint16_t)len);
+	uint16_t check;
+
+	if (len < coff + sizeof(check))
+		return false;
+	memcpy(&check, l4 + coff, sizeof(check));
+	if (ih->protocol == IPPROTO_UDP && !check)
+		return true;
+	if (check == csum_fold(pseudo))
+		return true;
+	return csum_fold(csum_partial(l4, len, pseudo)) == 0xffff;
+}
+
+/**
  * fwd_from_host() - forward a packet from a raw socket to the guest
  * @c:		context
  * @ip:		packet, aligned, from its IPv4 header, untrusted
@@ -792,6 +827,12 @@ void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len)
 	}
 
 	idx = ct_lookup_host(&c->ct, ih->protocol, hport, ih->saddr, rport);
+	if (idx != FLOW_NONE && ih->protocol != IPPROTO_ICMP &&
+	    !fwd_csum_trusted(ih, l4, tot - ihl)) {
+		trace(c, "flow %u: bad checksum from %s, dropped", idx,
+		      fwd_ntoa(ih->saddr).s);
+		return;
+	}
 	if (idx == FLOW_NONE) {
 		trace(c, "fwd: no flow for protocol %u from %s:%u to host "
 		      "port %u", ih->protocol, fwd_ntoa(ih->saddr).s, rport,

@@ -319,3 +319,27 @@ def test_raw_sockets_do_not_grow_with_flows(topo, merd, wire):
     # TCP, UDP and ICMP to receive, IPPROTO_RAW to send
     assert raw_sockets(merd.proc.pid) == before == 4, \
         "raw sockets: %d before, %d with 300 flows" % (before, raw_sockets(merd.proc.pid))
+
+
+def test_corrupt_checksum_from_peer_never_reaches_guest(topo, merd, wire):
+    """Toward the guest merd computes TCP and UDP checksums anew; a datagram
+    that arrived corrupt must not get a fresh, valid one: it is dropped."""
+    c, mac = wire
+    cap = Capture(topo.remote)
+    c.send_frame(frame(IP(src=netns.HOST_ADDR, dst=REMOTE) /
+                       UDP(sport=5000, dport=7000) / b"open", mac))
+    sent = [p for p in from_host(cap.packets()) if p.haslayer(UDP)]
+    assert sent, "the guest's datagram didn't go out"
+    hport = sent[0][UDP].sport
+    # From the remote, with scapy's raw socket: the kernel leaves the UDP
+    # checksum as written
+    script = ("from scapy.all import IP,UDP,send\n"
+              "send(IP(src='%s',dst='%s')/UDP(sport=7000,dport=%d)/b'good',"
+              "verbose=0)\n"
+              "send(IP(src='%s',dst='%s')/UDP(sport=7000,dport=%d,"
+              "chksum=0x1234)/b'evil',verbose=0)\n"
+              % (REMOTE, netns.HOST_ADDR, hport, REMOTE, netns.HOST_ADDR, hport))
+    topo.remote.run(["/usr/bin/python3", "-c", script])
+    got = [bytes(Ether(f)[UDP].payload)[:4] for f in c.recv_frames(1.5)
+           if Ether(f).haslayer(UDP)]
+    assert got == [b"good"]
