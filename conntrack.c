@@ -418,7 +418,8 @@ uint32_t ct_expired(const struct conntrack *ct, uint32_t now)
 	for (s = 0; s < CT_STATES; s++) {
 		uint32_t idx = ct->aging[s].head;
 
-		if (idx != FLOW_NONE && (int32_t)(now - ct->flows[idx].expires) >= 0)
+		/* Past the deadline: a flow lives at least its timeout */
+		if (idx != FLOW_NONE && (int32_t)(now - ct->flows[idx].expires) > 0)
 			return idx;
 	}
 	return FLOW_NONE;

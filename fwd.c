@@ -842,9 +842,14 @@ void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len)
 	fwd_track(c, idx, CT_FROM_PEER, flags);
 	f = &c->ct.flows[idx];
 
-	if (ih->ttl <= 1)
-		return;
-	nat_ttl_dec(ip);
+	/* Answers from the host itself (the gateway mapped to loopback) come
+	 * from the guest's router, not through it
+	 */
+	if (f->raddr == f->daddr) {
+		if (ih->ttl <= 1)
+			return;
+		nat_ttl_dec(ip);
+	}
 	nat_l4(l4, tot - ihl, ih->protocol, ih->saddr, ih->daddr, f->daddr,
 	       f->gaddr, NAT_DPORT, f->gport);
 	nat_ip4(ip, f->daddr, f->gaddr);

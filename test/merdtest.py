@@ -112,7 +112,9 @@ class Guest:
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             raise AssertionError("pump failed: %r %s" % (line, self.proc.stderr.read()))
-        ns.run("ip link set %s up" % ifname)
+        # The tap driver drops frames past its queue instead of making the
+        # sender wait: a long queue absorbs the guest's bursts
+        ns.run("ip link set %s txqueuelen 10000 up" % ifname)
         self.mac = ns.link_mac(ifname)
 
     def stop(self):

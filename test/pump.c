@@ -7,8 +7,10 @@
  *
  * Creates tap device TAPNAME in the current network namespace, connects to
  * SOCKPATH and moves frames both ways with blocking I/O, one thread per
- * direction, so that nothing is dropped: a full socket blocks the tap
- * reader, and the kernel queues behind it. This is the "guest" of the tests:
+ * direction: a full socket blocks the tap reader, and the kernel queues
+ * behind it, up to the tap's txqueuelen (the tap driver drops past that
+ * rather than make the sender wait, so the tests give it a long queue).
+ * This is the "guest" of the tests:
  * the Linux stack of a network namespace behind a tap. qemu's hub does the
  * same job but drops frames under load (see ../shared/NOTES.md).
  *
