@@ -1,0 +1,359 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# bench.sh - TCP throughput through merd, and what merd costs the host's own
+# traffic with 0 and with 10,000 guest flows open. Prints numbers; checks
+# nothing beyond what it needs to measure the right thing.
+#
+#      guest ns                    host ns                      remote ns
+#  +--------------+  stream  +-----------------+   veth   +--------------------+
+#  | tap0 (pump)  |<-------->| ./merd          |h0 -- r0 | 10.42.0.100 iperf3 |
+#  | 10.42.0.2    |  socket  | 10.42.0.2/24    |          | 10.42.0.1 gateway  |
+#  | iperf3 -c    |          | iperf3 -c (own) |          |                    |
+#  +--------------+          +-----------------+          +--------------------+
+#
+# The guest is the guest namespace's Linux stack behind test/pump (see
+# ../shared/NOTES.md 4), configured by busybox udhcpc from merd. Its tap has a
+# 10,000-frame ring: with the default 1000, tun dropped guest frames during
+# bursts (the pump isn't lossless there), and those drops were the guest's
+# TCP retransmits. Drops are counted and printed, by place.
+#
+# MTUs measured, guest <-> remote:
+#   host link 1500,  guest 1500:  the common case
+#   host link 1500,  guest 65520: what a guest can choose when the uplink
+#                                 can't: TCP from the remote still arrives as
+#                                 64 KiB GRO/GSO packets that merd can pass
+#                                 whole; the guest's own segments stay at the
+#                                 remote's MSS (1460): merd forwards packets,
+#                                 it doesn't terminate TCP
+#   host link 65520, guest 65520: merd's ceiling, 64 KiB packets both ways
+# The host's own throughput is measured on the 1500 link, where the host
+# handles the most packets per byte.
+#
+# Usage (root; `make bench` builds first): test/bench.sh
+# Environment: BENCH_TIME (iperf3 seconds, default 4), BENCH_FLOWS (10000),
+# BENCH_REPEAT (rounds for the host's own throughput, median shown: 3).
+# Only namespaces this script creates are touched, and they are removed on
+# exit, whatever happens.
+
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${BENCH_TIME:-4}
+nflows=${BENCH_FLOWS:-10000}
+reps=${BENCH_REPEAT:-3}
+tag="merdb$$"
+host="$tag-host" remote="$tag-remote" guest="$tag-guest"
+tmp=$(mktemp -d "/tmp/$tag.XXXXXX")
+sock="$tmp/merd.socket"
+py=/usr/bin/python3
+pids=()
+merd_pid=
+
+HOST_ADDR=10.42.0.2 GATEWAY=10.42.0.1 REMOTE=10.42.0.100
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+# n NS COMMAND...: run in a namespace (in the foreground: background jobs call
+# ip netns exec directly, so that $! is the program's own pid)
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+cleanup() {
+	set +e
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for ns in "$guest" "$host" "$remote"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || die "run as root (it creates network namespaces)"
+for f in "$top/merd" "$top/test/pump"; do
+	[ -x "$f" ] || die "$f missing: make all test/pump"
+done
+for t in iperf3 socat ss busybox; do
+	command -v "$t" >/dev/null || die "$t missing"
+done
+
+# wait_until SECONDS COMMAND...: poll every 0.1 s, for at most SECONDS
+wait_until() {
+	local end=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# topology HOST_LINK_MTU: the three namespaces, remote's iperf3 server
+topology() {
+	local ns
+	for ns in "$host" "$remote" "$guest"; do
+		ip netns add "$ns"
+		mkdir -p "/etc/netns/$ns"
+		: >"/etc/netns/$ns/resolv.conf"	# udhcpc's hook writes here
+		n "$ns" ip link set lo up
+	done
+	echo "nameserver $GATEWAY" >"/etc/netns/$host/resolv.conf"
+	n "$host" ip link add h0 type veth peer name r0 netns "$remote"
+	n "$host" ip link set h0 mtu "$1" up
+	n "$host" ip addr add "$HOST_ADDR/24" dev h0
+	n "$remote" ip link set r0 mtu "$1" up
+	n "$remote" ip addr add "$REMOTE/24" dev r0
+	n "$remote" ip addr add "$GATEWAY/24" dev r0
+	n "$host" ip route add default via "$GATEWAY"
+	ip netns exec "$remote" iperf3 -s -B "$REMOTE" >/dev/null 2>&1 &
+	pids+=($!)
+	wait_until 10 port_listening "$remote" 5201 || die "iperf3 server didn't start"
+}
+
+port_listening() { n "$1" ss -Hltn "sport = :$2" | grep -q .; }
+
+teardown() {
+	stop_merd
+	local p ns
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+	for ns in "$guest" "$host" "$remote"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		ip netns del "$ns"
+		rm -rf "/etc/netns/$ns"
+	done
+	rm -f "$sock"
+}
+
+# start_merd ARGS...: ./merd in the host namespace, in the foreground
+start_merd() {
+	rm -f "$tmp/merd.log"
+	# Not through a function: $! must be merd's pid (ip netns exec execs it)
+	ip netns exec "$host" "$top/merd" -f -s "$sock" "$@" >"$tmp/merd.log" 2>&1 &
+	merd_pid=$!
+	pids+=("$merd_pid")
+	wait_until 10 grep -q "listening on" "$tmp/merd.log" ||
+		die "merd didn't start: $(cat "$tmp/merd.log")"
+}
+
+stop_merd() {
+	[ -n "$merd_pid" ] || return 0
+	kill "$merd_pid" 2>/dev/null || true
+	wait "$merd_pid" 2>/dev/null || true
+	merd_pid=
+}
+
+# start_guest MTU: tap0 in the guest namespace, bridged to merd, leased
+start_guest() {
+	rm -f "$tmp/pump.out"
+	ip netns exec "$guest" "$top/test/pump" tap0 "$sock" >"$tmp/pump.out" 2>&1 &
+	pids+=($!)
+	wait_until 10 grep -qx ready "$tmp/pump.out" || die "pump: $(cat "$tmp/pump.out")"
+	# tun drops what doesn't fit its ring (txqueuelen frames) rather than
+	# making the guest's stack wait: a longer ring, so that the guest's
+	# losses measure merd rather than the pump (drops are still counted)
+	n "$guest" ip link set tap0 txqueuelen 10000 up
+	n "$guest" busybox udhcpc -i tap0 -f -q -n -t 4 -T 1 -O mtu \
+		-s "$top/test/guest/udhcpc.script" >"$tmp/udhcpc.out" 2>&1 ||
+		die "udhcpc: $(cat "$tmp/udhcpc.out")"
+	local mtu
+	mtu=$(n "$guest" cat /sys/class/net/tap0/mtu)
+	[ "$mtu" = "$1" ] || die "guest MTU is $mtu, not $1"
+}
+
+# dsacked NS: segments the namespace's TCP retransmitted and its peer then
+# reported as duplicates (DSACK): spurious retransmits, after reordering
+dsacked() {
+	n "$1" awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 }
+		else for (i = 2; i <= NF; i++) if (k[i] == "TCPDSACKRecvSegs") print $i }' \
+		/proc/net/netstat
+}
+
+# iperf NS [ARGS...]: "Gbit/s retransmits" measured at the receiver
+iperf() {
+	local ns=$1; shift
+	if ! timeout $((secs + 30)) ip netns exec "$ns" \
+		iperf3 -c "$REMOTE" -t "$secs" -J "$@" >"$tmp/iperf.json" 2>&1; then
+		{ echo "iperf3 failed:"; cat "$tmp/iperf.json"; } >&2
+		echo "- -"
+		return
+	fi
+	$py -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+print("%.2f %s" % (e["sum_received"]["bits_per_second"] / 1e9,
+                   e["sum_sent"].get("retransmits", "-")))' "$tmp/iperf.json"
+}
+
+# Where packets were lost, counters since the topology was made: "guest tap
+# TX drops (the guest's kernel: tun's ring was full, pump behind), guest tap
+# RX drops, drops at merd's raw sockets (their receive buffers were full)"
+losses() {
+	local tx rx raw
+	tx=$(n "$guest" cat /sys/class/net/tap0/statistics/tx_dropped)
+	rx=$(n "$guest" cat /sys/class/net/tap0/statistics/rx_dropped)
+	raw=$(n "$host" awk 'NR > 1 { d += $NF } END { print d + 0 }' /proc/net/raw)
+	echo "$tx $rx $raw"
+}
+
+# merd's descriptors: "raw-sockets udp-sockets tcp-listeners all-fds"
+merd_fds() {
+	local raw udp tcp fds
+	raw=$(n "$host" ss -Hwanp | grep -c "pid=$merd_pid," || true)
+	udp=$(n "$host" ss -Huanp | grep -c "pid=$merd_pid," || true)
+	tcp=$(n "$host" ss -Hltnp | grep -c "pid=$merd_pid," || true)
+	fds=$(find "/proc/$merd_pid/fd" -mindepth 1 | wc -l)
+	echo "$raw $udp $tcp $fds"
+}
+
+# median X...: "median(min-max)" of numbers ("-" for a failed run is left out)
+median() {
+	$py -c 'import sys
+v = sorted(float(x) for x in sys.argv[1:] if x != "-")
+if not v:
+    print("-")
+elif len(v) == 1:
+    print("%.2f" % v[0])
+else:
+    print("%.2f(%.2f-%.2f)" % (v[len(v) // 2], v[0], v[-1]))' "$@"
+}
+
+# pct A B: (B - A) / A in percent
+pct() {
+	$py -c 'import sys
+try:
+    a, b = (float(x.split("(")[0]) for x in sys.argv[1:])
+    print("%+.1f%%" % ((b - a) / a * 100))
+except ValueError:
+    print("n/a")' "$1" "$2"
+}
+
+printf 'merd bench: %s, kernel %s, %s CPUs, iperf3 %s s per run, %s\n' \
+	"$("$top/merd" --version 2>&1 | head -n1)" "$(uname -r)" "$(nproc)" "$secs" "$(date -u +%FT%TZ)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- guest <-> remote through merd ---------------------------------------
+declare -A res
+for cfg in "1500 1500" "1500 65520" "65520 65520"; do
+	read -r link gmtu <<<"$cfg"
+	topology "$link"
+	start_merd -m "$gmtu"
+	start_guest "$gmtu"
+	d0=$(dsacked "$guest")
+	res["$cfg up"]="$(iperf "$guest") $(($(dsacked "$guest") - d0))"
+	res["$cfg up loss"]=$(losses)
+	d0=$(dsacked "$remote")
+	res["$cfg down"]="$(iperf "$guest" -R) $(($(dsacked "$remote") - d0))"
+	res["$cfg down loss"]=$(losses)
+	teardown
+done
+
+echo
+echo "Guest <-> remote TCP through merd, Gbit/s at the receiver"
+echo "(sender's retransmits/of which the receiver had already got: DSACKed)"
+printf '%-16s %-10s %-20s %-20s\n' "host link MTU" "guest MTU" "guest->remote" "remote->guest"
+for cfg in "1500 1500" "1500 65520" "65520 65520"; do
+	read -r link gmtu <<<"$cfg"
+	read -r up upr upd <<<"${res["$cfg up"]}"
+	read -r dn dnr dnd <<<"${res["$cfg down"]}"
+	printf '%-16s %-10s %-20s %-20s\n' "$link" "$gmtu" "$up ($upr/$upd)" "$dn ($dnr/$dnd)"
+done
+echo
+echo "Packets dropped during those runs: guest->remote | remote->guest"
+printf '%-16s %-10s %-28s %-28s\n' "host link MTU" "guest MTU" \
+	"tapTX tapRX merd-raw" "tapTX tapRX merd-raw"
+for cfg in "1500 1500" "1500 65520" "65520 65520"; do
+	read -r link gmtu <<<"$cfg"
+	read -r t1 r1 w1 <<<"${res["$cfg up loss"]}"
+	read -r t2 r2 w2 <<<"${res["$cfg down loss"]}"
+	printf '%-16s %-10s %-28s %-28s\n' "$link" "$gmtu" "$t1 $r1 $w1" \
+		"$((t2 - t1)) $((r2 - r1)) $((w2 - w1))"
+done
+echo "(tapTX: the guest kernel's tun ring was full, pump and merd behind; tapRX:"
+echo " the guest kernel dropped what pump wrote; merd-raw: merd's raw sockets'"
+echo " receive buffers overflowed)"
+
+# ---- the host's own TCP, with merd holding 0 and N guest flows -------------
+# Rounds of: no merd; merd with 0 guest flows; the same merd with N. The
+# states alternate, so that load from elsewhere on the machine drifting over
+# the minutes falls on all three alike; each number is the median of the rounds.
+declare -A own
+measure_own() {	# STATE
+	own["$1 up"]+=" $(iperf "$host" | cut -d' ' -f1)"
+	own["$1 dn"]+=" $(iperf "$host" -R | cut -d' ' -f1)"
+}
+
+# open_flows: one datagram from each of N guest source ports to a sink on the
+# remote, in bursts of 250 a tenth of a second apart: a new flow costs merd a
+# few system calls, and what the guest's tun ring can't hold is lost
+open_flows() {
+	n "$guest" "$py" - "$REMOTE" "$nflows" <<'EOF'
+import socket, sys, time
+remote, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 20000 + i))     # N distinct flows, whatever the ephemeral range
+    s.sendto(b"x", (remote, 9))
+    s.close()
+    if i % 250 == 0:
+        time.sleep(0.1)
+EOF
+}
+# Each claimed port block holds one TCP listener and one UDP socket of its own
+flows_held() { local u t; read -r _ u t _ <<<"$(merd_fds)"; echo $((u - t)); }
+all_held() { [ "$(flows_held)" -ge "$nflows" ]; }
+
+topology 1500
+ip netns exec "$remote" socat -u "UDP4-RECV:9,bind=$REMOTE" OPEN:/dev/null &
+pids+=($!)
+for ((r = 0; r < reps; r++)); do
+	measure_own none
+	start_merd --ports 20000-32767 --flows $((nflows + 2000)) \
+		--timeout udp=900 --timeout udp-stream=900
+	start_guest 1500
+	measure_own zero
+	[ "$r" -eq 0 ] && read -r raw0 udp0 tcp0 fds0 <<<"$(merd_fds)"
+	t0=$(date +%s.%N)
+	open_flows
+	wait_until 30 all_held ||
+		echo "warning: merd holds only $(flows_held) flow ports of $nflows (guest" \
+			"tap TX drops: $(n "$guest" cat /sys/class/net/tap0/statistics/tx_dropped))"
+	t1=$(date +%s.%N)
+	[ "$r" -eq 0 ] && open_time=$($py -c "print($t1 - $t0)") &&
+		read -r rawn udpn tcpn fdsn <<<"$(merd_fds)"
+	measure_own many
+	# still all there after measuring
+	[ "$r" -eq 0 ] && read -r rawm udpm _ fdsm <<<"$(merd_fds)"
+	stop_merd	# the pump goes with it, and its tap
+done
+for k in none zero many; do
+	for d in up dn; do
+		# shellcheck disable=SC2086 # a list of numbers
+		own["$k $d"]=$(median ${own["$k $d"]})
+	done
+done
+none_up=${own["none up"]} none_dn=${own["none dn"]}
+zero_up=${own["zero up"]} zero_dn=${own["zero dn"]}
+nflows_up=${own["many up"]} nflows_dn=${own["many dn"]}
+
+echo
+echo "Host's own TCP, host ns <-> remote (link MTU 1500), Gbit/s at the receiver,"
+echo "median of $reps alternating rounds (min-max)"
+printf '%-28s %-22s %-22s\n' "" "host->remote" "remote->host"
+printf '%-28s %-22s %-22s\n' "no merd" "$none_up" "$none_dn"
+printf '%-28s %-22s %-22s\n' "merd, 0 guest flows" "$zero_up" "$zero_dn"
+printf '%-28s %-22s %-22s\n' "merd, $nflows guest flows" "$nflows_up" "$nflows_dn"
+printf '%-28s %-22s %-22s\n' "  change vs 0 flows" "$(pct "$zero_up" "$nflows_up")" \
+	"$(pct "$zero_dn" "$nflows_dn")"
+printf '%-28s %-22s %-22s\n' "  change vs no merd" "$(pct "$none_up" "$nflows_up")" \
+	"$(pct "$none_dn" "$nflows_dn")"
+
+echo
+echo "merd's descriptors (ss in the host namespace; /proc/PID/fd)"
+printf '%-28s %-8s %-12s %-14s %-8s\n' "" "raw" "UDP sockets" "TCP listeners" "all fds"
+printf '%-28s %-8s %-12s %-14s %-8s\n' "0 guest flows" "$raw0" "$udp0" "$tcp0" "$fds0"
+printf '%-28s %-8s %-12s %-14s %-8s\n' "$nflows guest flows" "$rawn" "$udpn" "$tcpn" "$fdsn"
+printf '%-28s %-8s %-12s %-14s %-8s\n' "  after the measurement" "$rawm" "$udpm" "-" "$fdsm"
+printf '%s guest flows opened, their ports held by merd, in %.1f s (first round)\n' \
+	"$nflows" "$open_time"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,474 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Flow aging and the flow table's limit, as a user sees them.
+
+merd forgets a flow once it has been idle for its state's timeout
+(--timeout STATE=SECONDS) and then lets go of the host port it held: the
+socket holding it disappears from `ss` in the host namespace. A packet the
+peer sends after that no longer reaches the guest, and a TCP segment the
+guest sends on a forgotten connection draws a reset. A full table (--flows)
+refuses new flows (TCP: reset; UDP and ICMP: ICMP "administratively
+prohibited" from the gateway) and leaves the existing ones alone.
+
+The guest is the guest namespace's Linux stack behind test/pump; the peers are
+sockets in the remote namespace. Sockets are opened in a namespace by
+switching this thread into it just for the socket() call (setns(2)), so the
+test itself plays the guest's and the remote's applications.
+
+merd's timer runs once a second and its clock counts whole seconds, so a
+timeout of N seconds ends a flow between N - 1 and N + 1 seconds after its
+last packet: the bounds below allow exactly that, plus polling slack.
+"""
+
+import contextlib
+import ctypes
+import errno
+import os
+import queue
+import re
+import selectors
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from netns import GATEWAY, HOST_ADDR, REMOTE_ADDR, log, wait_for
+from merdtest import Guest, Merd, udhcpc
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+ECHO_PORT = 7007        # TCP echo server on the remote
+UDP_PORT = 7001         # UDP server that answers
+QUIET_PORT = 7002       # UDP server that reads and never answers
+SLACK = 2.5             # seconds allowed beyond a flow's latest expiry
+
+
+@contextlib.contextmanager
+def inside(ns):
+    """Sockets opened in this block belong to namespace ns (this thread only)."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open("/run/netns/" + ns.name, os.O_RDONLY)
+    try:
+        if _libc.setns(target, CLONE_NEWNET):
+            e = ctypes.get_errno()
+            raise OSError(e, "setns into %s: %s" % (ns.name, os.strerror(e)))
+        try:
+            yield
+        finally:
+            if _libc.setns(own, CLONE_NEWNET):
+                # Carrying on in the wrong namespace would be worse than dying
+                os._exit(99)
+    finally:
+        os.close(own)
+        os.close(target)
+
+
+def sock_in(ns, family=socket.AF_INET, kind=socket.SOCK_STREAM, proto=0):
+    with inside(ns):
+        return socket.socket(family, kind, proto)
+
+
+def held(topo, merd, proto):
+    """Ports merd holds in the host namespace, as `ss` shows them: TCP
+    listeners (proto "tcp") or UDP sockets ("udp") owned by merd's pid."""
+    args = ["ss", "-Hltnp"] if proto == "tcp" else ["ss", "-Huanp"]
+    out = subprocess.run(topo.host.cmd(args), stdout=subprocess.PIPE, check=True,
+                         universal_newlines=True).stdout
+    ports = set()
+    for line in out.splitlines():
+        if "pid=%d," % merd.proc.pid not in line:
+            continue
+        m = re.match(r"\S+\s+\d+\s+\d+\s+\S+:(\d+)\s", line)
+        if m:
+            ports.add(int(m.group(1)))
+    return ports
+
+
+def wait_released(topo, merd, proto, port, limit):
+    """Poll ss until merd no longer holds port; return how long that took."""
+    t0 = time.monotonic()
+    wait_for(lambda: port not in held(topo, merd, proto), limit,
+             "merd to release %s port %d" % (proto, port), interval=0.1)
+    took = time.monotonic() - t0
+    log("%s port %d released after %.2f s" % (proto, port, took))
+    return took
+
+
+class EchoServer:
+    """TCP echo server on the remote, served by a thread; closes a
+    connection when its peer does. peers gets (address, port) of every
+    connection accepted: the host's side of the guest's flows."""
+
+    def __init__(self, ns, port=ECHO_PORT):
+        with inside(ns):
+            self.ls = socket.create_server((REMOTE_ADDR, port), backlog=16)
+        self.peers = queue.Queue()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.ls, selectors.EVENT_READ)
+        while not self.done.is_set():
+            for key, _ in sel.select(0.1):
+                s = key.fileobj
+                if s is self.ls:
+                    c, addr = s.accept()
+                    self.peers.put(addr)
+                    sel.register(c, selectors.EVENT_READ)
+                    continue
+                try:
+                    data = s.recv(65536)
+                    if data:
+                        s.sendall(data)
+                        continue
+                except OSError:
+                    pass
+                sel.unregister(s)
+                s.close()
+        for key in list(sel.get_map().values()):
+            key.fileobj.close()
+
+    def close(self):
+        self.done.set()
+        self.thread.join(5)
+
+
+def guest_connect(topo, port=ECHO_PORT, timeout=5):
+    c = sock_in(topo.guest)
+    c.settimeout(timeout)
+    c.connect((REMOTE_ADDR, port))
+    return c
+
+
+def echo(c, data):
+    c.sendall(data)
+    got = b""
+    while len(got) < len(data):
+        chunk = c.recv(65536)
+        assert chunk, "echo connection closed early"
+        got += chunk
+    assert got == data
+
+
+@pytest.fixture
+def start(topo):
+    """start(*args): merd with these options, and a leased guest behind it."""
+    running = []
+
+    def _start(*args):
+        m = Merd(topo.host, args=list(args), sock=topo.sock)
+        running.append(m)
+        g = Guest(topo.guest, m.sock)
+        running.append(g)
+        udhcpc(g)
+        return m, g
+
+    yield _start
+    for x in reversed(running):
+        x.stop()
+
+
+@pytest.fixture
+def echo_server(topo):
+    e = EchoServer(topo.remote)
+    yield e
+    e.close()
+
+
+# ---- UDP ------------------------------------------------------------------
+
+def test_udp_flow_expires(topo, start):
+    """Held while answered; released after the timeout; a late answer is lost."""
+    merd, _ = start("--trace", "--timeout", "udp=2", "--timeout", "udp-stream=3")
+    with inside(topo.remote):
+        srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        srv.bind((REMOTE_ADDR, UDP_PORT))
+    srv.settimeout(5)
+    cli = sock_in(topo.guest, kind=socket.SOCK_DGRAM)
+    cli.connect((REMOTE_ADDR, UDP_PORT))
+    cli.settimeout(2)
+
+    cli.send(b"question")
+    data, host_side = srv.recvfrom(100)
+    assert data == b"question"
+    assert host_side[0] == HOST_ADDR
+    hport = host_side[1]
+    # An answer well within the timeout reaches the guest
+    time.sleep(0.5)
+    srv.sendto(b"answer", host_side)
+    assert cli.recv(100) == b"answer"
+    assert hport in held(topo, merd, "udp"), "no socket holds host port %d" % hport
+
+    took = wait_released(topo, merd, "udp", hport, 3 + 1 + SLACK)
+    assert took >= 3 - 1 - 0.5, "answered flow forgotten after %.1f s" % took
+
+    # The remote answers again, now that merd forgot the flow: merd gets it
+    # (its filter still covers the port's block) and drops it
+    srv.sendto(b"too late", host_side)
+    merd.wait_log(r"no flow for protocol 17 from %s:%d to host port %d" %
+                  (REMOTE_ADDR, UDP_PORT, hport))
+    with pytest.raises(socket.timeout):
+        got = cli.recv(100)
+        pytest.fail("the guest got %r after its flow expired" % got)
+
+    # The guest talks again: a new flow, and answers come through again
+    cli.send(b"again")
+    data, host_side2 = srv.recvfrom(100)
+    assert data == b"again"
+    srv.sendto(b"welcome back", host_side2)
+    assert cli.recv(100) == b"welcome back"
+    for s in (cli, srv):
+        s.close()
+
+
+def test_unanswered_udp_expires_first(topo, start):
+    """udp (no answer yet) and udp-stream (answered) are separate timeouts:
+    of two flows started together, the unanswered one goes a tick earlier."""
+    merd, _ = start("--timeout", "udp=2", "--timeout", "udp-stream=3")
+    srvs = {}
+    with inside(topo.remote):
+        for port in (UDP_PORT, QUIET_PORT):
+            srvs[port] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            srvs[port].bind((REMOTE_ADDR, port))
+            srvs[port].settimeout(5)
+    clis = {}
+    for port in (UDP_PORT, QUIET_PORT):
+        clis[port] = sock_in(topo.guest, kind=socket.SOCK_DGRAM)
+        clis[port].connect((REMOTE_ADDR, port))
+        clis[port].settimeout(2)
+
+    hports = {}
+    for port in (UDP_PORT, QUIET_PORT):
+        clis[port].send(b"hello")
+    for port in (UDP_PORT, QUIET_PORT):
+        _, host_side = srvs[port].recvfrom(100)
+        hports[port] = host_side[1]
+        if port == UDP_PORT:
+            srvs[port].sendto(b"hi", host_side)
+    assert clis[UDP_PORT].recv(100) == b"hi"
+    assert set(hports.values()) <= held(topo, merd, "udp")
+
+    took = wait_released(topo, merd, "udp", hports[QUIET_PORT], 2 + 1 + SLACK)
+    assert hports[UDP_PORT] in held(topo, merd, "udp"), \
+        "the answered flow went with the unanswered one (%.1f s)" % took
+    wait_released(topo, merd, "udp", hports[UDP_PORT], 2 + SLACK)
+    for s in list(clis.values()) + list(srvs.values()):
+        s.close()
+
+
+# ---- TCP ------------------------------------------------------------------
+
+def test_tcp_time_wait_releases_port(topo, start, echo_server):
+    merd, _ = start("--timeout", "tcp-time-wait=2")
+    c = guest_connect(topo)
+    echo(c, b"hello")
+    addr, hport = echo_server.peers.get(timeout=5)
+    assert addr == HOST_ADDR
+    assert hport in held(topo, merd, "tcp"), "no listener holds host port %d" % hport
+
+    # Normal close, the guest first: FIN, FIN, ACK
+    c.shutdown(socket.SHUT_WR)
+    assert c.recv(100) == b""
+    c.close()
+    # All other timeouts are the defaults (10 s and more): only time-wait's
+    # 2 s can release the port this soon
+    took = wait_released(topo, merd, "tcp", hport, 2 + 1 + SLACK)
+    assert took >= 2 - 1 - 0.5, "closed connection forgotten after %.1f s" % took
+    # ...and the next connection works
+    c = guest_connect(topo)
+    echo(c, b"next")
+    c.close()
+
+
+def test_tcp_idle_established_forgotten(topo, start, echo_server):
+    """Idle for tcp-established: forgotten, port released, and the guest's
+    next segment on the connection is answered with a reset."""
+    merd, _ = start("--timeout", "tcp-established=3")
+    c = guest_connect(topo)
+    echo(c, b"hello")
+    _, hport = echo_server.peers.get(timeout=5)
+    t_last = time.monotonic()
+    assert hport in held(topo, merd, "tcp")
+
+    time.sleep(1)
+    assert hport in held(topo, merd, "tcp"), "forgotten after idling 1 s of 3"
+    wait_released(topo, merd, "tcp", hport, 3 + 1 + SLACK)
+    idle = time.monotonic() - t_last
+    assert idle >= 3 - 1, "forgotten after %.1f s" % idle
+
+    c.sendall(b"anyone there?")
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionResetError):
+        got = c.recv(100)
+        pytest.fail("the guest got %r on a forgotten connection" % got)
+    assert time.monotonic() - t0 < 2, "the reset took %.1f s" % (time.monotonic() - t0)
+    c.close()
+
+
+# ---- ICMP echo ---------------------------------------------------------------
+
+def icmp_csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def icmp_echo(kind, ident, seq, payload):
+    """ICMP echo request (kind 8) or reply (kind 0), checksummed."""
+    h = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + payload
+    return h[:2] + struct.pack("!H", icmp_csum(h)) + h[4:]
+
+
+def recv_icmp(s, want, deadline):
+    """Next ICMP message matching want(src, type, code, ident, seq, payload),
+    from a raw socket, before deadline; None if none came."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        s.settimeout(left)
+        try:
+            pkt, (src, _) = s.recvfrom(65536)
+        except socket.timeout:
+            return None
+        ihl = (pkt[0] & 0xf) * 4
+        t, code, _, ident, seq = struct.unpack("!BBHHH", pkt[ihl:ihl + 8])
+        m = (src, t, code, ident, seq, pkt[ihl + 8:])
+        if want(*m):
+            return m
+
+
+def test_icmp_echo_flow_expires(topo, start):
+    """An echo flow holds its host identifier (a UDP port) and releases it
+    after --timeout icmp; a reply the remote sends later is lost."""
+    merd, _ = start("--trace", "--timeout", "icmp=2")
+    # The remote answers echo requests when the test says so, not by itself
+    topo.remote.run("sysctl -qw net.ipv4.icmp_echo_ignore_all=1")
+    rem = sock_in(topo.remote, kind=socket.SOCK_RAW, proto=socket.IPPROTO_ICMP)
+    gst = sock_in(topo.guest, kind=socket.SOCK_RAW, proto=socket.IPPROTO_ICMP)
+    gid = 0x4d52
+
+    def request_at_remote(seq):
+        m = recv_icmp(rem, lambda src, t, c, i, s, p: t == 8 and s == seq and
+                      p.startswith(b"merd"), time.monotonic() + 5)
+        assert m, "echo request %d never reached the remote" % seq
+        assert m[0] == HOST_ADDR
+        return m[3]
+
+    def reply_at_guest(seq, wait):
+        return recv_icmp(gst, lambda src, t, c, i, s, p: t == 0 and i == gid and s == seq,
+                         time.monotonic() + wait)
+
+    gst.sendto(icmp_echo(8, gid, 1, b"merd-1"), (REMOTE_ADDR, 0))
+    hid = request_at_remote(1)
+    rem.sendto(icmp_echo(0, hid, 1, b"merd-1"), (HOST_ADDR, 0))
+    m = reply_at_guest(1, 3)
+    assert m and m[0] == REMOTE_ADDR and m[5] == b"merd-1", \
+        "the guest got no echo reply with its own identifier"
+    assert hid in held(topo, merd, "udp"), "identifier %d not held" % hid
+
+    took = wait_released(topo, merd, "udp", hid, 2 + 1 + SLACK)
+    assert took >= 2 - 1 - 0.5
+
+    rem.sendto(icmp_echo(0, hid, 2, b"merd-2"), (HOST_ADDR, 0))
+    merd.wait_log(r"no flow for protocol 1 from %s:0 to host port %d" % (REMOTE_ADDR, hid))
+    assert reply_at_guest(2, 1.5) is None, "a reply reached the guest after its flow expired"
+
+    # A new request starts a new flow, and its reply gets through
+    gst.sendto(icmp_echo(8, gid, 3, b"merd-3"), (REMOTE_ADDR, 0))
+    hid3 = request_at_remote(3)
+    rem.sendto(icmp_echo(0, hid3, 3, b"merd-3"), (HOST_ADDR, 0))
+    assert reply_at_guest(3, 3), "no reply once the flow was renewed"
+    rem.close()
+    gst.close()
+
+
+# ---- a full flow table --------------------------------------------------------
+
+SOL_IP = 0
+IP_RECVERR = 11
+SO_EE_ORIGIN_ICMP = 2
+
+
+def icmp_error_of(u, wait):
+    """The ICMP error queued on a UDP socket with IP_RECVERR:
+    (errno, type, code, offender address), or None."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            _, anc, _, _ = u.recvmsg(1024, 1024, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            time.sleep(0.05)
+            continue
+        for level, kind, data in anc:
+            if level == SOL_IP and kind == IP_RECVERR:
+                ee_errno, origin, t, code = struct.unpack("=IBBB", data[:7])
+                assert origin == SO_EE_ORIGIN_ICMP
+                offender = socket.inet_ntoa(data[16 + 4:16 + 8])
+                return ee_errno, t, code, offender
+    return None
+
+
+def test_full_table_refuses_new_flows_only(topo, start, echo_server):
+    merd, _ = start("--flows", "4", "--timeout", "tcp-time-wait=1")
+    conns = []
+    for i in range(4):
+        conns.append(guest_connect(topo))
+        echo(conns[-1], b"flow %d" % i)
+    hports = [echo_server.peers.get(timeout=5)[1] for _ in conns]
+    assert set(hports) <= held(topo, merd, "tcp")
+
+    # A fifth connection: refused at once (a reset for its SYN)
+    c5 = sock_in(topo.guest)
+    c5.settimeout(5)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        c5.connect((REMOTE_ADDR, ECHO_PORT))
+    assert time.monotonic() - t0 < 1, "refusal took %.1f s" % (time.monotonic() - t0)
+    c5.close()
+
+    # UDP to somewhere new: ICMP administratively prohibited from the gateway
+    u = sock_in(topo.guest, kind=socket.SOCK_DGRAM)
+    u.setsockopt(SOL_IP, IP_RECVERR, 1)
+    u.connect((REMOTE_ADDR, UDP_PORT))
+    u.send(b"anyone?")
+    e = icmp_error_of(u, 3)
+    assert e == (errno.EHOSTUNREACH, 3, 13, GATEWAY), "ICMP error seen: %r" % (e,)
+    u.close()
+
+    # ICMP echo too: ping says the packet was filtered, by the gateway
+    p = topo.guest.run(["ping", "-n", "-c", "1", "-W", "2", REMOTE_ADDR], check=False)
+    assert p.returncode != 0
+    assert re.search(r"From %s .*Packet filtered" % re.escape(GATEWAY), p.stdout), p.stdout
+
+    # None of that reached the remote, and the four flows still work
+    assert echo_server.peers.empty(), "a refused connection reached the remote"
+    for i, c in enumerate(conns):
+        echo(c, b"still here %d" % i)
+    assert set(hports) <= held(topo, merd, "tcp")
+
+    # Closed, and past time-wait, they make room: connections work again
+    for c in conns:
+        c.shutdown(socket.SHUT_WR)
+        assert c.recv(100) == b""
+        c.close()
+
+    def fresh_connection():
+        try:
+            c = guest_connect(topo)
+        except ConnectionRefusedError:
+            return None
+        echo(c, b"room again")
+        return c
+    t0 = time.monotonic()
+    again = wait_for(fresh_connection, 1 + 1 + SLACK, "room in the flow table", interval=0.25)
+    log("new connection accepted %.2f s after the close" % (time.monotonic() - t0))
+    again.close()
