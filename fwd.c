@@ -165,6 +165,24 @@ int fwd_init(struct ctx *c)
 }
 
 /**
+ * fwd_port_class() - how a flow of a protocol holds its port
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ *
+ * Return: port class
+ */
+static enum port_class fwd_port_class(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return PORT_TCP;
+	case IPPROTO_UDP:
+		return PORT_UDP;
+	default:
+		return PORT_ICMP;
+	}
+}
+
+/**
  * fwd_release() - release what a flow holds and forget it
  * @c:		context
  * @idx:	flow number
@@ -178,8 +196,8 @@ static void fwd_release(struct ctx *c, uint32_t idx, const char *why)
 	      f->proto == IPPROTO_UDP ? "UDP" : "ICMP",
 	      fwd_ntoa(f->daddr).s, f->dport, f->hport, why);
 
-	port_release(&c->ports, f->proto == IPPROTO_TCP ? PORT_TCP : PORT_UDP,
-		     f->hport, f->fd, c->now);
+	port_release(&c->ports, fwd_port_class(f->proto), f->hport, f->fd,
+		     c->now);
 	ct_remove(&c->ct, idx);
 }
 
@@ -330,7 +348,7 @@ static void fwd_refuse(struct ctx *c, const struct fwd_pkt *p)
  */
 static uint32_t fwd_flow_new(struct ctx *c, const struct fwd_pkt *p)
 {
-	enum port_class cls = p->proto == IPPROTO_TCP ? PORT_TCP : PORT_UDP;
+	enum port_class cls = fwd_port_class(p->proto);
 	struct flow f = { .proto = p->proto, .gaddr = p->h.saddr,
 			  .gport = p->sport, .daddr = p->h.daddr,
 			  .dport = p->dport, .fd = -1 };

@@ -11,8 +11,12 @@
  *   the listener, are dropped by its filter, and so draw no RST from the
  *   host's stack; the raw socket has already seen them (raw delivery comes
  *   before TCP's lookup). See ../shared/NOTES.md, 2.
- * - UDP, and ICMP echo identifiers: a UDP socket with the same filter, so
- *   that answers draw no ICMP port unreachable.
+ * - UDP: a UDP socket with the same filter, so that answers draw no ICMP
+ *   port unreachable.
+ * - ICMP echo identifiers: a ping socket (SOCK_DGRAM, IPPROTO_ICMP) bound to
+ *   the identifier, with the same filter, so that no ping socket on the host
+ *   shares it and reads the guest's replies. Where ping_group_range doesn't
+ *   let merd open ping sockets, a UDP socket on the same number stands in.
  *
  * Both are bound to the wildcard address, so loopback flows (the gateway
  * mapped to the host) are covered too, and no other program, nor another
@@ -37,13 +41,14 @@
 #include "port.h"
 
 /**
- * port_hold() - bind a socket to a port, so that the host leaves it alone
- * @cls:	PORT_TCP for a listening TCP socket, PORT_UDP for UDP
- * @port:	port, host order
+ * port_socket() - a socket with a drop-all filter, bound to a port
+ * @type:	SOCK_STREAM or SOCK_DGRAM
+ * @proto:	0, or IPPROTO_ICMP for a ping socket
+ * @port:	port or echo identifier, host order
  *
- * Return: descriptor, or -errno (-EADDRINUSE if the port is taken)
+ * Return: descriptor, or -errno
  */
-int port_hold(enum port_class cls, uint16_t port)
+static int port_socket(int type, int proto, uint16_t port)
 {
 	/* Drop everything: the raw socket handles the traffic */
 	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
@@ -53,21 +58,59 @@ int port_hold(enum port_class cls, uint16_t port)
 		.sin_port = htons(port),
 		.sin_addr = { htonl(INADDR_ANY) },
 	};
-	int type = cls == PORT_TCP ? SOCK_STREAM : SOCK_DGRAM, fd;
+	int fd;
 
-	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    (cls == PORT_TCP && listen(fd, 1))) {
+	    (type == SOCK_STREAM && listen(fd, 1))) {
 		int ret = -errno;
 
 		close(fd);
 		return ret;
 	}
 	return fd;
+}
+
+/**
+ * port_hold() - hold a port, so that the host leaves it alone
+ * @cls:	PORT_TCP: listening TCP socket; PORT_UDP: UDP socket;
+ *		PORT_ICMP: ping socket on the echo identifier, or UDP socket
+ *		if merd may not open ping sockets
+ * @port:	port or identifier, host order
+ *
+ * Return: descriptor, or -errno (-EADDRINUSE if the port is taken)
+ */
+int port_hold(enum port_class cls, uint16_t port)
+{
+	int fd;
+
+	switch (cls) {
+	case PORT_TCP:
+		return port_socket(SOCK_STREAM, 0, port);
+	case PORT_ICMP:
+		fd = port_socket(SOCK_DGRAM, IPPROTO_ICMP, port);
+		if (fd != -EACCES && fd != -EPERM)
+			return fd;
+		/* ping_group_range leaves merd out: hold the number as UDP */
+		/* fall through */
+	default:
+		return port_socket(SOCK_DGRAM, 0, port);
+	}
+}
+
+/**
+ * port_space() - the number space of a class
+ * @cls:	class
+ *
+ * Return: PORT_TCP, or PORT_UDP for UDP ports and echo identifiers
+ */
+static int port_space(enum port_class cls)
+{
+	return cls == PORT_TCP ? PORT_TCP : PORT_UDP;
 }
 
 /**
@@ -88,7 +131,7 @@ int port_init(struct ports *p, uint16_t lo, uint16_t hi)
 	p->hi = hi;
 	p->nblocks = (n + PORT_BLOCK - 1) / PORT_BLOCK;
 	p->blocks = calloc(p->nblocks, sizeof(*p->blocks));
-	for (c = 0; c < PORT_CLASSES; c++)
+	for (c = 0; c < PORT_SPACES; c++)
 		p->busy[c] = calloc(n, 1);
 	if (!p->blocks || !p->busy[PORT_TCP] || !p->busy[PORT_UDP]) {
 		port_free(p);
@@ -183,9 +226,10 @@ static int port_claim(struct ports *p, uint32_t b)
 static uint16_t port_try_claimed(struct ports *p, enum port_class cls, int *fd)
 {
 	uint32_t n = (uint32_t)p->hi - p->lo + 1, k;
+	int sp = port_space(cls);
 
 	for (k = 0; k < n; k++) {
-		uint32_t off = (p->cursor[cls] + k) % n, b = off / PORT_BLOCK;
+		uint32_t off = (p->cursor[sp] + k) % n, b = off / PORT_BLOCK;
 		struct port_block *blk = &p->blocks[b];
 		uint16_t port = (uint16_t)(p->lo + off);
 		int s;
@@ -194,16 +238,16 @@ static uint16_t port_try_claimed(struct ports *p, enum port_class cls, int *fd)
 			k += PORT_BLOCK - 1 - off % PORT_BLOCK; /* next block */
 			continue;
 		}
-		if (!(off % PORT_BLOCK) || p->busy[cls][off])
+		if (!(off % PORT_BLOCK) || p->busy[sp][off])
 			continue;
 
 		s = port_hold(cls, port);
 		if (s < 0)
 			continue;	/* some other program holds it */
 
-		p->busy[cls][off] = 1;
+		p->busy[sp][off] = 1;
 		blk->used++;
-		p->cursor[cls] = off + 1;
+		p->cursor[sp] = off + 1;
 		*fd = s;
 		return port;
 	}
@@ -213,7 +257,7 @@ static uint16_t port_try_claimed(struct ports *p, enum port_class cls, int *fd)
 /**
  * port_alloc() - hold a host port for a new flow
  * @p:		port state
- * @cls:	PORT_TCP, or PORT_UDP (UDP flows and ICMP echo identifiers)
+ * @cls:	PORT_TCP, PORT_UDP or PORT_ICMP
  * @fd:		set to the socket holding it
  *
  * Return: port, host order, or 0 if no port is left
@@ -230,7 +274,7 @@ uint16_t port_alloc(struct ports *p, enum port_class cls, int *fd)
 	for (b = 0; b < p->nblocks; b++) {
 		if (p->blocks[b].fd_tcp >= 0 || port_claim(p, b))
 			continue;
-		p->cursor[cls] = b * PORT_BLOCK;
+		p->cursor[port_space(cls)] = b * PORT_BLOCK;
 		port = port_try_claimed(p, cls, fd);
 		if (port)
 			return port;
@@ -253,7 +297,7 @@ void port_release(struct ports *p, enum port_class cls, uint16_t port, int fd,
 	struct port_block *blk = &p->blocks[off / PORT_BLOCK];
 
 	close(fd);
-	p->busy[cls][off] = 0;
+	p->busy[port_space(cls)][off] = 0;
 	if (!--blk->used)
 		blk->idle = now;
 }

@@ -21,12 +21,17 @@
  */
 #define PORT_RANGES_MAX	32
 
-/* Port classes: TCP ports, and UDP ports (also used as ICMP echo IDs) */
+/* What a port is held for: TCP, UDP, or an ICMP echo identifier (drawn
+ * from the UDP numbers, so the two share a busy map and a cursor)
+ */
 enum port_class {
 	PORT_TCP,
 	PORT_UDP,
-	PORT_CLASSES,
+	PORT_ICMP,
 };
+
+/* Number spaces: TCP ports, and UDP ports with echo identifiers */
+#define PORT_SPACES	2
 
 /**
  * struct port_range - inclusive range of ports
@@ -58,8 +63,8 @@ struct port_block {
  * @hi:		last port
  * @nblocks:	number of blocks in the range
  * @blocks:	the blocks
- * @busy:	per class, per port of the range: held for a flow
- * @cursor:	per class, where the next search starts (offset in range)
+ * @busy:	per space, per port of the range: held for a flow
+ * @cursor:	per space, where the next search starts (offset in range)
  * @claimed:	blocks claimed
  * @changed:	the claimed set changed since port_ranges() was last called
  */
@@ -68,8 +73,8 @@ struct ports {
 	uint16_t hi;
 	uint32_t nblocks;
 	struct port_block *blocks;
-	uint8_t *busy[PORT_CLASSES];
-	uint32_t cursor[PORT_CLASSES];
+	uint8_t *busy[PORT_SPACES];
+	uint32_t cursor[PORT_SPACES];
 	uint32_t claimed;
 	bool changed;
 };
