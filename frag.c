@@ -71,7 +71,7 @@ void frag_free(struct frag *f)
 static void frag_slot_reset(struct frag_slot *s)
 {
 	s->used = false;
-	s->total = s->got = s->hlen = 0;
+	s->total = s->got = s->end = s->hlen = 0;
 	memset(s->map, 0, FRAG_BLOCKS / 8 + 1);
 }
 
@@ -186,7 +186,12 @@ int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
 		return -1;
 
 	s = frag_slot_get(f, &ih, now);
-	if ((!(fo & IP_MF) && s->total && s->total != off + n) ||
+	/* The last fragment sets the length: nothing may lie past it, be it
+	 * received before or after (or the bytes past it would stand in for a
+	 * hole when counting)
+	 */
+	if ((!(fo & IP_MF) && (s->total ? s->total != off + n :
+					  s->end > off + n)) ||
 	    (s->total && off + n > s->total) ||
 	    frag_blocks_take(s, off / FRAG_UNIT, (off + n - 1) / FRAG_UNIT)) {
 		frag_slot_reset(s);
@@ -201,6 +206,8 @@ int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
 	}
 	memcpy(s->buf + FRAG_HDR_ROOM + off, ip + hlen, n);
 	s->got += n;
+	if (off + n > s->end)
+		s->end = off + n;
 
 	if (!s->total || s->got != s->total || !s->hlen)
 		return 0;

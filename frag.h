@@ -30,6 +30,7 @@
  * @expires:	when it is given up, seconds
  * @total:	payload length, known once the last fragment came, else 0
  * @got:	payload bytes received
+ * @end:	end of the furthest fragment received
  * @hlen:	header length of the first fragment, 0 until it came
  * @buf:	header room (60 bytes), then the payload
  * @map:	one bit per 8-byte block received
@@ -43,6 +44,7 @@ struct frag_slot {
 	uint32_t expires;
 	size_t total;
 	size_t got;
+	size_t end;
 	size_t hlen;
 	uint8_t *buf;
 	uint8_t *map;

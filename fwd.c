@@ -764,6 +764,13 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 		osrc = c->guest.gw.s_addr;
 	nat_ip4(ip, osrc, f->gaddr);
 
+	/* The quote may be cut, not the error: fit it to the guest's link */
+	if (len > c->guest.mtu) {
+		len = c->guest.mtu;
+		oh->tot_len = htons((uint16_t)len);
+		oh->check = 0;
+		oh->check = csum_ip4_header(oh, ohl);
+	}
 	icmp->checksum = 0;
 	icmp->checksum = csum_finish(csum_partial(icmp, len - ohl, 0));
 

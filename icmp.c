@@ -57,7 +57,10 @@ void icmp_error(struct ctx *c, uint8_t type, uint8_t code, uint16_t mtu,
 	    orig[ip4_hlen(&oh)] != ICMP_ECHO)
 		return;
 
-	quote = MIN(orig_len, (size_t)ICMP_ERROR_MAX - sizeof(hdr));
+	/* As much as fits in 576 bytes (RFC 1812 4.3.2.3), and in the link */
+	quote = MIN(orig_len,
+		    MIN((size_t)ICMP_ERROR_MAX, (size_t)c->guest.mtu) -
+		    sizeof(hdr));
 	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
 		ih.un.frag.mtu = htons(mtu);
 
