@@ -723,7 +723,7 @@ static void fwd_udp_csum(const struct iphdr *ih, uint8_t *l4, size_t len)
  */
 static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 {
-	struct iphdr *oh = (struct iphdr *)ip, qh;
+	struct iphdr *oh = (struct iphdr *)ip, qh, nh;
 	size_t ohl = ip4_hlen(oh), qhl;
 	uint8_t *q = ip + ohl + 8, *ql4;
 	struct icmphdr *icmp = (struct icmphdr *)(ip + ohl);
@@ -762,17 +762,23 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 	else if ((ntohl(osrc) >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET ||
 		 osrc == c->out_addr.s_addr)
 		osrc = c->guest.gw.s_addr;
-	nat_ip4(ip, osrc, f->gaddr);
 
-	/* The quote may be cut, not the error: fit it to the guest's link */
-	if (len > c->guest.mtu) {
-		len = c->guest.mtu;
-		oh->tot_len = htons((uint16_t)len);
-		oh->check = 0;
-		oh->check = csum_ip4_header(oh, ohl);
-	}
+	/* A new header, without options, right before the ICMP message: to
+	 * fit the guest's link, only the quote may be cut (RFC 1812 4.3.2.3)
+	 */
+	nh = (struct iphdr){ .version = 4, .ihl = IP4_HLEN_MIN / 4,
+			     .tos = oh->tos, .id = oh->id,
+			     .ttl = oh->ttl > 1 ? oh->ttl - 1 : 1,
+			     .protocol = IPPROTO_ICMP, .saddr = osrc,
+			     .daddr = f->gaddr };
+	ip += ohl - IP4_HLEN_MIN;
+	len = MIN(len - (ohl - IP4_HLEN_MIN), (size_t)c->guest.mtu);
+	nh.tot_len = htons((uint16_t)len);
+	nh.check = csum_ip4_header(&nh, sizeof(nh));
+	memcpy(ip, &nh, sizeof(nh));
+
 	icmp->checksum = 0;
-	icmp->checksum = csum_finish(csum_partial(icmp, len - ohl, 0));
+	icmp->checksum = csum_finish(csum_partial(icmp, len - sizeof(nh), 0));
 
 	trace(c, "flow %u: ICMP type %u code %u for the guest", idx,
 	      icmp->type, icmp->code);
