@@ -112,6 +112,7 @@ check: deps
 	$(MAKE) cppcheck
 	$(MAKE) clang-tidy
 	$(MAKE) unit
+	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) integration
 
 demo: deps all test/pump
@@ -124,6 +125,13 @@ cppcheck:
 	cppcheck --std=c11 --error-exitcode=1 --enable=warning,style,performance,portability \
 		--inline-suppr --quiet -D__linux__ -DMERD_VERSION='"x"' \
 		--suppress=missingIncludeSystem $(MERD_SRCS) $(QRAP_SRCS)
+
+# libFuzzer harnesses, FUZZ_SECONDS each; those reaching forwarding run in
+# a private network namespace (as root)
+FUZZ_SECONDS ?= 30
+
+fuzz:
+	test/fuzz/run.sh $(FUZZ_SECONDS)
 
 # One file per run: clang-tidy 14 carries analyser state from one file to
 # the next and then reports a va_list as uninitialised where it isn't

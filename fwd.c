@@ -261,9 +261,7 @@ static bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
 	uint32_t h = ntohl(daddr), mask = c->guest.prefix_len ?
 		     ~0U << (32 - c->guest.prefix_len) : 0;
 
-	if ((h >> IN_CLASSA_NSHIFT) == 0 ||
-	    (h >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET ||
-	    IN_MULTICAST(h) || IN_EXPERIMENTAL(h))
+	if (!ip4_is_unicast(daddr))
 		return false;
 	if (c->guest.prefix_len < 31 && (h | mask) == 0xffffffff &&
 	    (h & mask) == (ntohl(c->guest.addr.s_addr) & mask))

@@ -50,8 +50,10 @@ void icmp_error(struct ctx *c, uint8_t type, uint8_t code, uint16_t mtu,
 		return;
 	memcpy(&oh, orig, sizeof(oh));
 
-	/* RFC 1122 3.2.2: never about an ICMP error, nor a later fragment */
-	if (ntohs(oh.frag_off) & IP_OFFMASK)
+	/* RFC 1122 3.2.2: never about an ICMP error, a later fragment, or a
+	 * packet whose source doesn't name one host
+	 */
+	if ((ntohs(oh.frag_off) & IP_OFFMASK) || !ip4_is_unicast(oh.saddr))
 		return;
 	if (oh.protocol == IPPROTO_ICMP && orig_len >= ip4_hlen(&oh) + 1 &&
 	    orig[ip4_hlen(&oh)] != ICMP_ECHO)

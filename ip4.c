@@ -44,6 +44,24 @@ int ip4_parse(struct pkt v, struct ip4_view *ip)
 }
 
 /**
+ * ip4_is_unicast() - tell whether an address can name one host elsewhere
+ * @addr:	address, network order
+ *
+ * Not "this network" (0/8), loopback (127/8), multicast (224/4), nor
+ * reserved (240/4, which holds the limited broadcast address).
+ *
+ * Return: true if unicast
+ */
+bool ip4_is_unicast(uint32_t addr)
+{
+	uint32_t h = ntohl(addr);
+
+	return (h >> IN_CLASSA_NSHIFT) != 0 &&
+	       (h >> IN_CLASSA_NSHIFT) != IN_LOOPBACKNET &&
+	       !IN_MULTICAST(h) && !IN_EXPERIMENTAL(h);
+}
+
+/**
  * ip4_is_fragment() - tell whether a packet is a fragment of a larger one
  * @ip:		checked packet
  *

@@ -46,6 +46,7 @@ static inline size_t ip4_hlen(const struct iphdr *h)
 }
 
 int ip4_parse(struct pkt v, struct ip4_view *ip);
+bool ip4_is_unicast(uint32_t addr);
 bool ip4_is_fragment(const struct ip4_view *ip);
 size_t eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
 		  uint16_t proto);

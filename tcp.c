@@ -53,8 +53,11 @@ void tcp_rst(struct ctx *c, const uint8_t *ip, size_t len)
 	if (len < ip4_hlen(&ih) + sizeof(in))
 		return;
 	memcpy(&in, ip + ip4_hlen(&ih), sizeof(in));
-	if (in.rst)
-		return;		/* never a reset for a reset */
+	/* Never a reset for a reset (RFC 793), nor to a source that doesn't
+	 * name one host (RFC 1122 4.2.3.10)
+	 */
+	if (in.rst || !ip4_is_unicast(ih.saddr))
+		return;
 
 	th.source = in.dest;
 	th.dest = in.source;

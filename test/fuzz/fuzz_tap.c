@@ -24,23 +24,39 @@
  *		stream arrives in reads of these sizes (0: all that is left)
  *   bytes 9-	the stream: frames, each after its 32-bit big-endian length
  *
+ * MUST RUN IN A PRIVATE NETWORK NAMESPACE WITH ONLY LOOPBACK: tap_frame()
+ * hands IPv4 that isn't DHCP to fwd_from_guest(), which sends it on raw
+ * sockets. fuzz_netns_check() aborts otherwise; run.sh runs it under
+ * `unshare -n`. There, sends to anything but the gateway (mapped to the
+ * host's loopback) fail with ENETUNREACH and draw ICMP errors.
+ *
+ * Forwarding is set up once, as merd.c's main() does (fwd_init(), with a
+ * small flow table), and forgotten after each input (fwd_forget(), as
+ * tap_close() does); what the raw sockets receive is thrown away.
+ *
  * Each read is appended to a receive buffer sized as merd sizes it, split
- * with tap_parse(), each frame counted and handed to tap_frame(), and the
- * unconsumed rest moved to the start, as tap_input() does; a framing error
- * ends the stream, as it closes the connection in merd. The part of the
+ * with tap_parse(), each frame counted and handed to tap_frame(), the batch
+ * of forwarded packets sent (fwd_flush()) and the unconsumed rest moved to
+ * the start, as tap_input() does; a framing error sends the batch and ends
+ * the stream, as it closes the connection in merd. The part of the
  * receive buffer past the bytes held is poisoned for AddressSanitizer, so
  * that tap_parse() reading past what was received is caught.
  *
  * Replies go through the real tap_send() and transmit ring to one end of a
  * socketpair, flushed once per read like the main loop does; the other end
  * plays qemu and checks the stream it gets: well framed, each frame an ARP
- * reply of 60 bytes or a DHCP reply with a valid IPv4 header, no larger
- * than tap.c's reply buffer. For each frame, the harness also works out the
- * reply tap_frame() queues, as tap_frame() does (with the real arp() and
- * dhcp()): the ring must grow by exactly that frame and its length, or
- * count a drop if, and only if, it is full; and the guest must receive
- * exactly the frames queued, byte for byte, in order, across wrap-arounds
- * of the ring and partial writes.
+ * reply of 60 bytes, a DHCP reply with a valid IPv4 header, no larger than
+ * tap.c's reply buffer, or a valid IPv4 packet from forwarding no larger
+ * than the guest's MTU. For each ARP or DHCP frame, the harness also works
+ * out the reply tap_frame() queues, as tap_frame() does (with the real
+ * arp() and dhcp()): the ring must grow by exactly that frame and its
+ * length, or count a drop if, and only if, it is full. Frames that go to
+ * forwarding, and fwd_flush(), may queue anything (resets, ICMP errors) or
+ * drop it: the frames the ring grew by are checked (IPv4 from our MAC to
+ * the guest's, or broadcast until it is known, ip4_parse() passes, at most
+ * the guest's MTU) and expected too. The guest must receive exactly the
+ * frames queued, byte for byte, in order, across wrap-arounds of the ring
+ * and partial writes.
  */
 
 #include <endian.h>
@@ -57,11 +73,14 @@
 #include "arp.h"
 #include "csum.h"
 #include "dhcp.h"
+#include "fwd.h"
 #include "ip4.h"
 #include "log.h"
 #include "merd.h"
 #include "pkt.h"
 #include "tap.h"
+
+#include "fuzz_netns.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -84,6 +103,15 @@
 /* tap.c's TAP_REPLY_MAX: no reply merd builds is larger */
 #define FUZZ_REPLY_MAX	1536
 #define REPLY_MIN_DHCP	(ETH_HLEN + IP4_HLEN_MIN + UDP_HLEN + 300)
+/* Largest frame forwarding can queue: the largest guest MTU */
+#define FUZZ_FRAME_MAX	(ETH_HLEN + MTU_MAX)
+
+/* Forwarding as merd sets it up, with a small flow table: flows hold
+ * sockets
+ */
+#define FUZZ_FLOWS	64
+#define FUZZ_PORTS_LO	61000
+#define FUZZ_PORTS_HI	65535
 
 #define CTL_LEN		9
 #define CTL_CONF(f)	((f) & 3)
@@ -130,6 +158,7 @@ static const unsigned int read_every[4] = { 1, 4, 64, UINT_MAX };
 
 /**
  * struct fuzz_state - allocated once, reset for each input
+ * @c:		context, forwarding set up once
  * @confs:	guest configurations
  * @rx:		receive buffer, sized like merd's
  * @tx:		transmit rings, one per size
@@ -142,23 +171,26 @@ static const unsigned int read_every[4] = { 1, 4, 64, UINT_MAX };
  * @exp:	what the guest must receive: frames queued, with their lengths
  * @exp_head:	offset in @exp of the next byte the guest must receive
  * @exp_len:	end of what @exp holds
+ * @grown:	frames the ring grew by, copied out of it
  */
 static struct fuzz_state {
+	struct ctx c;
 	struct guest_conf confs[NCONF];
 	struct tap_rx rx;
 	struct tap_tx tx[NRING];
 	int sp[2][2];
-	uint8_t out[4 * (TAP_HDR_LEN + FUZZ_REPLY_MAX)];
+	uint8_t out[2 * (TAP_HDR_LEN + FUZZ_FRAME_MAX)];
 	size_t out_len;
 	bool fix;
 	unsigned long frames;
 	uint8_t *exp;
 	size_t exp_head;
 	size_t exp_len;
+	uint8_t *grown;
 } st;
 
 /* Bytes queued in a ring, plus one frame partly written to the socket */
-#define EXP_SIZE	(TAP_TX_QUEUE + 2 * (TAP_HDR_LEN + FUZZ_REPLY_MAX))
+#define EXP_SIZE	(TAP_TX_QUEUE + 2 * (TAP_HDR_LEN + FUZZ_FRAME_MAX))
 
 /**
  * fuzz_name() - write a search domain of a given length, in 63-byte labels
@@ -226,7 +258,50 @@ static void fuzz_conf(struct guest_conf *g, int n)
 }
 
 /**
- * LLVMFuzzerInitialize() - quiet logging, allocate buffers and sockets
+ * fwd_setup() - set forwarding up as merd.c's main() does
+ * @c:		context
+ *
+ * conf() done by hand: no address on the uplink, so flows leave from a
+ * made-up host address; sends to it fail in the namespace.
+ */
+static void fwd_setup(struct ctx *c)
+{
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->fd_listen = c->epollfd = c->fd_timer = c->fd_tap = -1;
+	c->guest = st.confs[0];
+	c->flows_max = FUZZ_FLOWS;
+	c->ports_lo = FUZZ_PORTS_LO;
+	c->ports_hi = FUZZ_PORTS_HI;
+	inet_pton(AF_INET, "198.51.100.2", &c->out_addr);
+	c->host.mtu = 1500;
+	c->now = 1000;
+	ret = fwd_init(c);
+	if (ret) {
+		fprintf(fuzz_err, "fuzz_tap: fwd_init: %s (needs root or "
+			"CAP_NET_RAW)\n", strerror(-ret));
+		abort();
+	}
+}
+
+/**
+ * raw_drain() - throw away what the raw sockets received
+ * @c:		context
+ */
+static void raw_drain(const struct ctx *c)
+{
+	char b;
+	int i;
+
+	for (i = 0; i < RAW_PROTOS; i++)
+		while (recv(c->raw.fd[i], &b, 1, MSG_DONTWAIT) >= 0)
+			;
+}
+
+/**
+ * LLVMFuzzerInitialize() - check the namespace, quiet logging, set up
+ *			    forwarding, allocate buffers and sockets
  * @argc:	unused
  * @argv:	unused
  *
@@ -241,10 +316,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
 	if (!fuzz_err)
 		fuzz_err = stderr;
+	fuzz_netns_check("fuzz_tap");
 	log_init(false, false);
 
 	for (i = 0; i < NCONF; i++)
 		fuzz_conf(&st.confs[i], i);
+	fwd_setup(&st.c);
 
 	/* merd.c's buffers_init() */
 	st.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
@@ -258,7 +335,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			abort();
 	}
 	st.exp = malloc(EXP_SIZE);
-	if (!st.exp)
+	st.grown = malloc(TAP_TX_QUEUE);
+	if (!st.exp || !st.grown)
 		abort();
 
 	for (i = 0; i < 2; i++) {
@@ -322,11 +400,12 @@ static void fix_csums(uint8_t *f, size_t len)
  * @frame:	frame
  * @len:	its length
  * @reply:	buffer, FUZZ_REPLY_MAX bytes, as tap_frame()'s
+ * @fwd:	set if tap_frame() hands the frame to fwd_from_guest()
  *
- * Return: length of the reply, 0 for none
+ * Return: length of the reply, 0 for none (or forwarded)
  */
 static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
-			   size_t len, uint8_t *reply)
+			   size_t len, uint8_t *reply, bool *fwd)
 {
 	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
 						 0xff, 0xff, 0xff };
@@ -345,11 +424,17 @@ static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 	case ETH_P_ARP:
 		return arp(c, f, reply, FUZZ_REPLY_MAX);
 	case ETH_P_IP:
-		if (ip4_parse(l3, &ip) || ip.h.protocol != IPPROTO_UDP ||
-		    ip4_is_fragment(&ip) ||
-		    !pkt_get(ip.l4, 0, &uh, sizeof(uh)) ||
-		    ntohs(uh.dest) != DHCP_SERVER_PORT)
+		/* tap_ip4() */
+		if (ip4_parse(l3, &ip))
 			return 0;
+		if (ip.h.protocol != IPPROTO_UDP || ip4_is_fragment(&ip) ||
+		    !pkt_get(ip.l4, 0, &uh, sizeof(uh)) ||
+		    ntohs(uh.dest) != DHCP_SERVER_PORT ||
+		    (ip.h.daddr != htonl(INADDR_BROADCAST) &&
+		     ip.h.daddr != c->guest.gw.s_addr)) {
+			*fwd = true;
+			return 0;
+		}
 		return dhcp(c, &ip, reply, FUZZ_REPLY_MAX);
 	default:
 		return 0;
@@ -380,6 +465,78 @@ static void expect_push(const uint8_t *frame, size_t len)
 }
 
 /**
+ * fwd_frame_cb() - tap_parse() callback: a frame forwarding queued
+ * @arg:	context
+ * @frame:	the frame, copied out of the ring
+ * @len:	its length
+ */
+static void fwd_frame_cb(void *arg, const uint8_t *frame, size_t len)
+{
+	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
+						 0xff, 0xff, 0xff };
+	const struct ctx *c = arg;
+	struct pkt f = { frame, len }, l3;
+	struct ip4_view ip;
+	struct ethhdr eh;
+
+	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+		FAIL("forwarding queued a %zu-byte frame", len);
+	if (ntohs(eh.h_proto) != ETH_P_IP ||
+	    memcmp(eh.h_source, c->guest.our_mac, ETH_ALEN) ||
+	    memcmp(eh.h_dest, c->guest_mac_known ? c->guest_mac : bcast,
+		   ETH_ALEN))
+		FAIL("forwarding queued a frame with a bad Ethernet header");
+	if (ip4_parse(l3, &ip))
+		FAIL("forwarding queued a bad IPv4 packet, %zu bytes", l3.len);
+	if (l3.len > c->guest.mtu)
+		FAIL("forwarding queued a %zu-byte packet (protocol %u, ICMP "
+		     "type %d) for a guest with MTU %u", l3.len, ip.h.protocol,
+		     ip.h.protocol == IPPROTO_ICMP && ip.l4.len ?
+		     ip.l4.p[0] : -1, c->guest.mtu);
+	expect_push(frame, len);
+}
+
+/**
+ * take_grown() - check and expect the frames the ring grew by
+ * @c:		context
+ * @used:	bytes the ring held before
+ */
+static void take_grown(struct ctx *c, size_t used)
+{
+	size_t n = c->tx.used - used, tail, first, consumed;
+	uint32_t bad;
+
+	if (c->tx.used < used)
+		FAIL("the ring shrank from %zu to %zu bytes without a write",
+		     used, c->tx.used);
+	if (!n)
+		return;
+	tail = (c->tx.head + used) % c->tx.size;
+	first = MIN(n, c->tx.size - tail);
+	memcpy(st.grown, c->tx.buf + tail, first);
+	memcpy(st.grown + first, c->tx.buf, n - first);
+	if (tap_parse(st.grown, n, fwd_frame_cb, c, &consumed, &bad) ||
+	    consumed != n)
+		FAIL("forwarding queued %zu bytes that aren't whole frames",
+		     n);
+}
+
+/**
+ * flush_fwd() - fwd_flush(), as tap_input() calls it, and check what the
+ *		 failed sends drew
+ * @c:		context
+ */
+static void flush_fwd(struct ctx *c)
+{
+	size_t used = c->tx.used;
+
+	fwd_flush(c);
+	take_grown(c, used);
+	if (c->raw.nout)
+		FAIL("%d packets left in the batch", c->raw.nout);
+}
+
+/**
  * frame_cb() - tap_parse() callback: tap.c's tap_frame_cb(), plus checks
  * @arg:	context
  * @frame:	frame, inside the receive buffer
@@ -391,6 +548,7 @@ static void frame_cb(void *arg, const uint8_t *frame, size_t len)
 	size_t off = (size_t)(frame - st.rx.buf), used, rlen;
 	uint8_t reply[FUZZ_REPLY_MAX];
 	unsigned long dropped;
+	bool fwd = false;
 
 	if (frame < st.rx.buf + TAP_HDR_LEN || off + len > st.rx.len)
 		FAIL("frame at %zu, %zu bytes, outside the %zu bytes held",
@@ -407,7 +565,12 @@ static void frame_cb(void *arg, const uint8_t *frame, size_t len)
 	dropped = c->tx.dropped;
 	tap_frame(c, frame, len);
 
-	rlen = expect_reply(c, frame, len, reply);
+	rlen = expect_reply(c, frame, len, reply, &fwd);
+	if (fwd) {
+		/* Anything, or a drop: resets, ICMP errors */
+		take_grown(c, used);
+		return;
+	}
 	if (rlen > FUZZ_REPLY_MAX)
 		FAIL("reply of %zu bytes", rlen);
 	if (!rlen) {
@@ -430,19 +593,17 @@ static void frame_cb(void *arg, const uint8_t *frame, size_t len)
 
 /**
  * out_frame_cb() - tap_parse() callback for what the guest receives
- * @arg:	unused
+ * @arg:	context
  * @frame:	frame merd sent
  * @len:	its length
  */
 static void out_frame_cb(void *arg, const uint8_t *frame, size_t len)
 {
+	const struct ctx *c = arg;
 	struct pkt f = { frame, len }, l3;
 	struct ip4_view ip;
 	uint16_t proto;
 
-	(void)arg;
-	if (len > FUZZ_REPLY_MAX)
-		FAIL("sent a frame of %zu bytes", len);
 	memcpy(&proto, frame + 2 * ETH_ALEN, sizeof(proto));
 
 	switch (ntohs(proto)) {
@@ -451,11 +612,15 @@ static void out_frame_cb(void *arg, const uint8_t *frame, size_t len)
 			FAIL("sent an ARP frame of %zu bytes", len);
 		break;
 	case ETH_P_IP:
-		if (len < REPLY_MIN_DHCP)
-			FAIL("sent a DHCP reply of %zu bytes", len);
-		if (!pkt_tail(f, ETH_HLEN, &l3) || ip4_parse(l3, &ip) ||
-		    ip.h.protocol != IPPROTO_UDP)
+		if (!pkt_tail(f, ETH_HLEN, &l3) || ip4_parse(l3, &ip))
 			FAIL("sent a bad IPv4 packet");
+		/* DHCP replies; forwarding sends resets and ICMP errors */
+		if (ip.h.protocol == IPPROTO_UDP &&
+		    (len < REPLY_MIN_DHCP || len > FUZZ_REPLY_MAX))
+			FAIL("sent a DHCP reply of %zu bytes", len);
+		if (ip.h.protocol != IPPROTO_UDP && l3.len > c->guest.mtu)
+			FAIL("sent a %zu-byte packet, MTU %u", l3.len,
+			     c->guest.mtu);
 		break;
 	default:
 		FAIL("sent a frame of EtherType 0x%04x", ntohs(proto));
@@ -464,9 +629,10 @@ static void out_frame_cb(void *arg, const uint8_t *frame, size_t len)
 
 /**
  * guest_recv() - read what merd wrote to the guest, check its framing
+ * @c:		context
  * @fd:		qemu's end of the socketpair
  */
-static void guest_recv(int fd)
+static void guest_recv(const struct ctx *c, int fd)
 {
 	for (;;) {
 		size_t used;
@@ -494,8 +660,8 @@ static void guest_recv(int fd)
 			st.exp_head = st.exp_len = 0;
 
 		st.out_len += (size_t)n;
-		if (tap_parse(st.out, st.out_len, out_frame_cb, NULL, &used,
-			      &bad))
+		if (tap_parse(st.out, st.out_len, out_frame_cb, iov_const(c),
+			      &used, &bad))
 			FAIL("sent a frame length of %u", bad);
 		memmove(st.out, st.out + used, st.out_len - used);
 		st.out_len -= used;
@@ -504,7 +670,8 @@ static void guest_recv(int fd)
 			uint32_t flen;
 
 			memcpy(&flen, st.out, sizeof(flen));
-			if (ntohl(flen) > FUZZ_REPLY_MAX)
+			if (ntohl(flen) > MAX(FUZZ_REPLY_MAX,
+					      ETH_HLEN + c->guest.mtu))
 				FAIL("sent a frame length of %u", ntohl(flen));
 		}
 	}
@@ -528,7 +695,7 @@ static void flush(struct ctx *c, int peer, bool read)
 		FAIL("tap_tx_write wrote %zd of %zu queued, %zu left", n,
 		     before, c->tx.used);
 	if (read)
-		guest_recv(peer);
+		guest_recv(c, peer);
 }
 
 /**
@@ -540,7 +707,7 @@ static void flush(struct ctx *c, int peer, bool read)
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ctx c = { .fd_listen = -1, .epollfd = -1 };
+	struct ctx *c = &st.c;
 	const uint8_t *s = data + CTL_LEN;
 	size_t slen, off = 0, i = 0;
 	unsigned int every, flushes = 0;
@@ -554,11 +721,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(rd, data + 1, sizeof(rd));
 	slen = size - CTL_LEN;
 
-	c.guest = st.confs[CTL_CONF(flags)];
-	c.tx = st.tx[CTL_RING(flags)];
-	c.tx.head = c.tx.used = 0;
-	c.tx.dropped = 0;
-	c.fd_tap = st.sp[!!(flags & CTL_SMALL_SNDBUF)][0];
+	c->guest = st.confs[CTL_CONF(flags)];
+	c->tx = st.tx[CTL_RING(flags)];
+	c->tx.head = c->tx.used = 0;
+	c->tx.dropped = 0;
+	c->tap_frames = 0;
+	c->guest_mac_known = false;
+	c->fd_tap = st.sp[!!(flags & CTL_SMALL_SNDBUF)][0];
 	peer = st.sp[!!(flags & CTL_SMALL_SNDBUF)][1];
 	st.fix = flags & CTL_FIX_CSUMS;
 	every = read_every[CTL_READ(flags)];
@@ -582,10 +751,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += n;
 		st.rx.len += n;
 
-		if (tap_parse(st.rx.buf, st.rx.len, frame_cb, &c, &used,
+		if (tap_parse(st.rx.buf, st.rx.len, frame_cb, c, &used,
 			      &bad)) {
 			uint32_t flen;
 
+			/* tap_input(): the batch goes before the close */
+			flush_fwd(c);
 			/* merd checks and closes the connection */
 			if (bad >= TAP_FRAME_MIN && bad <= TAP_FRAME_MAX)
 				FAIL("framing error on a valid length %u",
@@ -602,12 +773,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (used > st.rx.len)
 			FAIL("consumed %zu of %zu bytes", used, st.rx.len);
 
+		/* Queued packets point into the buffer: sent before it moves */
+		flush_fwd(c);
 		memmove(st.rx.buf, st.rx.buf + used, st.rx.len - used);
 		POISON(st.rx.buf + st.rx.len - used, used);
 		st.rx.len -= used;
 
 		/* The main loop flushes after each batch of events */
-		flush(&c, peer, !(++flushes % every));
+		flush(c, peer, !(++flushes % every));
 	}
 
 	if (!framing_error) {
@@ -623,9 +796,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				     st.rx.len, flen);
 		}
 		/* The guest reads until merd has nothing left to write */
-		guest_recv(peer);
-		while (c.tx.used)
-			flush(&c, peer, true);
+		guest_recv(c, peer);
+		while (c->tx.used)
+			flush(c, peer, true);
 		if (st.out_len)
 			FAIL("%zu bytes of a partial frame sent", st.out_len);
 		if (st.exp_len != st.exp_head)
@@ -633,12 +806,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     st.exp_len - st.exp_head);
 	} else {
 		/* tap_close(): what was written is read, the rest dropped */
-		guest_recv(peer);
+		guest_recv(c, peer);
 	}
 
-	if (c.tap_frames != st.frames)
+	if (c->tap_frames != st.frames)
 		FAIL("%lu frames counted, %lu handed to tap_frame()",
-		     c.tap_frames, st.frames);
+		     c->tap_frames, st.frames);
+
+	/* tap_close(): the guest's flows are forgotten */
+	fwd_forget(c);
+	if (c->ct.count || c->raw.nout)
+		FAIL("fwd_forget() left %u flows, %d packets", c->ct.count,
+		     c->raw.nout);
+	raw_drain(c);
+	c->fd_tap = -1;
 
 	/* Ready for the next input: nothing held, nothing in the socket */
 	POISON(st.rx.buf, st.rx.len);

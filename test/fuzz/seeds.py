@@ -6,11 +6,14 @@ Usage: seeds.py OUTDIR
 
 Writes OUTDIR/corpus_dhcp (one Ethernet frame per file: DHCP DISCOVER,
 REQUEST in each client state, INFORM, DECLINE, RELEASE, option overload),
-OUTDIR/corpus_arp (ARP request, probe, announcement, reply) and
-OUTDIR/corpus_tap (fuzz_tap's 9-byte control header, then those frames, each
-after its 32-bit big-endian length, as qemu sends them). The addresses match
-the configurations of the harnesses: guest 192.0.2.10, gateway 192.0.2.1,
-merd's MAC 9a:55:9a:55:9a:55.
+OUTDIR/corpus_arp (ARP request, probe, announcement, reply),
+OUTDIR/corpus_tap (fuzz_tap's 9-byte control header, then those frames and
+some the guest forwards, each after its 32-bit big-endian length, as qemu
+sends them) and OUTDIR/corpus_fwd (fuzz_fwd's control byte, then chunks:
+guest packets, host packets aimed at the flows they open, clock ticks). The
+addresses match the configurations of the harnesses: guest 192.0.2.10,
+gateway 192.0.2.1, merd's MAC 9a:55:9a:55:9a:55; fuzz_fwd's host address is
+198.51.100.2.
 """
 
 import logging
@@ -21,7 +24,7 @@ import sys
 logging.getLogger("scapy").setLevel(logging.ERROR)
 
 from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
-from scapy.layers.inet import IP, UDP  # noqa: E402
+from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment  # noqa: E402
 from scapy.layers.l2 import ARP, Ether  # noqa: E402
 
 GUEST_MAC = "52:54:00:12:34:56"
@@ -137,7 +140,223 @@ def tap_seeds(dhcp, arp):
         "partial_tail": ctl(0x00, 0) + framed(a)[:-7],
         "framing_error": ctl(0x00, 0) + framed(a[:2]) + bytes(4) + framed(a),
         "length_too_big": ctl(0x00, 0) + struct.pack(">I", 65550) + a[0],
+        # IPv4 that isn't DHCP goes to forwarding: resets and ICMP errors
+        "forwarded": ctl(0x00, 0) + framed(fwd_frames() + a[:1] + d[:1]),
+        "forwarded_mtu68": ctl(0x03, 0) + framed(fwd_frames() * 3),
+        "forwarded_fixcsum_small_ring": ctl(0xdc, 333) +
+            framed((fwd_frames() + a) * 20),
     }
+
+
+def fwd_frames():
+    """Frames the guest forwards: answers come back as resets and errors"""
+    eth = Ether(dst=OUR_MAC, src=GUEST_MAC)
+    big = IP(src=GUEST, dst=PEER) / UDP(sport=5000, dport=9) / bytes(3000)
+    return [bytes(eth / IP(bytes(x))) for x in [
+        g_tcp("S"), g_tcp("A", ack=5), g_udp(), g_ping(), g_ping(ttl=1),
+        g_udp(dst=GW, dport=53), g_tcp("S", dst=GW, dport=22),
+        g_udp(dst=PEER, dport=9, payload=bytes(1500), flags="DF"),
+    ]] + [bytes(eth / f) for f in fragment(big, fragsize=1000)]
+
+
+# fuzz_fwd: chunk kinds and flags (see fuzz_fwd.c)
+K_TAP, K_GUEST, K_HOST, K_TIME = 0, 1, 2, 3
+FIX, AIM = 0x04, 0x08
+HOST = "198.51.100.2"
+PEER = "203.0.113.5"
+DNS = "198.51.100.53"
+
+
+def chunk(kind, pkt=b"", fix=True, aim=False, flow=0, length=None):
+    """One fuzz_fwd chunk: kind and flags, 16-bit length, the packet"""
+    t = kind | (FIX if fix else 0) | (AIM if aim else 0) | (flow << 4)
+    data = bytes(pkt)
+    n = len(data) if length is None else length
+    return bytes([t]) + struct.pack(">H", n) + data
+
+
+def tick(secs):
+    return chunk(K_TIME, fix=False, length=secs)
+
+
+def g_tcp(flags, dst=PEER, dport=80, sport=40000, seq=1000, ack=0,
+          payload=b"", **kw):
+    return bytes(IP(src=GUEST, dst=dst, **kw) /
+                 TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+                     window=64240, options=[("MSS", 1460)] if "S" in flags
+                     else []) / payload)
+
+
+def h_tcp(flags, src=PEER, sport=80, dport=61001, seq=5000, ack=1001,
+          payload=b""):
+    return bytes(IP(src=src, dst=HOST, ttl=60) /
+                 TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+                     window=65535) / payload)
+
+
+def g_udp(dst=DNS, dport=53, sport=5353, payload=b"q" * 30, **kw):
+    return bytes(IP(src=GUEST, dst=dst, **kw) /
+                 UDP(sport=sport, dport=dport) / payload)
+
+
+def h_udp(src=DNS, sport=53, dport=61001, payload=b"a" * 60):
+    return bytes(IP(src=src, dst=HOST, ttl=60) /
+                 UDP(sport=sport, dport=dport) / payload)
+
+
+def g_ping(dst=PEER, ident=0x1234, seq=1, payload=b"p" * 56, **kw):
+    return bytes(IP(src=GUEST, dst=dst, **kw) /
+                 ICMP(type=8, id=ident, seq=seq) / payload)
+
+
+def h_pong(src=PEER, ident=61001, seq=1, payload=b"p" * 56):
+    return bytes(IP(src=src, dst=HOST, ttl=60) /
+                 ICMP(type=0, id=ident, seq=seq) / payload)
+
+
+def h_error(quoted, itype=3, code=3, src=PEER, mtu=0):
+    icmp = ICMP(type=itype, code=code)
+    if itype == 3 and code == 4:
+        icmp.nexthopmtu = mtu
+    return bytes(IP(src=src, dst=HOST, ttl=60) / icmp / quoted[:28 + 40])
+
+
+def quote_out(pkt_bytes, sport=61001):
+    """The guest packet as merd sent it: from the host address and port"""
+    p = IP(pkt_bytes)
+    p.src = HOST
+    p.ttl -= 1
+    if p.haslayer(TCP):
+        p[TCP].sport = sport
+        del p[TCP].chksum
+    elif p.haslayer(UDP):
+        p[UDP].sport = sport
+        del p[UDP].chksum
+    elif p.haslayer(ICMP):
+        p[ICMP].id = sport
+        del p[ICMP].chksum
+    del p.chksum
+    return bytes(p)
+
+
+def fwd_seeds():
+    syn = g_tcp("S")
+    udp = g_udp()
+    ping = g_ping()
+    big_udp = g_udp(dst=PEER, dport=9000, payload=bytes(range(256)) * 12)
+    frags = [bytes(f) for f in fragment(IP(big_udp), fragsize=1200)]
+    data = bytes(range(256)) * 16
+    seeds = {
+        # SYN, SYN-ACK, ACK, data both ways (4 KiB cut to the MTU), FINs
+        "tcp_session": bytes([0x00]) + b"".join([
+            chunk(K_TAP, syn),
+            chunk(K_HOST, h_tcp("SA", seq=5000, ack=1001), aim=True),
+            chunk(K_TAP, g_tcp("A", seq=1001, ack=5001), aim=True),
+            chunk(K_TAP, g_tcp("PA", seq=1001, ack=5001,
+                               payload=b"GET / HTTP/1.0\r\n\r\n"),
+                  aim=True),
+            chunk(K_HOST, h_tcp("PA", seq=5001, ack=1019, payload=data),
+                  aim=True),
+            chunk(K_TAP, g_tcp("FA", seq=1019, ack=5001 + len(data)),
+                  aim=True),
+            chunk(K_HOST, h_tcp("FA", seq=5001 + len(data), ack=1020),
+                  aim=True),
+            chunk(K_TAP, g_tcp("A", seq=1020, ack=5002 + len(data)),
+                  aim=True),
+            tick(130),
+        ]),
+        "tcp_segment_mtu68": bytes([0x03]) + b"".join([
+            chunk(K_GUEST, syn),
+            chunk(K_HOST, h_tcp("PA", payload=data[:1500]), aim=True),
+        ]),
+        "tcp_segment_jumbo_gro": bytes([0x01]) + b"".join([
+            chunk(K_GUEST, syn),
+            chunk(K_HOST, h_tcp("PA", payload=bytes(60000)), aim=True),
+        ]),
+        "tcp_rst_no_flow": bytes([0x00]) + b"".join([
+            chunk(K_TAP, g_tcp("A", seq=5, ack=7)),
+            chunk(K_TAP, g_tcp("PA", seq=5, ack=0, payload=b"x" * 10)),
+            chunk(K_HOST, h_tcp("R", seq=5001), aim=False),
+        ]),
+        "tcp_host_rst": bytes([0x00]) + b"".join([
+            chunk(K_TAP, syn),
+            chunk(K_HOST, h_tcp("R", seq=5001), aim=True),
+            tick(11),
+        ]),
+        "udp_dns": bytes([0x00]) + b"".join([
+            chunk(K_TAP, udp),
+            chunk(K_HOST, h_udp(), aim=True),
+            chunk(K_HOST, h_udp(payload=b"b" * 3000), aim=True),
+            tick(31), tick(200),
+        ]),
+        "udp_nocsum_mtu576": bytes([0x02]) + b"".join([
+            chunk(K_GUEST, g_udp(dst=PEER, dport=7), fix=False),
+            chunk(K_HOST, bytes(IP(src=PEER, dst=HOST) /
+                                UDP(sport=7, dport=61001, chksum=0) /
+                                (b"z" * 2000)), aim=True, fix=False),
+        ]),
+        "icmp_echo": bytes([0x00]) + b"".join([
+            chunk(K_TAP, ping),
+            chunk(K_HOST, h_pong(), aim=True),
+            chunk(K_HOST, h_pong(payload=b"P" * 3000), aim=True),
+        ]),
+        "icmp_errors": bytes([0x00]) + b"".join([
+            chunk(K_TAP, syn),
+            chunk(K_TAP, udp),
+            chunk(K_TAP, ping),
+            chunk(K_HOST, h_error(quote_out(syn), 3, 1), aim=True, flow=0),
+            chunk(K_HOST, h_error(quote_out(udp), 3, 3, src=DNS), aim=True,
+                  flow=1),
+            chunk(K_HOST, h_error(quote_out(ping), 11, 0,
+                                  src="198.51.100.77"), aim=True, flow=2),
+            chunk(K_HOST, h_error(quote_out(syn), 3, 4, mtu=1400),
+                  aim=True, flow=0),
+            chunk(K_HOST, h_error(quote_out(udp), 12, 0), aim=True, flow=1),
+        ]),
+        "guest_fragments": bytes([0x00]) + b"".join(
+            chunk(K_GUEST, f, fix=False) for f in frags),
+        "guest_fragments_reversed": bytes([0x80]) + b"".join(
+            chunk(K_TAP, f, fix=False) for f in reversed(frags)),
+        "guest_fragments_overlap": bytes([0x00]) + b"".join(
+            chunk(K_GUEST, f, fix=False) for f in frags + frags[:1]),
+        "ttl_exceeded": bytes([0x00]) + chunk(K_TAP, g_ping(ttl=1)) +
+            chunk(K_TAP, g_tcp("S", ttl=1)),
+        "df_too_big_host576": bytes([0x04]) + b"".join([
+            chunk(K_TAP, g_udp(dst=PEER, dport=9, payload=bytes(1400),
+                               flags="DF")),
+            chunk(K_TAP, g_udp(dst=PEER, dport=9, payload=bytes(1400))),
+        ]),
+        "flow_table_full": bytes([0x80]) + b"".join(
+            chunk(K_TAP, g_tcp("S", sport=20000 + i)) for i in range(66)) +
+            b"".join(chunk(K_TAP, g_udp(sport=30000 + i)) for i in range(3)),
+        "batch_unreachable": bytes([0x00]) + b"".join(
+            chunk(K_TAP, g_udp(dst="203.0.113.%d" % (i + 1), dport=9))
+            for i in range(40)),
+        # To the gateway, which means the host's loopback: the host's own
+        # stack answers (RST, port unreachable, echo reply)
+        "loopback_gateway": bytes([0x10]) + b"".join([
+            chunk(K_TAP, g_tcp("S", dst=GW, dport=22)),
+            chunk(K_TAP, g_udp(dst=GW, dport=53)),
+            chunk(K_TAP, g_udp(dst=GW, dport=9999)),
+            chunk(K_TAP, g_ping(dst=GW)),
+            chunk(K_TAP, g_ping(dst=GW, payload=bytes(4000))),
+        ]),
+        "loopback_dns_host": bytes([0x11]) + chunk(K_TAP, g_udp(dst=GW)),
+        "expiry_wrap": bytes([0x60]) + b"".join([
+            chunk(K_TAP, syn), chunk(K_TAP, udp), chunk(K_TAP, ping),
+            tick(29), tick(1), tick(200),
+        ]),
+        # Ports from the end of the first block: a second block is
+        # claimed, then given back once idle
+        "port_blocks": bytes([0x40]) + b"".join(
+            chunk(K_TAP, g_tcp("S", sport=21000 + i)) for i in range(8)) +
+            tick(130) + tick(61) + chunk(K_TAP, g_udp()) + tick(1),
+        "small_ring": bytes([0x08]) + b"".join([
+            chunk(K_TAP, syn),
+            chunk(K_HOST, h_tcp("PA", payload=bytes(30000)), aim=True),
+        ]),
+    }
+    return seeds
 
 
 def write(dirname, seeds):
@@ -155,6 +374,7 @@ def main():
     write(os.path.join(out, "corpus_dhcp"), dhcp)
     write(os.path.join(out, "corpus_arp"), arp)
     write(os.path.join(out, "corpus_tap"), tap_seeds(dhcp, arp))
+    write(os.path.join(out, "corpus_fwd"), fwd_seeds())
 
 
 if __name__ == "__main__":
