@@ -343,3 +343,27 @@ def test_corrupt_checksum_from_peer_never_reaches_guest(topo, merd, wire):
     got = [bytes(Ether(f)[UDP].payload)[:4] for f in c.recv_frames(1.5)
            if Ether(f).haslayer(UDP)]
     assert got == [b"good"]
+
+
+def test_udp_answers_draw_no_port_unreachable(topo, merd, wire):
+    """The peer's answers to a guest's UDP flow find the port held: the
+    host's stack never answers them with ICMP port unreachable (which would
+    tell the peer to stop), while the guest gets every one."""
+    c, mac = wire
+    server = ("import socket,time\n"
+              "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+              "s.bind(('%s',7100)); s.settimeout(5)\n"
+              "d,a=s.recvfrom(100)\n"
+              "for i in range(5):\n"
+              "    s.sendto(b'answer %%d' %% i,a); time.sleep(0.1)\n" % REMOTE)
+    srv = topo.remote.popen(["/usr/bin/python3", "-c", server])
+    time.sleep(0.5)
+    cap = Capture(topo.remote)
+    c.send_frame(frame(IP(src=netns.HOST_ADDR, dst=REMOTE) /
+                       UDP(sport=5100, dport=7100) / b"ask", mac))
+    srv.wait(timeout=10)
+    got = [Ether(f)[Raw].load for f in c.recv_frames(1)
+           if Ether(f).haslayer(UDP) and Ether(f).haslayer(Raw)]
+    icmp = [p for p in from_host(cap.packets()) if p.haslayer(ICMP)]
+    assert got == [b"answer %d" % i for i in range(5)]
+    assert icmp == [], [p.summary() for p in icmp]
