@@ -48,7 +48,8 @@ static bool arp_is_request_for_us(const struct ctx *c, const struct arphdr *ah,
 {
 	uint32_t tip;
 
-	if (ntohs(ah->ar_hrd) != ARPHRD_ETHER || ntohs(ah->ar_pro) != ETH_P_IP ||
+	if (ntohs(ah->ar_hrd) != ARPHRD_ETHER ||
+	    ntohs(ah->ar_pro) != ETH_P_IP ||
 	    ah->ar_hln != ETH_ALEN || ah->ar_pln != 4) {
 		trace(c, "arp: not Ethernet/IPv4, dropped");
 		return false;

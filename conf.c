@@ -185,7 +185,8 @@ static int conf_netmask(const char *arg)
 		uint32_t h = ntohl(m.s_addr);
 
 		if (h & (~h >> 1))
-			conf_bad("netmask", arg, "mask bits are not contiguous");
+			conf_bad("netmask", arg,
+				 "mask bits are not contiguous");
 		return __builtin_popcount(h);
 	}
 
@@ -230,7 +231,7 @@ static void conf_mac(const char *arg, uint8_t *mac)
 	for (i = 0; i < ETH_ALEN; i++, p += 3) {
 		char octet[3] = { 0 }, *end;
 
-		/* Two hexadecimal digits, then ':' or, after the last, the end */
+		/* Two hex digits, then ':' or, after the last, the end */
 		if (!isxdigit((unsigned char)p[0]) ||
 		    !isxdigit((unsigned char)p[1]) ||
 		    p[2] != (i == ETH_ALEN - 1 ? '\0' : ':'))
@@ -747,8 +748,8 @@ static void conf_fwd(struct ctx *c)
 
 	if (c->ports_lo) {
 		if (ehi && c->ports_lo <= ehi && c->ports_hi >= elo)
-			warn("--ports %u-%u overlaps the host's ephemeral range "
-			     "%lu-%lu: the host may take some of them",
+			warn("--ports %u-%u overlaps the host's ephemeral "
+			     "range %lu-%lu: the host may take some of them",
 			     c->ports_lo, c->ports_hi, elo, ehi);
 		return;
 	}

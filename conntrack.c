@@ -419,7 +419,8 @@ uint32_t ct_expired(const struct conntrack *ct, uint32_t now)
 		uint32_t idx = ct->aging[s].head;
 
 		/* Past the deadline: a flow lives at least its timeout */
-		if (idx != FLOW_NONE && (int32_t)(now - ct->flows[idx].expires) > 0)
+		if (idx != FLOW_NONE &&
+		    (int32_t)(now - ct->flows[idx].expires) > 0)
 			return idx;
 	}
 	return FLOW_NONE;

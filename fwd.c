@@ -183,6 +183,24 @@ static enum port_class fwd_port_class(uint8_t proto)
 }
 
 /**
+ * fwd_proto_name() - name of a forwarded protocol, for the trace
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ *
+ * Return: "TCP", "UDP" or "ICMP"
+ */
+static const char *fwd_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	default:
+		return "ICMP";
+	}
+}
+
+/**
  * fwd_release() - release what a flow holds and forget it
  * @c:		context
  * @idx:	flow number
@@ -191,10 +209,10 @@ static enum port_class fwd_port_class(uint8_t proto)
 static void fwd_release(struct ctx *c, uint32_t idx, const char *why)
 {
 	const struct flow *f = &c->ct.flows[idx];
+
 	trace(c, "flow %u: %s %s:%u, host port %u, %s", idx,
-	      f->proto == IPPROTO_TCP ? "TCP" :
-	      f->proto == IPPROTO_UDP ? "UDP" : "ICMP",
-	      fwd_ntoa(f->daddr).s, f->dport, f->hport, why);
+	      fwd_proto_name(f->proto), fwd_ntoa(f->daddr).s, f->dport,
+	      f->hport, why);
 
 	port_release(&c->ports, fwd_port_class(f->proto), f->hport, f->fd,
 		     c->now);
@@ -382,9 +400,8 @@ static uint32_t fwd_flow_new(struct ctx *c, const struct fwd_pkt *p)
 	idx = ct_insert(&c->ct, &f, state, c->now);
 
 	trace(c, "flow %u: %s %s:%u from guest port %u, host port %u", idx,
-	      p->proto == IPPROTO_TCP ? "TCP" :
-	      p->proto == IPPROTO_UDP ? "UDP" : "ICMP",
-	      fwd_ntoa(f.raddr).s, f.dport, f.gport, f.hport);
+	      fwd_proto_name(p->proto), fwd_ntoa(f.raddr).s, f.dport, f.gport,
+	      f.hport);
 	return idx;
 }
 
@@ -408,7 +425,8 @@ static uint32_t fwd_flow_get(struct ctx *c, const struct fwd_pkt *p)
 	/* Only a SYN opens a TCP flow; anything else is for a connection
 	 * merd doesn't know (anymore): reset, as the peer would
 	 */
-	if (p->proto == IPPROTO_TCP && (p->flags & (TH_SYN | TH_ACK)) != TH_SYN) {
+	if (p->proto == IPPROTO_TCP &&
+	    (p->flags & (TH_SYN | TH_ACK)) != TH_SYN) {
 		tcp_rst(c, p->ip, p->len);
 		return FLOW_NONE;
 	}

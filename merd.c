@@ -162,7 +162,8 @@ static void nofile_raise(struct ctx *c)
 		warn_perror("can't raise the descriptor limit to %llu",
 			    (unsigned long long)rl.rlim_max);
 
-	if (rl.rlim_cur != RLIM_INFINITY && c->flows_max + spare > rl.rlim_cur) {
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    c->flows_max + spare > rl.rlim_cur) {
 		if (rl.rlim_cur <= spare)
 			die("descriptor limit %llu too low for any flow",
 			    (unsigned long long)rl.rlim_cur);

@@ -163,7 +163,8 @@ static bool nl_multipath_first(const struct nlattr *attr,
 		if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > left)
 			return false;
 
-		if (!r->ifi_want || (unsigned int)nh.rtnh_ifindex == r->ifi_want) {
+		if (!r->ifi_want ||
+		    (unsigned int)nh.rtnh_ifindex == r->ifi_want) {
 			const struct nlattr *a;
 
 			*ifi = (unsigned int)nh.rtnh_ifindex;
