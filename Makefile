@@ -77,22 +77,23 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
-test/unit/test_csum: test/unit/test_csum.c csum.c csum.h
+test/unit/test_csum: test/unit/test_csum.c test/unit/unit.h csum.c csum.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $< csum.c $(UNIT_LIBS)
 
 # Everything but start-up: what a frame from the guest can reach
 DATAPATH_SRCS := tap.c arp.c dhcp.c ip4.c csum.c log.c fwd.c conntrack.c \
 	nat.c port.c raw.c icmp.c tcp.c frag.c
 
-test/unit/test_tap: test/unit/test_tap.c $(DATAPATH_SRCS) $(MERD_HDRS)
+test/unit/test_tap: test/unit/test_tap.c test/unit/unit.h $(DATAPATH_SRCS) \
+		$(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
-test/unit/test_arp: test/unit/test_arp.c arp.c ip4.c csum.c log.c \
-		$(MERD_HDRS)
+test/unit/test_arp: test/unit/test_arp.c test/unit/unit.h arp.c ip4.c \
+		csum.c log.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< arp.c ip4.c csum.c log.c $(UNIT_LIBS)
 
-test/unit/test_dhcp: test/unit/test_dhcp.c dhcp.c ip4.c csum.c log.c \
-		$(MERD_HDRS)
+test/unit/test_dhcp: test/unit/test_dhcp.c test/unit/unit.h dhcp.c ip4.c \
+		csum.c log.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< dhcp.c ip4.c csum.c log.c $(UNIT_LIBS)
 
 unit: $(UNIT_TESTS)

@@ -29,8 +29,8 @@
 #include "pkt.h"
 #include "tap.h"
 
-/* tap.c's TAP_REPLY_MAX: the buffer tap_frame() hands to arp() */
-#define FUZZ_REPLY_MAX	1536
+#include "fuzz_common.h"
+
 #define ARP_BODY_OFF	(ETH_HLEN + sizeof(struct arphdr))
 
 #define NCONF		2
@@ -40,18 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ctx fuzz_ctx[NCONF];
 
-/* Where invariant failures are reported: stderr as it was at start-up,
- * kept open if libFuzzer's -close_fd_mask=2 silences merd's own messages
- */
-static FILE *fuzz_err;
-
-#define FAIL(...)							\
-	do {								\
-		fprintf(fuzz_err, "fuzz_arp: invariant broken: " __VA_ARGS__); \
-		fputc('\n', fuzz_err);					\
-		fflush(fuzz_err);					\
-		abort();						\
-	} while (0)
+#define FAIL(...)	fuzz_fail("fuzz_arp: invariant broken: " __VA_ARGS__)
 
 /**
  * fuzz_conf() - set up the guest configuration number @n
@@ -60,19 +49,14 @@ static FILE *fuzz_err;
  */
 static void fuzz_conf(struct ctx *c, int n)
 {
-	static const uint8_t mac0[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
-						0x55, 0x9a, 0x55 };
 	static const uint8_t mac1[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-	memset(c, 0, sizeof(*c));
-	c->fd_listen = c->fd_tap = c->epollfd = -1;
-	c->trace = false;	/* one log line per packet otherwise */
-
-	inet_pton(AF_INET, "192.0.2.10", &c->guest.addr);
-	inet_pton(AF_INET, "192.0.2.1", &c->guest.gw);
+	fuzz_ctx_init(c);
+	fuzz_guest_init(&c->guest);
 	c->guest.prefix_len = n ? 32 : 24;
 	c->guest.mtu = 1500;
-	memcpy(c->guest.our_mac, n ? mac1 : mac0, ETH_ALEN);
+	if (n)
+		memcpy(c->guest.our_mac, mac1, ETH_ALEN);
 }
 
 /**
@@ -88,10 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
-	log_init(false, false);
+	fuzz_init("fuzz_arp", false);
 	for (i = 0; i < NCONF; i++)
 		fuzz_conf(&fuzz_ctx[i], i);
 	return 0;
@@ -146,8 +127,6 @@ static void check_reply(const struct ctx *c, struct pkt req, const uint8_t *r)
  */
 static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 {
-	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0xff };
 	struct pkt f = { data, size }, l3;
 	uint8_t big[FUZZ_REPLY_MAX];
 	size_t rlen, blen;
@@ -155,10 +134,7 @@ static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 	uint8_t *reply;
 
 	/* tap_frame() checks */
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
-		return;
-	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) &&
-	    memcmp(eh.h_dest, bcast, ETH_ALEN))
+	if (!fuzz_frame_in(c, f, &eh, &l3))
 		return;
 	if (ntohs(eh.h_proto) != ETH_P_ARP)
 		return;

@@ -46,8 +46,8 @@
 #include "pkt.h"
 #include "tap.h"
 
-/* tap.c's TAP_REPLY_MAX: the buffer tap_frame() hands to dhcp() */
-#define FUZZ_REPLY_MAX	1536
+#include "fuzz_common.h"
+
 /* A buffer larger than any reply dhcp() can build */
 #define FUZZ_REPLY_BIG	4096
 /* The smallest buffer dhcp() builds a reply in: every client takes 576 */
@@ -56,7 +56,6 @@
 #define BOOTP_LEN	240	/* fixed part, magic cookie included */
 #define BOOTP_MIN_LEN	300
 #define DHCP_MAGIC	0x63825363
-#define REPLY_MIN	(ETH_HLEN + IP4_HLEN_MIN + UDP_HLEN + BOOTP_MIN_LEN)
 
 #define NCONF		4
 
@@ -65,91 +64,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ctx fuzz_ctx[NCONF];
 
-/* Where invariant failures are reported: stderr as it was at start-up,
- * kept open if libFuzzer's -close_fd_mask=2 silences merd's own messages
- */
-static FILE *fuzz_err;
-
 #define FAIL(c, ...)							\
 	do {								\
 		fprintf(fuzz_err, "fuzz_dhcp: configuration %d: ",	\
 			(int)((c) - fuzz_ctx));				\
-		fprintf(fuzz_err, __VA_ARGS__);				\
-		fputc('\n', fuzz_err);					\
-		fflush(fuzz_err);					\
-		abort();						\
+		fuzz_fail(__VA_ARGS__);					\
 	} while (0)
-
-/**
- * fuzz_name() - write a search domain of a given length, in 63-byte labels
- * @buf:	destination, at least @len + 1 bytes
- * @len:	length, at most DOMAIN_MAX
- * @tag:	letter that makes the names differ
- */
-static void fuzz_name(char *buf, size_t len, char tag)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = (i % 64 == 63) ? '.' : (i % 64 ? 'a' : tag);
-	buf[len] = '\0';
-}
 
 /**
  * fuzz_conf() - set up the guest configuration number @n
  * @c:		context to fill
- * @n:		0: ordinary; 1: every list full, longest names, largest MTU,
- *		prefix 0; 2: jumbo MTU with a long search list that still
- *		fits an option area; 3: smallest MTU, /32, no DNS, no search
+ * @n:		fuzz_guest_conf(), configuration 0 with a second DNS server
+ *		and search domain
  *
  * All share the address, gateway and MAC, so that one seed fits them all.
  */
 static void fuzz_conf(struct ctx *c, int n)
 {
-	static const uint8_t mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
-					       0x55, 0x9a, 0x55 };
 	struct guest_conf *g = &c->guest;
-	int i;
 
-	memset(c, 0, sizeof(*c));
-	c->fd_listen = c->fd_tap = c->epollfd = -1;
-	c->trace = false;	/* one log line per packet otherwise */
-
-	inet_pton(AF_INET, "192.0.2.10", &g->addr);
-	inet_pton(AF_INET, "192.0.2.1", &g->gw);
-	memcpy(g->our_mac, mac, ETH_ALEN);
-
-	switch (n) {
-	case 0:
-		g->prefix_len = 24;
-		g->mtu = 1500;
-		inet_pton(AF_INET, "192.0.2.53", &g->dns[g->dns_n++]);
+	fuzz_ctx_init(c);
+	fuzz_guest_conf(g, n);
+	if (!n) {
 		inet_pton(AF_INET, "198.51.100.53", &g->dns[g->dns_n++]);
-		strcpy(g->search[g->search_n++], "example.com");
 		strcpy(g->search[g->search_n++], "lab.example.org");
-		break;
-	case 1:
-		g->prefix_len = 0;
-		g->mtu = MTU_MAX;
-		for (i = 0; i < DNS_MAX; i++)
-			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
-		for (i = 0; i < SEARCH_MAX; i++)
-			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
-				  (char)('a' + i));
-		break;
-	case 2:
-		g->prefix_len = 16;
-		g->mtu = 9000;
-		for (i = 0; i < DNS_MAX; i++)
-			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
-		for (i = 0; i < 5; i++)
-			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
-				  (char)('a' + i));
-		break;
-	default:
-		g->prefix_len = 32;
-		g->mtu = MTU_MIN;
-		break;
 	}
 }
 
@@ -166,57 +104,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
-	log_init(false, false);
+	fuzz_init("fuzz_dhcp", false);
 	for (i = 0; i < NCONF; i++)
 		fuzz_conf(&fuzz_ctx[i], i);
 	return 0;
-}
-
-/**
- * fix_csums() - correct the IPv4 header and UDP checksums of a frame
- * @f:		frame, modified
- * @len:	its length
- *
- * A UDP checksum of zero ("none") is left alone. Anything that doesn't
- * look like IPv4, or whose lengths don't fit the frame, is left as it is.
- */
-static void fix_csums(uint8_t *f, size_t len)
-{
-	uint8_t *l3 = f + ETH_HLEN, *l4;
-	size_t hlen, tot, ulen;
-	struct udphdr uh;
-	struct iphdr h;
-	uint16_t sum;
-
-	if (len < ETH_HLEN + sizeof(h) || f[12] != 0x08 || f[13] != 0x00)
-		return;
-	memcpy(&h, l3, sizeof(h));
-	hlen = h.ihl * 4U;
-	if (h.version != 4 || hlen < IP4_HLEN_MIN || hlen > len - ETH_HLEN)
-		return;
-
-	memset(l3 + offsetof(struct iphdr, check), 0, 2);
-	sum = csum_ip4_header(l3, hlen);
-	memcpy(l3 + offsetof(struct iphdr, check), &sum, 2);
-
-	tot = ntohs(h.tot_len);
-	if (h.protocol != IPPROTO_UDP || tot < hlen + sizeof(uh) ||
-	    tot > len - ETH_HLEN)
-		return;
-	l4 = l3 + hlen;
-	memcpy(&uh, l4, sizeof(uh));
-	ulen = ntohs(uh.len);
-	if (!uh.check || ulen < sizeof(uh) || ulen > tot - hlen)
-		return;
-
-	memset(l4 + offsetof(struct udphdr, check), 0, 2);
-	sum = csum_l4_ip4(h.saddr, h.daddr, IPPROTO_UDP, l4, ulen);
-	if (!sum)
-		sum = 0xffff;
-	memcpy(l4 + offsetof(struct udphdr, check), &sum, 2);
 }
 
 /**
@@ -273,11 +164,11 @@ static void check_reply(const struct ctx *c, const struct ip4_view *req,
 	struct ethhdr eh;
 	size_t ulen;
 
-	if (rlen < REPLY_MIN || rlen > size)
+	if (rlen < FUZZ_DHCP_REPLY_MIN || rlen > size)
 		FAIL(c, "reply of %zu bytes (valid: %d to %zu)", rlen,
-		     REPLY_MIN, size);
+		     FUZZ_DHCP_REPLY_MIN, size);
 
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+	if (!fuzz_eth_split(f, &eh, &l3))
 		FAIL(c, "truncated reply");
 	if (ntohs(eh.h_proto) != ETH_P_IP ||
 	    memcmp(eh.h_source, c->guest.our_mac, ETH_ALEN))
@@ -329,32 +220,24 @@ static void check_reply(const struct ctx *c, const struct ip4_view *req,
  */
 static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 {
-	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0xff };
 	static const size_t sizes[] = { FUZZ_REPLY_MAX, FUZZ_REPLY_MIN };
 	struct pkt f = { data, size }, l3;
 	uint8_t big[FUZZ_REPLY_BIG];
 	size_t rlen, blen, i;
 	struct ip4_view ip;
-	struct udphdr uh;
 	struct ethhdr eh;
 	uint8_t *reply;
 
 	/* tap_frame() checks */
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
-		return;
-	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) &&
-	    memcmp(eh.h_dest, bcast, ETH_ALEN))
+	if (!fuzz_frame_in(c, f, &eh, &l3))
 		return;
 	if (ntohs(eh.h_proto) != ETH_P_IP)
 		return;
 
-	/* tap_ip4() checks */
+	/* tap_ip4() checks, all but the one of the destination address */
 	if (ip4_parse(l3, &ip))
 		return;
-	if (ip.h.protocol != IPPROTO_UDP || ip4_is_fragment(&ip) ||
-	    !pkt_get(ip.l4, 0, &uh, sizeof(uh)) ||
-	    ntohs(uh.dest) != DHCP_SERVER_PORT)
+	if (!fuzz_to_dhcp_port(&ip))
 		return;
 
 	/* The largest reply, then tap.c's buffer and the smallest, each
@@ -406,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fixed)
 		abort();
 	memcpy(fixed, data, size);
-	fix_csums(fixed, size);
+	fuzz_fix_csums(fixed, size);
 	if (memcmp(fixed, data, size)) {
 		for (i = 0; i < NCONF; i++)
 			fuzz_one(&fuzz_ctx[i], fixed, size);

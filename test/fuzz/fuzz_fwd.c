@@ -125,25 +125,7 @@
 #include "raw.h"
 #include "tap.h"
 
-#include "fuzz_netns.h"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FUZZ_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(FUZZ_ASAN)
-#define FUZZ_ASAN 1
-#endif
-
-#ifdef FUZZ_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n)	((void)(p), (void)(n))
-#define UNPOISON(p, n)	((void)(p), (void)(n))
-#endif
+#include "fuzz_common.h"
 
 /* The checks aren't merd's code: no coverage feedback from their loops,
  * which would cost most of the time and steer the fuzzer to nothing
@@ -154,10 +136,6 @@
 #define NOCOV
 #endif
 
-#define FUZZ_FLOWS	64
-#define FUZZ_PORTS_LO	61000
-#define FUZZ_PORTS_HI	65535
-#define FUZZ_NOW	1000U
 #define FUZZ_NOW_WRAP	(0U - 100U)
 #define SMALL_RING	16384
 #define NCONF		4
@@ -191,20 +169,10 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static FILE *fuzz_err;
-
-#define FAIL(...)							\
-	do {								\
-		fprintf(fuzz_err, "fuzz_fwd: invariant broken: " __VA_ARGS__); \
-		fputc('\n', fuzz_err);					\
-		fflush(fuzz_err);					\
-		abort();						\
-	} while (0)
+#define FAIL(...)	fuzz_fail("fuzz_fwd: invariant broken: " __VA_ARGS__)
 
 static const uint8_t guest_mac[ETH_ALEN] = { 0x52, 0x54, 0x00,
 					     0x12, 0x34, 0x56 };
-static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-					 0xff, 0xff, 0xff };
 
 /**
  * enum chk_src - where the frames being checked come from
@@ -312,15 +280,10 @@ static struct fuzz_state {
  */
 static void fuzz_conf(struct guest_conf *g, int n)
 {
-	static const uint8_t mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
-					       0x55, 0x9a, 0x55 };
 	static const unsigned int mtu[NCONF] = { 1500, MTU_MAX, 576, MTU_MIN };
 	static const int prefix[NCONF] = { 24, 16, 24, 32 };
 
-	memset(g, 0, sizeof(*g));
-	inet_pton(AF_INET, "192.0.2.10", &g->addr);
-	inet_pton(AF_INET, "192.0.2.1", &g->gw);
-	memcpy(g->our_mac, mac, ETH_ALEN);
+	fuzz_guest_init(g);
 	g->prefix_len = prefix[n];
 	g->mtu = mtu[n];
 	inet_pton(AF_INET, "192.0.2.53", &g->dns[g->dns_n++]);
@@ -345,20 +308,6 @@ static void ct_reset(struct ctx *c)
 }
 
 /**
- * raw_drain() - throw away what the raw sockets received
- * @c:		context
- */
-static void raw_drain(const struct ctx *c)
-{
-	char b;
-	int i;
-
-	for (i = 0; i < RAW_PROTOS; i++)
-		while (recv(c->raw.fd[i], &b, 1, MSG_DONTWAIT) >= 0)
-			;
-}
-
-/**
  * LLVMFuzzerInitialize() - check the namespace, set forwarding up as merd
  * @argc:	unused
  * @argv:	unused
@@ -368,37 +317,15 @@ static void raw_drain(const struct ctx *c)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct ctx *c = &st.c;
-	int i, ret;
+	int i;
 
 	(void)argc;
 	(void)argv;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
-	fuzz_netns_check("fuzz_fwd");
-	log_init(false, false);
+	fuzz_init("fuzz_fwd", true);
 
 	for (i = 0; i < NCONF; i++)
 		fuzz_conf(&st.confs[i], i);
-
-	/* merd.c's main(), with conf() done by hand: no address on the
-	 * uplink, so flows leave from a made-up host address
-	 */
-	memset(c, 0, sizeof(*c));
-	c->fd_listen = c->epollfd = c->fd_timer = -1;
-	c->guest = st.confs[0];
-	c->flows_max = FUZZ_FLOWS;
-	c->ports_lo = FUZZ_PORTS_LO;
-	c->ports_hi = FUZZ_PORTS_HI;
-	inet_pton(AF_INET, "198.51.100.2", &c->out_addr);
-	c->host.mtu = 1500;
-	c->now = FUZZ_NOW;
-	ret = fwd_init(c);
-	if (ret) {
-		fprintf(fuzz_err, "fuzz_fwd: fwd_init: %s (needs root or "
-			"CAP_NET_RAW)\n", strerror(-ret));
-		abort();
-	}
+	fuzz_fwd_setup(c, &st.confs[0]);
 
 	/* tap_send_ip() needs a connection: one nobody reads */
 	c->fd_tap = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -880,12 +807,9 @@ NOCOV static void check_frame(void *arg, const uint8_t *frame, size_t len)
 	struct ip4_view ip;
 	struct ethhdr eh;
 
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+	if (!fuzz_eth_split(f, &eh, &l3))
 		FAIL("frame of %zu bytes", len);
-	if (ntohs(eh.h_proto) != ETH_P_IP ||
-	    memcmp(eh.h_source, c->guest.our_mac, ETH_ALEN) ||
-	    memcmp(eh.h_dest, c->guest_mac_known ? c->guest_mac : bcast,
-		   ETH_ALEN))
+	if (!fuzz_eth_to_guest(c, &eh))
 		FAIL("bad Ethernet header, EtherType 0x%04x",
 		     ntohs(eh.h_proto));
 	if (ip4_parse(l3, &ip))
@@ -1007,6 +931,29 @@ static void put16(uint8_t *p, uint16_t v)
 }
 
 /**
+ * aim_l4() - write in a transport header the ports, or for an echo flow the
+ *	      type and id, that make a packet one of a flow's
+ * @l4:		transport header, at least 8 bytes
+ * @proto:	protocol of the flow
+ * @echo:	ICMP type, for an echo flow
+ * @id:		echo id, for an echo flow
+ * @sport:	source port, for the others
+ * @dport:	destination port, for the others
+ */
+static void aim_l4(uint8_t *l4, uint8_t proto, uint8_t echo, uint16_t id,
+		   uint16_t sport, uint16_t dport)
+{
+	if (proto == IPPROTO_ICMP) {
+		l4[0] = echo;
+		l4[1] = 0;
+		put16(l4 + 4, id);
+	} else {
+		put16(l4, sport);
+		put16(l4 + 2, dport);
+	}
+}
+
+/**
  * aim_guest() - make a guest packet one of a flow's
  * @ip:		packet
  * @len:	its length
@@ -1028,14 +975,7 @@ static void aim_guest(uint8_t *ip, size_t len, const struct flow *f)
 	if (len < hl + 8 || ((ip[6] & 0x1f) | ip[7]))
 		return;		/* no transport header here */
 	l4 = ip + hl;
-	if (f->proto == IPPROTO_ICMP) {
-		l4[0] = ICMP_ECHO;
-		l4[1] = 0;
-		put16(l4 + 4, f->gport);
-	} else {
-		put16(l4, f->gport);
-		put16(l4 + 2, f->dport);
-	}
+	aim_l4(l4, f->proto, ICMP_ECHO, f->gport, f->gport, f->dport);
 }
 
 /**
@@ -1220,24 +1160,6 @@ NOCOV static void check_out(const struct ctx *c, const struct ip4_view *ip,
 }
 
 /**
- * is_dhcp() - tell whether tap_frame() hands an IPv4 packet to dhcp()
- * @c:		context
- * @ip:		packet, parsed
- *
- * Return: true as tap_ip4() decides it
- */
-static bool is_dhcp(const struct ctx *c, const struct ip4_view *ip)
-{
-	struct udphdr uh;
-
-	return ip->h.protocol == IPPROTO_UDP && !ip4_is_fragment(ip) &&
-	       pkt_get(ip->l4, 0, &uh, sizeof(uh)) &&
-	       ntohs(uh.dest) == DHCP_SERVER_PORT &&
-	       (ip->h.daddr == htonl(INADDR_BROADCAST) ||
-		ip->h.daddr == c->guest.gw.s_addr);
-}
-
-/**
  * guest_chunk() - a packet from the guest
  * @c:		context
  * @t:		chunk kind and flags
@@ -1277,7 +1199,7 @@ static void guest_chunk(struct ctx *c, uint8_t t, const uint8_t *p,
 	parsed = !ip4_parse((struct pkt){ buf + eth, len }, &ip);
 	if (!parsed && !eth)
 		return;		/* fwd_from_guest() takes them parsed */
-	if (parsed && eth && is_dhcp(c, &ip))
+	if (parsed && eth && fuzz_is_dhcp(c, &ip))
 		return;		/* fuzz_tap's business */
 	if (parsed && !ip4_is_fragment(&ip) &&
 	    (ip.h.protocol == IPPROTO_TCP || ip.h.protocol == IPPROTO_UDP ||
@@ -1353,14 +1275,7 @@ static void aim_host(uint8_t *ip, size_t len, const struct flow *f)
 	ip[9] = f->proto;
 	if (len < hl + 8)
 		return;
-	if (f->proto == IPPROTO_ICMP) {
-		l4[0] = ICMP_ECHOREPLY;
-		l4[1] = 0;
-		put16(l4 + 4, f->hport);
-	} else {
-		put16(l4, f->dport);
-		put16(l4 + 2, f->hport);
-	}
+	aim_l4(l4, f->proto, ICMP_ECHOREPLY, f->hport, f->dport, f->hport);
 }
 
 /**
@@ -1562,7 +1477,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctl & CTL_WRAP)
 		c->ports.cursor[PORT_TCP] = c->ports.cursor[PORT_UDP] =
 			PORT_BLOCK - 4;
-	raw_drain(c);
+	fuzz_raw_drain(c);
 	st.arena_len = 0;
 	st.fmodel_n = 0;
 
@@ -1604,14 +1519,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.full_check = false;
 
 	/* The guest went away: nothing held for the next input */
-	fwd_forget(c);
-	if (c->ct.count || c->raw.nout)
-		FAIL("fwd_forget() left %u flows, %d packets", c->ct.count,
-		     c->raw.nout);
+	fuzz_fwd_forget(c);
 	for (off = 0; off < FRAG_SLOTS; off++)
 		if (c->frag.slot[off].used)
 			FAIL("fwd_forget() left a reassembly");
-	raw_drain(c);
+	fuzz_raw_drain(c);
 	st.tx[!!(ctl & CTL_SMALL_RING)] = c->tx;
 	return 0;
 }

@@ -7,7 +7,7 @@
  * merd's socket:
  *
  *   byte 0	flags:
- *		  bits 0-1  guest configuration (fuzz_conf())
+ *		  bits 0-1  guest configuration (fuzz_guest_conf())
  *		  bits 2-3  transmit ring size: merd's TAP_TX_QUEUE, or a
  *			    small ring that fills and wraps around
  *		  bit 4	    small send buffer on the socket to the guest, so
@@ -80,38 +80,10 @@
 #include "pkt.h"
 #include "tap.h"
 
-#include "fuzz_netns.h"
+#include "fuzz_common.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FUZZ_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(FUZZ_ASAN)
-#define FUZZ_ASAN 1
-#endif
-
-#ifdef FUZZ_ASAN
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define POISON(p, n)	((void)(p), (void)(n))
-#define UNPOISON(p, n)	((void)(p), (void)(n))
-#endif
-
-/* tap.c's TAP_REPLY_MAX: no reply merd builds is larger */
-#define FUZZ_REPLY_MAX	1536
-#define REPLY_MIN_DHCP	(ETH_HLEN + IP4_HLEN_MIN + UDP_HLEN + 300)
 /* Largest frame forwarding can queue: the largest guest MTU */
 #define FUZZ_FRAME_MAX	(ETH_HLEN + MTU_MAX)
-
-/* Forwarding as merd sets it up, with a small flow table: flows hold
- * sockets
- */
-#define FUZZ_FLOWS	64
-#define FUZZ_PORTS_LO	61000
-#define FUZZ_PORTS_HI	65535
 
 #define CTL_LEN		9
 #define CTL_CONF(f)	((f) & 3)
@@ -126,18 +98,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Where invariant failures are reported: stderr as it was at start-up,
- * kept open if libFuzzer's -close_fd_mask=2 silences merd's own messages
- */
-static FILE *fuzz_err;
-
-#define FAIL(...)							\
-	do {								\
-		fprintf(fuzz_err, "fuzz_tap: invariant broken: " __VA_ARGS__); \
-		fputc('\n', fuzz_err);					\
-		fflush(fuzz_err);					\
-		abort();						\
-	} while (0)
+#define FAIL(...)	fuzz_fail("fuzz_tap: invariant broken: " __VA_ARGS__)
 
 /* Transmit ring sizes: merd's, and three small ones that fill up. A write
  * to an AF_UNIX stream socket with the smallest send buffer takes about two
@@ -193,113 +154,6 @@ static struct fuzz_state {
 #define EXP_SIZE	(TAP_TX_QUEUE + 2 * (TAP_HDR_LEN + FUZZ_FRAME_MAX))
 
 /**
- * fuzz_name() - write a search domain of a given length, in 63-byte labels
- * @buf:	destination, at least @len + 1 bytes
- * @len:	length, at most DOMAIN_MAX
- * @tag:	letter that makes the names differ
- */
-static void fuzz_name(char *buf, size_t len, char tag)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = (i % 64 == 63) ? '.' : (i % 64 ? 'a' : tag);
-	buf[len] = '\0';
-}
-
-/**
- * fuzz_conf() - set up the guest configuration number @n
- * @g:		configuration to fill
- * @n:		0: ordinary; 1: every list full, longest names, largest MTU,
- *		prefix 0; 2: jumbo MTU and a long search list; 3: smallest
- *		MTU, /32, no DNS, no search
- */
-static void fuzz_conf(struct guest_conf *g, int n)
-{
-	static const uint8_t mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
-					       0x55, 0x9a, 0x55 };
-	int i;
-
-	memset(g, 0, sizeof(*g));
-	inet_pton(AF_INET, "192.0.2.10", &g->addr);
-	inet_pton(AF_INET, "192.0.2.1", &g->gw);
-	memcpy(g->our_mac, mac, ETH_ALEN);
-
-	switch (n) {
-	case 0:
-		g->prefix_len = 24;
-		g->mtu = 1500;
-		inet_pton(AF_INET, "192.0.2.53", &g->dns[g->dns_n++]);
-		strcpy(g->search[g->search_n++], "example.com");
-		break;
-	case 1:
-		g->prefix_len = 0;
-		g->mtu = MTU_MAX;
-		for (i = 0; i < DNS_MAX; i++)
-			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
-		for (i = 0; i < SEARCH_MAX; i++)
-			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
-				  (char)('a' + i));
-		break;
-	case 2:
-		g->prefix_len = 16;
-		g->mtu = 9000;
-		for (i = 0; i < DNS_MAX; i++)
-			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
-		for (i = 0; i < 5; i++)
-			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
-				  (char)('a' + i));
-		break;
-	default:
-		g->prefix_len = 32;
-		g->mtu = MTU_MIN;
-		break;
-	}
-}
-
-/**
- * fwd_setup() - set forwarding up as merd.c's main() does
- * @c:		context
- *
- * conf() done by hand: no address on the uplink, so flows leave from a
- * made-up host address; sends to it fail in the namespace.
- */
-static void fwd_setup(struct ctx *c)
-{
-	int ret;
-
-	memset(c, 0, sizeof(*c));
-	c->fd_listen = c->epollfd = c->fd_timer = c->fd_tap = -1;
-	c->guest = st.confs[0];
-	c->flows_max = FUZZ_FLOWS;
-	c->ports_lo = FUZZ_PORTS_LO;
-	c->ports_hi = FUZZ_PORTS_HI;
-	inet_pton(AF_INET, "198.51.100.2", &c->out_addr);
-	c->host.mtu = 1500;
-	c->now = 1000;
-	ret = fwd_init(c);
-	if (ret) {
-		fprintf(fuzz_err, "fuzz_tap: fwd_init: %s (needs root or "
-			"CAP_NET_RAW)\n", strerror(-ret));
-		abort();
-	}
-}
-
-/**
- * raw_drain() - throw away what the raw sockets received
- * @c:		context
- */
-static void raw_drain(const struct ctx *c)
-{
-	char b;
-	int i;
-
-	for (i = 0; i < RAW_PROTOS; i++)
-		while (recv(c->raw.fd[i], &b, 1, MSG_DONTWAIT) >= 0)
-			;
-}
-
-/**
  * LLVMFuzzerInitialize() - check the namespace, quiet logging, set up
  *			    forwarding, allocate buffers and sockets
  * @argc:	unused
@@ -313,15 +167,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
-	fuzz_netns_check("fuzz_tap");
-	log_init(false, false);
+	fuzz_init("fuzz_tap", true);
 
 	for (i = 0; i < NCONF; i++)
-		fuzz_conf(&st.confs[i], i);
-	fwd_setup(&st.c);
+		fuzz_guest_conf(&st.confs[i], i);
+	fuzz_fwd_setup(&st.c, &st.confs[0]);
 
 	/* merd.c's buffers_init() */
 	st.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
@@ -351,50 +201,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /**
- * fix_csums() - correct the IPv4 header and UDP checksums of a frame
- * @f:		frame, modified
- * @len:	its length
- *
- * A UDP checksum of zero ("none") is left alone. Anything that doesn't
- * look like IPv4, or whose lengths don't fit the frame, is left as it is.
- */
-static void fix_csums(uint8_t *f, size_t len)
-{
-	uint8_t *l3 = f + ETH_HLEN, *l4;
-	size_t hlen, tot, ulen;
-	struct udphdr uh;
-	struct iphdr h;
-	uint16_t sum;
-
-	if (len < ETH_HLEN + sizeof(h) || f[12] != 0x08 || f[13] != 0x00)
-		return;
-	memcpy(&h, l3, sizeof(h));
-	hlen = h.ihl * 4U;
-	if (h.version != 4 || hlen < IP4_HLEN_MIN || hlen > len - ETH_HLEN)
-		return;
-
-	memset(l3 + offsetof(struct iphdr, check), 0, 2);
-	sum = csum_ip4_header(l3, hlen);
-	memcpy(l3 + offsetof(struct iphdr, check), &sum, 2);
-
-	tot = ntohs(h.tot_len);
-	if (h.protocol != IPPROTO_UDP || tot < hlen + sizeof(uh) ||
-	    tot > len - ETH_HLEN)
-		return;
-	l4 = l3 + hlen;
-	memcpy(&uh, l4, sizeof(uh));
-	ulen = ntohs(uh.len);
-	if (!uh.check || ulen < sizeof(uh) || ulen > tot - hlen)
-		return;
-
-	memset(l4 + offsetof(struct udphdr, check), 0, 2);
-	sum = csum_l4_ip4(h.saddr, h.daddr, IPPROTO_UDP, l4, ulen);
-	if (!sum)
-		sum = 0xffff;
-	memcpy(l4 + offsetof(struct udphdr, check), &sum, 2);
-}
-
-/**
  * expect_reply() - the reply tap_frame() builds for a frame, worked out again
  * @c:		context
  * @frame:	frame
@@ -407,17 +213,11 @@ static void fix_csums(uint8_t *f, size_t len)
 static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 			   size_t len, uint8_t *reply, bool *fwd)
 {
-	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0xff };
 	struct pkt f = { frame, len }, l3;
 	struct ip4_view ip;
-	struct udphdr uh;
 	struct ethhdr eh;
 
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
-		return 0;
-	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) &&
-	    memcmp(eh.h_dest, bcast, ETH_ALEN))
+	if (!fuzz_frame_in(c, f, &eh, &l3))
 		return 0;
 
 	switch (ntohs(eh.h_proto)) {
@@ -427,11 +227,7 @@ static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 		/* tap_ip4() */
 		if (ip4_parse(l3, &ip))
 			return 0;
-		if (ip.h.protocol != IPPROTO_UDP || ip4_is_fragment(&ip) ||
-		    !pkt_get(ip.l4, 0, &uh, sizeof(uh)) ||
-		    ntohs(uh.dest) != DHCP_SERVER_PORT ||
-		    (ip.h.daddr != htonl(INADDR_BROADCAST) &&
-		     ip.h.daddr != c->guest.gw.s_addr)) {
+		if (!fuzz_is_dhcp(c, &ip)) {
 			*fwd = true;
 			return 0;
 		}
@@ -472,19 +268,14 @@ static void expect_push(const uint8_t *frame, size_t len)
  */
 static void fwd_frame_cb(void *arg, const uint8_t *frame, size_t len)
 {
-	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0xff };
 	const struct ctx *c = arg;
 	struct pkt f = { frame, len }, l3;
 	struct ip4_view ip;
 	struct ethhdr eh;
 
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+	if (!fuzz_eth_split(f, &eh, &l3))
 		FAIL("forwarding queued a %zu-byte frame", len);
-	if (ntohs(eh.h_proto) != ETH_P_IP ||
-	    memcmp(eh.h_source, c->guest.our_mac, ETH_ALEN) ||
-	    memcmp(eh.h_dest, c->guest_mac_known ? c->guest_mac : bcast,
-		   ETH_ALEN))
+	if (!fuzz_eth_to_guest(c, &eh))
 		FAIL("forwarding queued a frame with a bad Ethernet header");
 	if (ip4_parse(l3, &ip))
 		FAIL("forwarding queued a bad IPv4 packet, %zu bytes", l3.len);
@@ -557,7 +348,7 @@ static void frame_cb(void *arg, const uint8_t *frame, size_t len)
 		FAIL("frame of %zu bytes handed on", len);
 
 	if (st.fix)
-		fix_csums(st.rx.buf + off, len);	/* our own buffer */
+		fuzz_fix_csums(st.rx.buf + off, len);	/* our own buffer */
 
 	st.frames++;
 	c->tap_frames++;
@@ -616,7 +407,7 @@ static void out_frame_cb(void *arg, const uint8_t *frame, size_t len)
 			FAIL("sent a bad IPv4 packet");
 		/* DHCP replies; forwarding sends resets and ICMP errors */
 		if (ip.h.protocol == IPPROTO_UDP &&
-		    (len < REPLY_MIN_DHCP || len > FUZZ_REPLY_MAX))
+		    (len < FUZZ_DHCP_REPLY_MIN || len > FUZZ_REPLY_MAX))
 			FAIL("sent a DHCP reply of %zu bytes", len);
 		if (ip.h.protocol != IPPROTO_UDP && l3.len > c->guest.mtu)
 			FAIL("sent a %zu-byte packet, MTU %u", l3.len,
@@ -814,11 +605,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     c->tap_frames, st.frames);
 
 	/* tap_close(): the guest's flows are forgotten */
-	fwd_forget(c);
-	if (c->ct.count || c->raw.nout)
-		FAIL("fwd_forget() left %u flows, %d packets", c->ct.count,
-		     c->raw.nout);
-	raw_drain(c);
+	fuzz_fwd_forget(c);
+	fuzz_raw_drain(c);
 	c->fd_tap = -1;
 
 	/* Ready for the next input: nothing held, nothing in the socket */

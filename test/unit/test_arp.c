@@ -8,24 +8,11 @@
  * any read past the frame; replies go to an exact-size buffer as well.
  */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <setjmp.h>
-#include <arpa/inet.h>
-#include <cmocka.h>
-
 #include "arp.h"
+#include "unit.h"
 
 #define REPLY_LEN	60	/* ETH_FRAME_MIN: what a reply is padded to */
 #define ARP_FRAME_LEN	42	/* Ethernet header and Ethernet/IPv4 ARP */
-
-static const uint8_t our_mac[ETH_ALEN] = { 0x02, 0x6d, 0x65, 0x72, 0x64, 0x01 };
-static const uint8_t guest_mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x34,
-					     0x56 };
-static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 /**
  * struct arp_req - fields of a request to build
@@ -79,13 +66,6 @@ static int teardown(void **state)
 static void put_ip(uint8_t *p, const char *dotted)
 {
 	assert_int_equal(inet_pton(AF_INET, dotted, p), 1);
-}
-
-/* put16() - write a big-endian 16-bit number */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 /* arp_build() - a broadcast request from the guest, in a malloc()ed frame
@@ -171,14 +151,28 @@ static void check_reply(const uint8_t *f, const char *tip, const char *sip)
 		assert_int_equal(f[i], 0);			/* padding */
 }
 
+/**
+ * assert_answered() - a request gets the reply check_reply() wants: our MAC
+ *		       for its target, to its sender
+ * @c:		context
+ * @r:		request
+ * @size:	size of the reply buffer handed to arp()
+ */
+static void assert_answered(const struct ctx *c, const struct arp_req *r,
+			    size_t size)
+{
+	uint8_t out[REPLY_LEN];
+
+	assert_int_equal(arp_run(c, r, size, out), REPLY_LEN);
+	check_reply(out, r->tip, r->sip);
+}
+
 /* The gateway resolves to our MAC, in a reply padded to 60 bytes */
 static void test_gateway(void **state)
 {
 	struct arp_req r = request("10.42.0.1");
-	uint8_t out[REPLY_LEN];
 
-	assert_int_equal(arp_run(*state, &r, REPLY_LEN, out), REPLY_LEN);
-	check_reply(out, "10.42.0.1", "10.42.0.2");
+	assert_answered(*state, &r, REPLY_LEN);
 }
 
 /* Any other address, on the link or not, resolves to our MAC too */
@@ -187,14 +181,12 @@ static void test_any_address(void **state)
 	static const char *const tips[] = { "10.42.0.3", "10.42.0.254",
 					    "10.42.0.255", "192.0.2.1",
 					    "8.8.8.8", "127.0.0.1" };
-	uint8_t out[REPLY_LEN];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(tips); i++) {
 		struct arp_req r = request(tips[i]);
 
-		assert_int_equal(arp_run(*state, &r, 1536, out), REPLY_LEN);
-		check_reply(out, tips[i], "10.42.0.2");
+		assert_answered(*state, &r, 1536);
 	}
 }
 
@@ -202,22 +194,18 @@ static void test_any_address(void **state)
 static void test_padded_request(void **state)
 {
 	struct arp_req r = request("10.42.0.1");
-	uint8_t out[REPLY_LEN];
 
 	r.len = 60;
-	assert_int_equal(arp_run(*state, &r, REPLY_LEN, out), REPLY_LEN);
-	check_reply(out, "10.42.0.1", "10.42.0.2");
+	assert_answered(*state, &r, REPLY_LEN);
 }
 
 /* A sender other than the guest (e.g. a second address) gets its answer */
 static void test_other_sender(void **state)
 {
 	struct arp_req r = request("10.42.0.1");
-	uint8_t out[REPLY_LEN];
 
 	r.sip = "10.42.0.7";
-	assert_int_equal(arp_run(*state, &r, REPLY_LEN, out), REPLY_LEN);
-	check_reply(out, "10.42.0.1", "10.42.0.7");
+	assert_answered(*state, &r, REPLY_LEN);
 }
 
 /* RFC 5227 probe and announcement of the guest's address: no answer, or
@@ -240,11 +228,9 @@ static void test_guest_address_silent(void **state)
 static void test_probe_other_address(void **state)
 {
 	struct arp_req r = request("10.42.0.1");
-	uint8_t out[REPLY_LEN];
 
 	r.sip = "0.0.0.0";
-	assert_int_equal(arp_run(*state, &r, REPLY_LEN, out), REPLY_LEN);
-	check_reply(out, "10.42.0.1", "0.0.0.0");
+	assert_answered(*state, &r, REPLY_LEN);
 }
 
 /* Unspecified, multicast and broadcast targets are nobody's: no answer */

@@ -6,39 +6,14 @@
  * Every expectation comes from somewhere else than csum.c: the worked
  * examples of RFC 1071 and RFC 1624, a well-known IPv4 header, or the
  * textbook algorithm (big-endian 16-bit words, end-around carry) written
- * out below. Values handed to csum.c are raw, as it expects: what memcpy()
- * gives from packet bytes.
+ * out in unit.h, ref_sum(). Values handed to csum.c are raw, as it
+ * expects: what memcpy() gives from packet bytes.
  */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <setjmp.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <cmocka.h>
 
 #include "csum.h"
-
-/* Deterministic generator (xorshift32), so failures can be replayed */
-static uint32_t rng_state;
-
-/* rng_seed() - restart the generator */
-static void rng_seed(uint32_t seed)
-{
-	rng_state = seed ? seed : 1;
-}
-
-/* rng() - next pseudo-random 32-bit number */
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
+#include "unit.h"
 
 /* rng_fill() - random bytes, some runs biased to 0x00 or 0xff for carries */
 static void rng_fill(uint8_t *buf, size_t len)
@@ -54,21 +29,6 @@ static void rng_fill(uint8_t *buf, size_t len)
 		else
 			buf[i] = (uint8_t)rng();
 	}
-}
-
-/* ref_sum() - textbook one's complement sum of big-endian words, folded */
-static uint16_t ref_sum(const uint8_t *buf, size_t len, uint32_t start)
-{
-	uint64_t sum = start;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
-	if (len & 1)
-		sum += (uint32_t)buf[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 /* sum_of() - what csum.c computes for a buffer, as a host-order number */

@@ -11,18 +11,11 @@
  * the reply is sent (RFC 2131 4.1), before each test looks at the values.
  */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <setjmp.h>
-#include <arpa/inet.h>
-#include <cmocka.h>
 
 #include "dhcp.h"
 #include "ip4.h"
+#include "unit.h"
 
 #define REPLY_MAX	1536	/* tap.c's buffer for replies */
 #define BOOTP_LEN	240	/* fixed part and magic cookie */
@@ -46,30 +39,7 @@
 /* Message types, RFC 2132 9.6 */
 enum { DISCOVER = 1, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM };
 
-static const uint8_t our_mac[ETH_ALEN] = { 0x02, 0x6d, 0x65, 0x72, 0x64, 0x01 };
-static const uint8_t client_mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x34,
-					      0x56 };
-static const uint8_t bcast_mac[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff,
-					     0xff };
 static const char *const search[] = { "example.org", "corp.example.net" };
-
-/* Deterministic generator (xorshift32), so failures can be replayed */
-static uint32_t rng_state;
-
-/* rng_seed() - restart the generator */
-static void rng_seed(uint32_t seed)
-{
-	rng_state = seed ? seed : 1;
-}
-
-/* rng() - next pseudo-random 32-bit number */
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
 
 /* ip() - a dotted address, network order */
 static uint32_t ip(const char *dotted)
@@ -80,28 +50,6 @@ static uint32_t ip(const char *dotted)
 	return a.s_addr;
 }
 
-/* put32() - write a big-endian 32-bit number */
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* get16() - read a big-endian 16-bit number */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* get32() - read a big-endian 32-bit number */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 /* raw32() - four bytes as stored, i.e. an address in network order */
 static uint32_t raw32(const uint8_t *p)
 {
@@ -109,21 +57,6 @@ static uint32_t raw32(const uint8_t *p)
 
 	memcpy(&v, p, 4);
 	return v;
-}
-
-/* ref_sum() - textbook one's complement sum of big-endian words, folded */
-static uint16_t ref_sum(const uint8_t *buf, size_t len, uint32_t start)
-{
-	uint64_t sum = start;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
-	if (len & 1)
-		sum += (uint32_t)buf[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 /* ctx_init() - the guest's identity: 10.42.0.2/24 behind 10.42.0.1 */
@@ -204,7 +137,7 @@ static void msg_init(struct msg *m, uint8_t type)
 	m->b[B_HTYPE] = 1;
 	m->b[B_HLEN] = 6;
 	put32(m->b + B_XID, XID);
-	memcpy(m->b + B_CHADDR, client_mac, ETH_ALEN);
+	memcpy(m->b + B_CHADDR, guest_mac, ETH_ALEN);
 	put32(m->b + B_MAGIC, 0x63825363);
 	m->len = BOOTP_LEN;
 	if (type)
@@ -219,6 +152,22 @@ static void msg_end(struct msg *m)
 		m->len = 300;
 }
 
+/**
+ * msg_one() - a whole request of @type with one option after the type
+ * @m:		request to build
+ * @type:	message type, in option 53; 0 for none
+ * @code:	code of the option
+ * @data:	its data
+ * @len:	its length
+ */
+static void msg_one(struct msg *m, uint8_t type, uint8_t code,
+		    const void *data, size_t len)
+{
+	msg_init(m, type);
+	msg_opt(m, code, data, len);
+	msg_end(m);
+}
+
 /* frame_build() - @m in a UDP datagram from port 68 to 67, in a malloc()ed
  * frame of exactly the right length
  */
@@ -226,12 +175,12 @@ static uint8_t *frame_build(const struct msg *m, uint32_t saddr,
 			    uint32_t daddr, size_t *len)
 {
 	const uint8_t *dmac = daddr == htonl(INADDR_BROADCAST) ?
-			      bcast_mac : our_mac;
+			      bcast : our_mac;
 	size_t size = ETH_HLEN + 20 + 8 + m->len;
 	uint8_t *f = malloc(size);
 
 	assert_non_null(f);
-	*len = ip4_udp_frame(f, size, dmac, client_mac, saddr, daddr, 68, 67,
+	*len = ip4_udp_frame(f, size, dmac, guest_mac, saddr, daddr, 68, 67,
 			     7, m->b, m->len);
 	assert_int_equal(*len, size);
 	return f;
@@ -407,7 +356,7 @@ static void check_dst(const struct reply *r, const uint8_t *req)
 	daddr = raw32(iph + 16);
 	if (reply_type(r) == NAK ||
 	    (!ciaddr && (get16(req + B_FLAGS) & 0x8000))) {
-		assert_memory_equal(r->f, bcast_mac, ETH_ALEN);
+		assert_memory_equal(r->f, bcast, ETH_ALEN);
 		assert_int_equal(daddr, htonl(INADDR_BROADCAST));
 	} else {
 		assert_memory_equal(r->f, req + B_CHADDR, ETH_ALEN);
@@ -588,15 +537,13 @@ static void test_discover_prl(void **state)
 	struct reply r;
 	struct msg m;
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 55, prl, sizeof(prl));
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 55, prl, sizeof(prl));
 
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(reply_type(&r), OFFER);
 	assert_int_equal(raw32(r.bp + B_YIADDR), ip("10.42.0.2"));
 	assert_int_equal(raw32(r.bp + B_CIADDR), 0);
-	assert_memory_equal(r.f, client_mac, ETH_ALEN);
+	assert_memory_equal(r.f, guest_mac, ETH_ALEN);
 	assert_int_equal(raw32(r.f + ETH_HLEN + 16), ip("10.42.0.2"));
 	check_codes(&r, codes, sizeof(codes), order, sizeof(order));
 	check_values(c, &r);
@@ -611,9 +558,7 @@ static void test_discover_prl_order(void **state)
 	struct reply r;
 	struct msg m;
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 55, prl, sizeof(prl));
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 55, prl, sizeof(prl));
 
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(reply_type(&r), OFFER);
@@ -672,7 +617,7 @@ static void test_discover_broadcast_flag(void **state)
 
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(reply_type(&r), OFFER);
-	assert_memory_equal(r.f, bcast_mac, ETH_ALEN);
+	assert_memory_equal(r.f, bcast, ETH_ALEN);
 	assert_int_equal(raw32(r.f + ETH_HLEN + 16), htonl(INADDR_BROADCAST));
 	assert_int_equal(get16(r.bp + B_FLAGS), 0x8000);
 	assert_int_equal(raw32(r.bp + B_YIADDR), ip("10.42.0.2"));
@@ -700,7 +645,7 @@ static void test_inform(void **state)
 	assert_int_equal(opt(&r, 51, d), -1);
 	assert_int_equal(opt(&r, 58, d), -1);
 	assert_int_equal(opt(&r, 59, d), -1);
-	assert_memory_equal(r.f, client_mac, ETH_ALEN);
+	assert_memory_equal(r.f, guest_mac, ETH_ALEN);
 	assert_int_equal(raw32(r.f + ETH_HLEN + 16), ip("10.42.0.2"));
 	check_codes(&r, codes, sizeof(codes), prl, 6);
 	check_values(c, &r);
@@ -748,7 +693,7 @@ static void check_nak(const struct reply *r)
 	assert_int_equal(raw32(r->bp + B_CIADDR), 0);
 	assert_true(opt(r, 56, d) > 0);
 	check_codes(r, codes, sizeof(codes), NULL, 0);
-	assert_memory_equal(r->f, bcast_mac, ETH_ALEN);
+	assert_memory_equal(r->f, bcast, ETH_ALEN);
 	assert_int_equal(raw32(r->f + ETH_HLEN + 16), htonl(INADDR_BROADCAST));
 }
 
@@ -762,7 +707,7 @@ static void test_request_selecting(void **state)
 	request(&m, "10.42.0.1", "10.42.0.2", NULL);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_ack(c, &r);
-	assert_memory_equal(r.f, client_mac, ETH_ALEN);
+	assert_memory_equal(r.f, guest_mac, ETH_ALEN);
 	assert_int_equal(raw32(r.f + ETH_HLEN + 16), ip("10.42.0.2"));
 }
 
@@ -804,7 +749,7 @@ static void test_request_init_reboot(void **state)
 	request(&m, NULL, "10.42.0.2", NULL);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_ack(c, &r);
-	assert_memory_equal(r.f, client_mac, ETH_ALEN);
+	assert_memory_equal(r.f, guest_mac, ETH_ALEN);
 
 	request(&m, NULL, "192.168.1.50", NULL);
 	m.b[B_FLAGS] = 0x80;
@@ -824,7 +769,7 @@ static void test_request_renewing(void **state)
 	assert_true(exchange(c, &m, "10.42.0.2", "10.42.0.1", &r));
 	check_ack(c, &r);
 	assert_int_equal(raw32(r.bp + B_CIADDR), ip("10.42.0.2"));
-	assert_memory_equal(r.f, client_mac, ETH_ALEN);
+	assert_memory_equal(r.f, guest_mac, ETH_ALEN);
 	assert_int_equal(raw32(r.f + ETH_HLEN + 16), ip("10.42.0.2"));
 
 	/* The broadcast flag doesn't matter to a client with an address */
@@ -892,9 +837,7 @@ static void test_bootp_min_len(void **state)
 
 	c->guest.search_n = 0;
 	c->guest.dns_n = 0;
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 55, prl, sizeof(prl));
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 55, prl, sizeof(prl));
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(r.bp_len, 300);
 }
@@ -917,9 +860,7 @@ static void test_search_encoding(void **state)
 		strcpy(c->guest.search[i], names[i]);
 	c->guest.search_n = (int)ARRAY_SIZE(names);
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 55, prl, sizeof(prl));
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 55, prl, sizeof(prl));
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_search(c, &r);
 	check_values(c, &r);
@@ -949,9 +890,7 @@ static void test_search_long_split(void **state)
 	struct msg m;
 
 	long_search(c);
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 57, &max, 2);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 57, &max, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 
 	for (i = 0; i < r.n; i++) {
@@ -1057,9 +996,7 @@ static void test_max_size_below_minimum(void **state)
 		fill_name(c->guest.search[i], 24, (char)('a' + i));
 	c->guest.search_n = 4;
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 57, &small, 2);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 57, &small, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_true(r.ip_len > 300);
 	check_codes(&r, all, sizeof(all), NULL, 0);
@@ -1086,9 +1023,7 @@ static void test_bug_reply_exceeds_buffer(void **state)
 		fill_name(c->guest.search[i], 140, (char)('a' + i));
 	c->guest.search_n = SEARCH_MAX;
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 57, &max, 2);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 57, &max, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 }
 
@@ -1104,9 +1039,7 @@ static void test_bug_small_mtu_ignored(void **state)
 
 	c->guest.mtu = 500;
 	long_search(c);
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 57, &max, 2);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 57, &max, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_true(r.ip_len <= 576);
 }
@@ -1125,9 +1058,7 @@ static void valid(struct msg *m)
 {
 	static const uint8_t prl[] = { 1, 3, 6 };
 
-	msg_init(m, DISCOVER);
-	msg_opt(m, 55, prl, sizeof(prl));
-	msg_end(m);
+	msg_one(m, DISCOVER, 55, prl, sizeof(prl));
 }
 
 /* Options that overrun the message, or no end option: dropped */
@@ -1209,53 +1140,38 @@ static void test_malformed_header(void **state)
 	assert_dropped(c, &m);
 }
 
+/**
+ * assert_dropped_opt() - merd doesn't answer a request with one more option
+ * @c:		context
+ * @type:	message type given first in option 53, 0 for none
+ * @code:	code of the option added after it
+ * @data:	its data
+ * @len:	its length
+ */
+static void assert_dropped_opt(const struct ctx *c, uint8_t type,
+			       uint8_t code, const void *data, size_t len)
+{
+	struct msg m;
+
+	msg_one(&m, type, code, data, len);
+	assert_dropped(c, &m);
+}
+
 /* Options with the wrong length or value for their kind */
 static void test_malformed_values(void **state)
 {
 	static const uint8_t two[2] = { DISCOVER, 0 }, zero = 0, nine = 9;
 	static const uint8_t type = DISCOVER, four[4] = { 10, 42, 0, 2 };
 	struct ctx *c = *state;
-	struct msg m;
 
-	msg_init(&m, 0);
-	msg_opt(&m, 53, two, 2);
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, 0);
-	msg_opt(&m, 53, &zero, 1);
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, 0);
-	msg_opt(&m, 53, &nine, 1);
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 53, &type, 1);	/* repeated */
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, REQUEST);
-	msg_opt(&m, 50, four, 3);
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, REQUEST);
-	msg_opt(&m, 54, four, 2);
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 57, four, 4);
-	msg_end(&m);
-	assert_dropped(c, &m);
-
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 55, four, 0);
-	msg_end(&m);
-	assert_dropped(c, &m);
+	assert_dropped_opt(c, 0, 53, two, 2);
+	assert_dropped_opt(c, 0, 53, &zero, 1);
+	assert_dropped_opt(c, 0, 53, &nine, 1);
+	assert_dropped_opt(c, DISCOVER, 53, &type, 1);	/* repeated */
+	assert_dropped_opt(c, REQUEST, 50, four, 3);
+	assert_dropped_opt(c, REQUEST, 54, four, 2);
+	assert_dropped_opt(c, DISCOVER, 57, four, 4);
+	assert_dropped_opt(c, DISCOVER, 55, four, 0);
 }
 
 /* A bad UDP checksum drops the datagram; none at all (zero) is allowed */
@@ -1296,26 +1212,20 @@ static void test_overload(void **state)
 	struct reply r;
 	struct msg m;
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &one, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &one, 1);
 	memcpy(m.b + B_FILE, (uint8_t[]){ 55, 2, 26, 3, 0, 0, 255 }, 7);
 	memcpy(m.b + B_SNAME, "not options", 11);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_codes(&r, codes, sizeof(codes), order, sizeof(order));
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &two, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &two, 1);
 	memcpy(m.b + B_SNAME, (uint8_t[]){ 55, 2, 26, 3, 255 }, 5);
 	memcpy(m.b + B_FILE, "pxelinux.0", 10);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_codes(&r, codes, sizeof(codes), order, sizeof(order));
 
 	/* Both: file first, then sname, lists concatenated */
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &three, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &three, 1);
 	memcpy(m.b + B_FILE, (uint8_t[]){ 55, 2, 26, 3, 255 }, 5);
 	memcpy(m.b + B_SNAME, (uint8_t[]){ 55, 1, 15, 255 }, 4);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
@@ -1324,18 +1234,14 @@ static void test_overload(void **state)
 	/* An overload option in the file field means nothing: sname, not
 	 * holding options, isn't parsed
 	 */
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &one, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &one, 1);
 	memcpy(m.b + B_FILE, (uint8_t[]){ 52, 1, 2, 55, 2, 26, 3, 255 }, 8);
 	memcpy(m.b + B_SNAME, "not options", 11);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_codes(&r, codes, sizeof(codes), order, sizeof(order));
 
 	/* The message type itself may be there */
-	msg_init(&m, 0);
-	msg_opt(&m, 52, &one, 1);
-	msg_end(&m);
+	msg_one(&m, 0, 52, &one, 1);
 	memcpy(m.b + B_FILE, (uint8_t[]){ 53, 1, DISCOVER, 255 }, 4);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(reply_type(&r), OFFER);
@@ -1351,23 +1257,17 @@ static void test_overload_malformed(void **state)
 	struct ctx *c = *state;
 	struct msg m;
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &one, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &one, 1);
 	m.b[B_FILE + 120] = 12;
 	m.b[B_FILE + 121] = 20;		/* 6 bytes left in the field */
 	assert_dropped(c, &m);
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &one, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &one, 1);
 	m.b[B_FILE + 126] = 12;
 	m.b[B_FILE + 127] = 1;		/* data would be the magic cookie */
 	assert_dropped(c, &m);
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &one, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &one, 1);
 	memcpy(m.b + B_FILE, "pxelinux.0", 10);	/* not options */
 	assert_dropped(c, &m);
 
@@ -1376,9 +1276,7 @@ static void test_overload_malformed(void **state)
 	msg_end(&m);			/* sname all padding, no end */
 	assert_dropped(c, &m);
 
-	msg_init(&m, DISCOVER);
-	msg_opt(&m, 52, &four, 1);
-	msg_end(&m);
+	msg_one(&m, DISCOVER, 52, &four, 1);
 	m.b[B_FILE] = m.b[B_SNAME] = 255;
 	assert_dropped(c, &m);
 }

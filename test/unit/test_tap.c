@@ -14,63 +14,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <setjmp.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <cmocka.h>
 
 #include "dhcp.h"
 #include "ip4.h"
 #include "tap.h"
+#include "unit.h"
 
 #define ETH_MIN_LEN	14		/* an Ethernet header, nothing more */
 #define ETH_MAX_LEN	(14 + 65535)	/* header and the largest IP packet */
-
-static const uint8_t our_mac[ETH_ALEN] = { 0x02, 0x6d, 0x65, 0x72, 0x64, 0x01 };
-static const uint8_t guest_mac[ETH_ALEN] = { 0x52, 0x54, 0x00, 0x12, 0x34,
-					     0x56 };
-static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-/* Deterministic generator (xorshift32), so failures can be replayed */
-static uint32_t rng_state;
-
-/* rng_seed() - restart the generator */
-static void rng_seed(uint32_t seed)
-{
-	rng_state = seed ? seed : 1;
-}
-
-/* rng() - next pseudo-random 32-bit number */
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
-/* put32() - write a big-endian 32-bit number */
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* get32() - read a big-endian 32-bit number */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 /* pat() - byte @i of test frame @seq */
 static uint8_t pat(unsigned int seq, size_t i)
