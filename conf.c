@@ -20,6 +20,7 @@
 #include <net/if.h>
 
 #include "conf.h"
+#include "ip4.h"
 #include "log.h"
 #include "merd.h"
 #include "netlink.h"
@@ -158,14 +159,9 @@ conf_bad(const char *opt, const char *arg, const char *why)
  */
 static void conf_addr4(const char *opt, const char *arg, struct in_addr *a)
 {
-	uint32_t h;
-
 	if (inet_pton(AF_INET, arg, a) != 1)
 		conf_bad(opt, arg, "not an IPv4 address");
-
-	h = ntohl(a->s_addr);
-	if (h == INADDR_ANY || h == INADDR_BROADCAST || IN_MULTICAST(h) ||
-	    IN_EXPERIMENTAL(h) || (h >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET)
+	if (!ip4_is_unicast(a->s_addr))
 		conf_bad(opt, arg, "not a unicast address");
 }
 
@@ -707,8 +703,7 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 
 			if (!val || inet_pton(AF_INET, val, &a) != 1)
 				continue;	/* IPv6 is for later */
-			if ((ntohl(a.s_addr) >> IN_CLASSA_NSHIFT) ==
-			    IN_LOOPBACKNET) {
+			if (ip4_is_loopback(a.s_addr)) {
 				conf_dns_loopback(c, a, val);
 				continue;
 			}

@@ -775,8 +775,7 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 	osrc = oh->saddr;
 	if (osrc == f->raddr && f->raddr != f->daddr)
 		osrc = f->daddr;
-	else if ((ntohl(osrc) >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET ||
-		 osrc == c->out_addr.s_addr)
+	else if (ip4_is_loopback(osrc) || osrc == c->out_addr.s_addr)
 		osrc = c->guest.gw.s_addr;
 
 	/* A new header, without options, right before the ICMP message: to

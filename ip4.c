@@ -56,8 +56,7 @@ bool ip4_is_unicast(uint32_t addr)
 {
 	uint32_t h = ntohl(addr);
 
-	return (h >> IN_CLASSA_NSHIFT) != 0 &&
-	       (h >> IN_CLASSA_NSHIFT) != IN_LOOPBACKNET &&
+	return (h >> IN_CLASSA_NSHIFT) != 0 && !ip4_is_loopback(addr) &&
 	       !IN_MULTICAST(h) && !IN_EXPERIMENTAL(h);
 }
 

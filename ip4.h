@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <linux/if_ether.h>
 
@@ -47,6 +48,17 @@ static inline size_t ip4_hlen(const struct iphdr *h)
 
 int ip4_parse(struct pkt v, struct ip4_view *ip);
 bool ip4_is_unicast(uint32_t addr);
+
+/**
+ * ip4_is_loopback() - tell whether an address is on the loopback network
+ * @addr:	address, network order
+ *
+ * Return: true for 127.0.0.0/8
+ */
+static inline bool ip4_is_loopback(uint32_t addr)
+{
+	return (ntohl(addr) >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET;
+}
 bool ip4_is_fragment(const struct ip4_view *ip);
 size_t eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
 		  uint16_t proto);

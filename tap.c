@@ -39,6 +39,9 @@
 /* Large enough for any reply merd builds itself (ARP, DHCP) */
 #define TAP_REPLY_MAX		1536
 
+static const uint8_t tap_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0xff };
+
 /**
  * tap_parse() - split bytes read from the stream into frames
  * @buf:	bytes read, starting at a length field
@@ -113,6 +116,38 @@ static void tap_tx_copy_in(struct tap_tx *tx, const void *data, size_t len)
 }
 
 /**
+ * tap_tx_pushv() - queue one frame given in pieces, with its length field
+ * @tx:		ring
+ * @first:	first piece of the frame (its Ethernet header, or all of it)
+ * @first_len:	its length
+ * @iov:	further pieces, may be NULL
+ * @cnt:	number of further pieces
+ *
+ * Return: 0 on success, -ENOBUFS if the ring is full (frame dropped)
+ */
+int tap_tx_pushv(struct tap_tx *tx, const void *first, size_t first_len,
+		 const struct iovec *iov, int cnt)
+{
+	size_t len = first_len;
+	uint32_t hdr;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	if (tx->size - tx->used < TAP_HDR_LEN + len) {
+		tx->dropped++;
+		return -ENOBUFS;
+	}
+
+	hdr = htonl((uint32_t)len);
+	tap_tx_copy_in(tx, &hdr, sizeof(hdr));
+	tap_tx_copy_in(tx, first, first_len);
+	for (i = 0; i < cnt; i++)
+		tap_tx_copy_in(tx, iov[i].iov_base, iov[i].iov_len);
+	return 0;
+}
+
+/**
  * tap_tx_push() - queue one frame, with its length field, for qemu
  * @tx:		ring
  * @frame:	Ethernet frame
@@ -122,16 +157,7 @@ static void tap_tx_copy_in(struct tap_tx *tx, const void *data, size_t len)
  */
 int tap_tx_push(struct tap_tx *tx, const void *frame, size_t len)
 {
-	uint32_t hdr = htonl((uint32_t)len);
-
-	if (tx->size - tx->used < TAP_HDR_LEN + len) {
-		tx->dropped++;
-		return -ENOBUFS;
-	}
-
-	tap_tx_copy_in(tx, &hdr, sizeof(hdr));
-	tap_tx_copy_in(tx, frame, len);
-	return 0;
+	return tap_tx_pushv(tx, frame, len, NULL, 0);
 }
 
 /**
@@ -512,6 +538,29 @@ void tap_handler(struct ctx *c, uint32_t events)
 }
 
 /**
+ * tap_queue() - queue a frame for the guest, if there is one
+ * @c:		context
+ * @first:	first piece of the frame
+ * @first_len:	its length
+ * @iov:	further pieces, may be NULL
+ * @cnt:	number of further pieces
+ *
+ * Return: 0 if queued, -ENOTCONN without a guest, -ENOBUFS if the queue
+ *	   is full
+ */
+static int tap_queue(struct ctx *c, const void *first, size_t first_len,
+		     const struct iovec *iov, int cnt)
+{
+	if (c->fd_tap < 0)
+		return -ENOTCONN;
+	if (tap_tx_pushv(&c->tx, first, first_len, iov, cnt)) {
+		trace(c, "tap: queue full, dropped a frame");
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+/**
  * tap_send() - queue a frame for the guest
  * @c:		context
  * @frame:	Ethernet frame
@@ -522,13 +571,7 @@ void tap_handler(struct ctx *c, uint32_t events)
  */
 int tap_send(struct ctx *c, const void *frame, size_t len)
 {
-	if (c->fd_tap < 0)
-		return -ENOTCONN;
-	if (tap_tx_push(&c->tx, frame, len)) {
-		trace(c, "tap: queue full, dropped a %zu-byte frame", len);
-		return -ENOBUFS;
-	}
-	return 0;
+	return tap_queue(c, frame, len, NULL, 0);
 }
 
 /**
@@ -544,31 +587,11 @@ int tap_send(struct ctx *c, const void *frame, size_t len)
  */
 int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt)
 {
-	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0xff };
 	uint8_t eh[ETH_HLEN];
-	size_t len = ETH_HLEN;
-	uint32_t hdr;
-	int i;
 
-	if (c->fd_tap < 0)
-		return -ENOTCONN;
-	for (i = 0; i < cnt; i++)
-		len += iov[i].iov_len;
-	if (c->tx.size - c->tx.used < TAP_HDR_LEN + len) {
-		c->tx.dropped++;
-		trace(c, "tap: queue full, dropped a %zu-byte frame", len);
-		return -ENOBUFS;
-	}
-
-	eth_header(eh, c->guest_mac_known ? c->guest_mac : bcast,
+	eth_header(eh, c->guest_mac_known ? c->guest_mac : tap_bcast,
 		   c->guest.our_mac, ETH_P_IP);
-	hdr = htonl((uint32_t)len);
-	tap_tx_copy_in(&c->tx, &hdr, sizeof(hdr));
-	tap_tx_copy_in(&c->tx, eh, sizeof(eh));
-	for (i = 0; i < cnt; i++)
-		tap_tx_copy_in(&c->tx, iov[i].iov_base, iov[i].iov_len);
-	return 0;
+	return tap_queue(c, eh, sizeof(eh), iov, cnt);
 }
 
 /**
@@ -630,8 +653,6 @@ static size_t tap_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
  */
 void tap_frame(struct ctx *c, const uint8_t *frame, size_t len)
 {
-	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0xff };
 	uint8_t reply[TAP_REPLY_MAX];
 	struct pkt f = { frame, len }, l3;
 	struct ethhdr eh;
@@ -641,7 +662,7 @@ void tap_frame(struct ctx *c, const uint8_t *frame, size_t len)
 		return;
 
 	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) != 0 &&
-	    memcmp(eh.h_dest, bcast, ETH_ALEN) != 0) {
+	    memcmp(eh.h_dest, tap_bcast, ETH_ALEN) != 0) {
 		trace(c, "tap: frame not for us, dropped");
 		return;
 	}

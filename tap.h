@@ -30,6 +30,8 @@ typedef void (*tap_frame_fn)(void *arg, const uint8_t *frame, size_t len);
 int tap_parse(const uint8_t *buf, size_t len, tap_frame_fn fn, void *arg,
 	      size_t *consumed, uint32_t *bad);
 int tap_tx_init(struct tap_tx *tx, size_t size);
+int tap_tx_pushv(struct tap_tx *tx, const void *first, size_t first_len,
+		 const struct iovec *iov, int cnt);
 int tap_tx_push(struct tap_tx *tx, const void *frame, size_t len);
 ssize_t tap_tx_write(struct tap_tx *tx, int fd);
 int tap_sock_probe(const char *path);
