@@ -587,6 +587,27 @@ static const char *dhcp_type_name(uint8_t type)
 }
 
 /**
+ * dhcp_for_server() - tell whether a guest packet is a request for merd
+ * @c:		context
+ * @ip:		checked IPv4 packet
+ *
+ * UDP to port 67, whole (not a fragment), to the limited broadcast address
+ * or to the server identifier, the gateway (RENEWING unicasts to it).
+ *
+ * Return: true if dhcp() should answer it
+ */
+bool dhcp_for_server(const struct ctx *c, const struct ip4_view *ip)
+{
+	struct udphdr uh;
+
+	return ip->h.protocol == IPPROTO_UDP && !ip4_is_fragment(ip) &&
+	       pkt_get(ip->l4, 0, &uh, sizeof(uh)) &&
+	       ntohs(uh.dest) == DHCP_SERVER_PORT &&
+	       (ip->h.daddr == htonl(INADDR_BROADCAST) ||
+		ip->h.daddr == c->guest.gw.s_addr);
+}
+
+/**
  * dhcp() - answer a DHCP request from the guest
  * @c:		context
  * @ip:		checked IPv4 packet for UDP port 67, untrusted payload
@@ -612,8 +633,7 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 
 	if (size < ETH_HLEN + DHCP_MIN_MAX_SIZE)
 		return 0;	/* every client takes 576 bytes: be able to */
-	if (ip->h.daddr != htonl(INADDR_BROADCAST) &&
-	    ip->h.daddr != c->guest.gw.s_addr)
+	if (!dhcp_for_server(c, ip))
 		return 0;
 	if (dhcp_udp_check(ip, &bp) || dhcp_parse(bp, &msg, &r)) {
 		trace(c, "dhcp: malformed request, dropped");

@@ -896,8 +896,14 @@ void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len)
 			return;
 		nat_ttl_dec(ip);
 	}
-	nat_l4(l4, tot - ihl, ih->protocol, ih->saddr, ih->daddr, f->daddr,
-	       f->gaddr, NAT_DPORT, f->gport);
+	/* TCP and UDP checksums are computed in full below (tcp.c for TCP):
+	 * updating them here too would be work thrown away
+	 */
+	if (ih->protocol == IPPROTO_ICMP)
+		nat_l4(l4, tot - ihl, ih->protocol, ih->saddr, ih->daddr,
+		       f->daddr, f->gaddr, NAT_DPORT, f->gport);
+	else
+		nat_port_set(l4, ih->protocol, NAT_DPORT, f->gport);
 	nat_ip4(ip, f->daddr, f->gaddr);
 	if (ih->protocol == IPPROTO_UDP)
 		fwd_udp_csum(ih, l4, tot - ihl);

@@ -132,6 +132,27 @@ uint16_t nat_l4_port(const uint8_t *l4, uint8_t proto, enum nat_port which)
 }
 
 /**
+ * nat_port_set() - set a port or echo identifier, checksum left alone
+ * @l4:		transport header, at least 8 bytes
+ * @proto:	protocol
+ * @which:	NAT_SPORT or NAT_DPORT
+ * @port:	new value, host order
+ *
+ * For a packet whose checksum is computed in full afterwards.
+ *
+ * Return: the old value, raw
+ */
+uint16_t nat_port_set(uint8_t *l4, uint8_t proto, enum nat_port which,
+		      uint16_t port)
+{
+	size_t off = nat_port_off(proto, which);
+	uint16_t old = get16(l4 + off);
+
+	put16(l4 + off, htons(port));
+	return old;
+}
+
+/**
  * nat_l4() - rewrite a port and follow address changes in a transport header
  * @l4:		transport header (or the start of one, in an ICMP quote)
  * @len:	bytes available at @l4
@@ -151,10 +172,8 @@ void nat_l4(uint8_t *l4, size_t len, uint8_t proto, uint32_t osaddr,
 	uint16_t oport = 0, nport = htons(port), check;
 	bool have_port = poff + 2 <= len;
 
-	if (have_port) {
-		oport = get16(l4 + poff);
-		put16(l4 + poff, nport);
-	}
+	if (have_port)
+		oport = nat_port_set(l4, proto, which, port);
 	if (coff + 2 > len)
 		return;
 

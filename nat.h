@@ -22,5 +22,7 @@ void nat_l4(uint8_t *l4, size_t len, uint8_t proto, uint32_t osaddr,
 	    uint32_t odaddr, uint32_t saddr, uint32_t daddr,
 	    enum nat_port which, uint16_t port);
 uint16_t nat_l4_port(const uint8_t *l4, uint8_t proto, enum nat_port which);
+uint16_t nat_port_set(uint8_t *l4, uint8_t proto, enum nat_port which,
+		      uint16_t port);
 
 #endif /* NAT_H */

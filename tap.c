@@ -627,18 +627,13 @@ static size_t tap_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 		      size_t size)
 {
 	struct ip4_view ip;
-	struct udphdr uh;
 
 	if (ip4_parse(l3, &ip)) {
 		trace(c, "tap: malformed IPv4 packet, dropped");
 		return 0;
 	}
 
-	if (ip.h.protocol == IPPROTO_UDP && !ip4_is_fragment(&ip) &&
-	    pkt_get(ip.l4, 0, &uh, sizeof(uh)) &&
-	    ntohs(uh.dest) == DHCP_SERVER_PORT &&
-	    (ip.h.daddr == htonl(INADDR_BROADCAST) ||
-	     ip.h.daddr == c->guest.gw.s_addr))
+	if (dhcp_for_server(c, &ip))
 		return dhcp(c, &ip, reply, size);
 
 	fwd_from_guest(c, &ip);
