@@ -113,7 +113,7 @@ check: deps
 	$(MAKE) cppcheck
 	$(MAKE) clang-tidy
 	$(MAKE) unit
-	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) fuzz
 	$(MAKE) integration
 
 demo: deps all test/pump

@@ -274,7 +274,7 @@ void fwd_timer(struct ctx *c)
  *
  * Return: true if allowed
  */
-static bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
+bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
 {
 	uint32_t h = ntohl(daddr), mask = c->guest.prefix_len ?
 		     ~0U << (32 - c->guest.prefix_len) : 0;
@@ -762,8 +762,13 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
 	if (qh.protocol != IPPROTO_ICMP)
 		dport = nat_l4_port(ql4, qh.protocol, NAT_DPORT);
 	idx = ct_lookup_host(&c->ct, qh.protocol, hport, qh.daddr, dport);
-	if (idx == FLOW_NONE)
+	if (idx == FLOW_NONE) {
+		trace(c, "fwd: no flow for ICMP type %u from %s about protocol "
+		      "%u to %s:%u from host port %u", icmp->type,
+		      fwd_ntoa(oh->saddr).s, qh.protocol, fwd_ntoa(qh.daddr).s,
+		      dport, hport);
 		return;
+	}
 	f = &c->ct.flows[idx];
 
 	/* The quoted packet as the guest sent it */

@@ -15,6 +15,7 @@ int fwd_init(struct ctx *c);
 void fwd_cleanup(struct ctx *c);
 void fwd_forget(struct ctx *c);
 void fwd_timer(struct ctx *c);
+bool fwd_dst_ok(const struct ctx *c, uint32_t daddr);
 void fwd_from_guest(struct ctx *c, const struct ip4_view *ip);
 void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len);
 void fwd_flush(struct ctx *c);

@@ -14,9 +14,8 @@ PKGS=(
 	# unit tests
 	libcmocka-dev
 	# integration tests: namespaces, real peers, captures
-	iproute2 python3-pytest python3-scapy busybox-static isc-dhcp-client
+	iproute2 python3-pytest python3-pytest-timeout python3-scapy busybox-static isc-dhcp-client
 	socat iperf3 tcpdump tshark iputils-ping traceroute dnsmasq-base
-	iproute2
 	# end-to-end: qemu booting Debian's cloud kernel with a busybox initramfs
 	qemu-system-x86 cpio
 	# static checks, and fuzzing (libFuzzer's runtime is only recommended)
