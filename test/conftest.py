@@ -1,7 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """pytest fixtures: a fresh Topology per test, merd in its host namespace,
 and the guest namespace bridged to merd. Everything is torn down after each
-test, whether it passed or not."""
+test, whether it passed or not.
+
+One family of fixtures starts merd: start(*args, ...) is the factory (merd
+with these options, and by default a leased guest behind it); merd, guest and
+leased are its plain uses, routed_merd and routed_guest the same behind a
+router namespace. A test module marked "forwarding" runs each of its tests
+twice: with merd as root, and as nobody holding only the capabilities README.md
+names (merdtest.CAPS), which is how the README tells users to run it.
+"""
 
 import os
 import sys
@@ -12,13 +20,38 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest"))
 
 from netns import Topology, cleanup_stale  # noqa: E402
-from merdtest import Merd, Guest, udhcpc  # noqa: E402
+from merdtest import NONROOT_REFUSES, Merd, Guest, udhcpc  # noqa: E402
 
+MODES = ("root", "caps")
 
 def pytest_sessionstart(session):
     if os.geteuid() != 0:
         pytest.exit("merd's integration tests need root (network namespaces)", 1)
     cleanup_stale()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "forwarding: run with merd as root and as an "
+                            "unprivileged user with README.md's capabilities")
+
+
+def pytest_generate_tests(metafunc):
+    if "merd_mode" in metafunc.fixturenames and \
+            metafunc.definition.get_closest_marker("forwarding"):
+        metafunc.parametrize("merd_mode", MODES, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec and spec.params.get("merd_mode") == "caps":
+            item.add_marker(pytest.mark.xfail(strict=True, reason=NONROOT_REFUSES))
+
+
+@pytest.fixture
+def merd_mode(request):
+    """How start() runs merd: "root", or "caps" (see merdtest.Merd)."""
+    return getattr(request, "param", "root")
 
 
 @pytest.fixture
@@ -37,10 +70,38 @@ def routed():
 
 
 @pytest.fixture
-def merd(topo):
-    m = Merd(topo.host, sock=topo.sock)
-    yield m
-    m.stop()
+def start(request, merd_mode):
+    """start(*args, topo=None, guest=True, lease=True, **kw): merd with these
+    options in the host namespace of topo (the test's topo fixture unless
+    given), in the test's mode; with guest, the guest namespace bridged to
+    it (merd.guest), and with lease, configured by udhcpc (merd.lease: what
+    it got). Further keywords
+    go to Merd. Everything started is stopped after the test, merd last,
+    checking that it exits cleanly with nothing from the sanitisers."""
+    running = []
+
+    def _start(*args, topo=None, guest=True, lease=True, **kw):
+        t = topo or request.getfixturevalue("topo")
+        kw.setdefault("sock", t.sock)
+        kw.setdefault("mode", merd_mode)
+        m = Merd(t.host, args=list(args), **kw)
+        running.append(m)
+        m.guest = None
+        if guest:
+            m.guest = Guest(t.guest, m.sock)
+            running.append(m.guest)
+            if lease:
+                m.lease, _ = udhcpc(m.guest)
+        return m
+
+    yield _start
+    for x in reversed(running):
+        x.stop()
+
+
+@pytest.fixture
+def merd(start):
+    return start(guest=False)
 
 
 @pytest.fixture
@@ -58,10 +119,8 @@ def leased(topo, merd, guest):
 
 
 @pytest.fixture
-def routed_merd(routed):
-    m = Merd(routed.host, sock=routed.sock)
-    yield m
-    m.stop()
+def routed_merd(routed, start):
+    return start(topo=routed, guest=False)
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 """merdtest.py - run merd, the pump and real DHCP clients inside a Topology
 
 Merd starts the daemon in the host namespace and checks, when stopped, that it
-exited cleanly and that the sanitisers reported nothing. Guest connects the
-guest namespace's tap device to merd's socket through test/pump. udhcpc() and
-dhclient() run the real clients in the guest namespace and return what they
-were given.
+exited cleanly and that the sanitisers reported nothing. It runs merd in one
+of two modes: "root", with every privilege, or "caps", as an unprivileged
+user (nobody) holding exactly the capabilities README.md names (CAPS), as
+ambient capabilities. Guest connects the guest namespace's tap device to
+merd's socket through test/pump. udhcpc() and dhclient() run the real clients
+in the guest namespace and return what they were given. fd_count(), rss_kib()
+and held_ports() read what a process holds, as a user would with ls and ss.
 """
 
 import os
@@ -14,7 +17,7 @@ import signal
 import subprocess
 import time
 
-from netns import log, wait_for
+from netns import log, readline_within, wait_for
 
 TEST = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(TEST)
@@ -26,21 +29,55 @@ UDHCPC_SCRIPT = os.path.join(TEST, "guest", "udhcpc.script")
 DHCLIENT_SCRIPT = os.path.join(TEST, "dhclient-script")
 DHCLIENT_CONF = os.path.join(TEST, "dhclient.conf")
 
+# The capabilities README.md says merd needs (CAP_NET_BIND_SERVICE only for
+# ports below 1024, which no test uses), as setpriv(1) names them
+CAPS = ("net_raw",)
+# Whom a "caps" merd runs as
+NOBODY = 65534
+
+# Why a merd with only CAP_NET_RAW can't forward yet: each flow's port, and
+# each port block's claim, is held by a TCP listener with a drop-all filter,
+# and SO_ATTACH_FILTER on a TCP socket needs CAP_NET_ADMIN on this kernel
+# (Linux commit 5d39580f68e6): no block is claimed, every new flow refused.
+# The tests that show it are strict xfails: they must fail until it's fixed
+NONROOT_REFUSES = ("a merd with only CAP_NET_RAW claims no port block (a TCP socket "
+                   "takes a filter only with CAP_NET_ADMIN) and refuses every flow; "
+                   "the flow core issue fixes it")
+
 SANITIZER_RE = re.compile(r"(AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
                           r"LeakSanitizer)")
 
 
-class Merd:
-    """merd in the foreground in a namespace, its stderr in a log file."""
+def unprivileged(argv, caps=CAPS):
+    """argv run as nobody with exactly caps (setpriv names), nothing else:
+    as ambient capabilities, the bounding set cut to them too."""
+    keep = "".join(",+" + c for c in caps)
+    return ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+            "--inh-caps=-all" + keep, "--ambient-caps=-all" + keep,
+            "--bounding-set=-all" + keep, "--"] + list(argv)
 
-    def __init__(self, ns, args=(), sock=None, binary=None, wait=True, env=None):
+
+class Merd:
+    """merd in the foreground in a namespace, its stderr in a log file.
+
+    mode "root" runs it with every privilege; "caps" as nobody with only the
+    capabilities README.md names (caps= overrides them, for tests of fewer).
+    """
+
+    def __init__(self, ns, args=(), sock=None, binary=None, wait=True, env=None,
+                 mode="root", caps=CAPS):
         self.ns = ns
         self.sock = sock
+        self.mode = mode
         self.logpath = os.path.join(ns.topo.tmp, "merd-%d.log" % time.monotonic_ns())
         argv = [binary or MERD, "-f"]
         if sock:
             argv += ["-s", sock]
         argv += list(args)
+        if mode == "caps":
+            argv = unprivileged(argv, caps)
+        elif mode != "root":
+            raise ValueError("unknown merd mode %r" % mode)
         self.argv = argv
         self.logf = open(self.logpath, "w")
         e = dict(os.environ)
@@ -71,6 +108,22 @@ class Merd:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def status(self):
+        """/proc/PID/status as a dict: what the kernel says merd runs as."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+    def fds(self):
+        return fd_count(self.proc.pid)
+
+    def rss_kib(self):
+        return rss_kib(self.proc.pid)
+
+    def held(self, proto="t"):
+        """Ports merd holds in its namespace, as ss shows them: TCP listeners
+        (proto "t") or bound UDP sockets ("u")."""
+        return held_ports(self.ns, proto).get(self.proc.pid, set())
 
     def wait_log(self, pattern, timeout=10):
         return wait_for(lambda: re.search(pattern, self.log()), timeout,
@@ -108,9 +161,10 @@ class Guest:
         self.ns = ns
         self.ifname = ifname
         self.proc = ns.popen([PUMP, ifname, sock], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, universal_newlines=True)
-        line = self.proc.stdout.readline()
+                             stderr=subprocess.PIPE)
+        line = readline_within(self.proc.stdout, 10, "the pump to connect to " + sock)
         if line.strip() != "ready":
+            self.proc.kill()
             raise AssertionError("pump failed: %r %s" % (line, self.proc.stderr.read()))
         # The tap driver drops frames past its queue instead of making the
         # sender wait: a long queue absorbs the guest's bursts
@@ -134,6 +188,31 @@ class Guest:
 
     def mtu(self):
         return int(self.ns.run(["cat", "/sys/class/net/%s/mtu" % self.ifname]).stdout)
+
+
+def fd_count(pid):
+    """Descriptors a process has open."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def rss_kib(pid):
+    """Resident memory of a process, KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def held_ports(ns, proto="t"):
+    """{pid: set of ports} of the sockets listening (TCP, proto "t") or bound
+    (UDP, "u") in ns, as `ss -lnp` shows them."""
+    out = ns.run(["ss", "-H%slnp" % proto]).stdout
+    held = {}
+    for line in out.splitlines():
+        m = re.search(r"\S+:(\d+)\s+\S+\s+users:(.*)", line)
+        if m:
+            # Every process sharing the socket (a forking server's children)
+            for pid in re.findall(r"pid=(\d+)", m.group(2)):
+                held.setdefault(int(pid), set()).add(int(m.group(1)))
+    return held
 
 
 def parse_lease_lines(text):

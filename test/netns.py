@@ -20,9 +20,14 @@ machine's own resolver. Everything created is removed by Topology.close(),
 which the fixtures call also when a test fails.
 """
 
+import contextlib
+import ctypes
 import os
+import re
+import select
 import shlex
 import signal
+import socket
 import subprocess
 import time
 
@@ -38,6 +43,8 @@ HOST_DNS = ["10.42.0.1", "10.42.0.53"]
 HOST_SEARCH = ["example.test", "lab.example.test"]
 
 _counter = [0]
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
 
 
 def log(msg):
@@ -55,6 +62,70 @@ def wait_for(pred, timeout, what, interval=0.02):
         if time.monotonic() > deadline:
             raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def listening(ns, port, proto="t", addr=None):
+    """True if something in ns listens on TCP (proto "t") or is bound to UDP
+    ("u") port, on addr if given."""
+    out = ns.run(["ss", "-Hn%sl" % proto], check=False).stdout
+    local = r"%s:%d" % (re.escape(addr) if addr else r"\S+", port)
+    return re.search(r"\s%s\s" % local, out) is not None
+
+
+def wait_listening(ns, port, proto="t", addr=None, timeout=10):
+    """Until something in ns listens on (TCP) or is bound to (UDP) port."""
+    wait_for(lambda: listening(ns, port, proto, addr), timeout,
+             "%s port %d%s in %s" % ("TCP" if proto == "t" else "UDP", port,
+                                      " on " + addr if addr else "", ns.role),
+             interval=0.05)
+
+
+def readline_within(pipe, timeout, what):
+    """One line from a child's pipe, waiting at most timeout seconds.
+
+    Fails with what was being waited for, and whatever partial line came,
+    instead of blocking the test run forever on a child that hangs.
+    """
+    deadline = time.monotonic() + timeout
+    fd = pipe.fileno()
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        r, _, _ = select.select([fd], [], [], max(left, 0))
+        if not r:
+            raise TimeoutError("timed out after %.1fs waiting for %s (got %r)"
+                               % (timeout, what, line))
+        c = os.read(fd, 1)
+        if not c:
+            break
+        line += c
+    return line.decode(errors="replace")
+
+
+@contextlib.contextmanager
+def inside(ns):
+    """Sockets opened in this block belong to namespace ns (this thread only)."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open("/run/netns/" + ns.name, os.O_RDONLY)
+    try:
+        if _libc.setns(target, CLONE_NEWNET):
+            e = ctypes.get_errno()
+            raise OSError(e, "setns into %s: %s" % (ns.name, os.strerror(e)))
+        try:
+            yield
+        finally:
+            if _libc.setns(own, CLONE_NEWNET):
+                # Carrying on in the wrong namespace would be worse than dying
+                os._exit(99)
+    finally:
+        os.close(own)
+        os.close(target)
+
+
+def sock_in(ns, family=socket.AF_INET, kind=socket.SOCK_STREAM, proto=0):
+    """A socket of namespace ns, for the test to play an application there."""
+    with inside(ns):
+        return socket.socket(family, kind, proto)
 
 
 class Namespace:
@@ -146,6 +217,8 @@ class Topology:
         self.namespaces = []
         self.tmp = "/tmp/%s" % self.prefix
         os.makedirs(self.tmp, exist_ok=True)
+        # Like /tmp: a merd run as an unprivileged user makes its socket here
+        os.chmod(self.tmp, 0o1777)
         self.router = None
         try:
             self._build(router, host_mtu)

@@ -3,7 +3,8 @@
 
     tcp_peer.py serve ADDR PORT
         echo server: every connection gets back what it sends. Runs until
-        killed; prints "listening" once it accepts.
+        killed; prints "listening" once it accepts, then "peer ADDR PORT"
+        for every connection it accepts.
     tcp_peer.py clients ADDR PORT COUNT [--size N] [--abort K] [--hold]
                 [--timeout S]
         open COUNT connections at once, each sends its own N bytes and
@@ -53,9 +54,10 @@ def serve(args):
         for key, ev in sel.select(timeout=1):
             if key.data is None:
                 try:
-                    c, _ = lsn.accept()
+                    c, peer = lsn.accept()
                 except BlockingIOError:
                     continue
+                print("peer %s %d" % peer, flush=True)
                 c.setblocking(False)
                 pending[c] = b""
                 sel.register(c, selectors.EVENT_READ, "conn")

@@ -19,26 +19,18 @@ timeout of N seconds ends a flow between N - 1 and N + 1 seconds after its
 last packet: the bounds below allow exactly that, plus polling slack.
 """
 
-import contextlib
-import ctypes
 import errno
-import os
-import queue
 import re
-import selectors
 import socket
 import struct
-import subprocess
-import threading
 import time
 
 import pytest
 
-from netns import GATEWAY, HOST_ADDR, REMOTE_ADDR, log, wait_for
-from merdtest import Guest, Merd, udhcpc
+from netns import GATEWAY, HOST_ADDR, REMOTE_ADDR, inside, log, sock_in, wait_for
+from peers import EchoServer, inet_csum
 
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
+pytestmark = pytest.mark.forwarding
 
 ECHO_PORT = 7007        # TCP echo server on the remote
 UDP_PORT = 7001         # UDP server that answers
@@ -46,96 +38,14 @@ QUIET_PORT = 7002       # UDP server that reads and never answers
 SLACK = 2.5             # seconds allowed beyond a flow's latest expiry
 
 
-@contextlib.contextmanager
-def inside(ns):
-    """Sockets opened in this block belong to namespace ns (this thread only)."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open("/run/netns/" + ns.name, os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET):
-            e = ctypes.get_errno()
-            raise OSError(e, "setns into %s: %s" % (ns.name, os.strerror(e)))
-        try:
-            yield
-        finally:
-            if _libc.setns(own, CLONE_NEWNET):
-                # Carrying on in the wrong namespace would be worse than dying
-                os._exit(99)
-    finally:
-        os.close(own)
-        os.close(target)
-
-
-def sock_in(ns, family=socket.AF_INET, kind=socket.SOCK_STREAM, proto=0):
-    with inside(ns):
-        return socket.socket(family, kind, proto)
-
-
-def held(topo, merd, proto):
-    """Ports merd holds in the host namespace, as `ss` shows them: TCP
-    listeners (proto "tcp") or UDP sockets ("udp") owned by merd's pid."""
-    args = ["ss", "-Hltnp"] if proto == "tcp" else ["ss", "-Huanp"]
-    out = subprocess.run(topo.host.cmd(args), stdout=subprocess.PIPE, check=True,
-                         universal_newlines=True).stdout
-    ports = set()
-    for line in out.splitlines():
-        if "pid=%d," % merd.proc.pid not in line:
-            continue
-        m = re.match(r"\S+\s+\d+\s+\d+\s+\S+:(\d+)\s", line)
-        if m:
-            ports.add(int(m.group(1)))
-    return ports
-
-
-def wait_released(topo, merd, proto, port, limit):
+def wait_released(merd, proto, port, limit):
     """Poll ss until merd no longer holds port; return how long that took."""
     t0 = time.monotonic()
-    wait_for(lambda: port not in held(topo, merd, proto), limit,
+    wait_for(lambda: port not in merd.held(proto), limit,
              "merd to release %s port %d" % (proto, port), interval=0.1)
     took = time.monotonic() - t0
     log("%s port %d released after %.2f s" % (proto, port, took))
     return took
-
-
-class EchoServer:
-    """TCP echo server on the remote, served by a thread; closes a
-    connection when its peer does. peers gets (address, port) of every
-    connection accepted: the host's side of the guest's flows."""
-
-    def __init__(self, ns, port=ECHO_PORT):
-        with inside(ns):
-            self.ls = socket.create_server((REMOTE_ADDR, port), backlog=16)
-        self.peers = queue.Queue()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        sel = selectors.DefaultSelector()
-        sel.register(self.ls, selectors.EVENT_READ)
-        while not self.done.is_set():
-            for key, _ in sel.select(0.1):
-                s = key.fileobj
-                if s is self.ls:
-                    c, addr = s.accept()
-                    self.peers.put(addr)
-                    sel.register(c, selectors.EVENT_READ)
-                    continue
-                try:
-                    data = s.recv(65536)
-                    if data:
-                        s.sendall(data)
-                        continue
-                except OSError:
-                    pass
-                sel.unregister(s)
-                s.close()
-        for key in list(sel.get_map().values()):
-            key.fileobj.close()
-
-    def close(self):
-        self.done.set()
-        self.thread.join(5)
 
 
 def guest_connect(topo, port=ECHO_PORT, timeout=5):
@@ -156,26 +66,8 @@ def echo(c, data):
 
 
 @pytest.fixture
-def start(topo):
-    """start(*args): merd with these options, and a leased guest behind it."""
-    running = []
-
-    def _start(*args):
-        m = Merd(topo.host, args=list(args), sock=topo.sock)
-        running.append(m)
-        g = Guest(topo.guest, m.sock)
-        running.append(g)
-        udhcpc(g)
-        return m, g
-
-    yield _start
-    for x in reversed(running):
-        x.stop()
-
-
-@pytest.fixture
 def echo_server(topo):
-    e = EchoServer(topo.remote)
+    e = EchoServer(topo.remote, REMOTE_ADDR, ECHO_PORT)
     yield e
     e.close()
 
@@ -184,7 +76,7 @@ def echo_server(topo):
 
 def test_udp_flow_expires(topo, start):
     """Held while answered; released after the timeout; a late answer is lost."""
-    merd, _ = start("--trace", "--timeout", "udp=2", "--timeout", "udp-stream=3")
+    merd = start("--trace", "--timeout", "udp=2", "--timeout", "udp-stream=3")
     with inside(topo.remote):
         srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         srv.bind((REMOTE_ADDR, UDP_PORT))
@@ -202,9 +94,9 @@ def test_udp_flow_expires(topo, start):
     time.sleep(0.5)
     srv.sendto(b"answer", host_side)
     assert cli.recv(100) == b"answer"
-    assert hport in held(topo, merd, "udp"), "no socket holds host port %d" % hport
+    assert hport in merd.held("u"), "no socket holds host port %d" % hport
 
-    took = wait_released(topo, merd, "udp", hport, 3 + 1 + SLACK)
+    took = wait_released(merd, "u", hport, 3 + 1 + SLACK)
     assert took >= 3 - 1 - 0.5, "answered flow forgotten after %.1f s" % took
 
     # The remote answers again, now that merd forgot the flow: merd gets it
@@ -229,7 +121,7 @@ def test_udp_flow_expires(topo, start):
 def test_unanswered_udp_expires_first(topo, start):
     """udp (no answer yet) and udp-stream (answered) are separate timeouts:
     of two flows started together, the unanswered one goes a tick earlier."""
-    merd, _ = start("--timeout", "udp=2", "--timeout", "udp-stream=3")
+    merd = start("--timeout", "udp=2", "--timeout", "udp-stream=3")
     srvs = {}
     with inside(topo.remote):
         for port in (UDP_PORT, QUIET_PORT):
@@ -251,12 +143,12 @@ def test_unanswered_udp_expires_first(topo, start):
         if port == UDP_PORT:
             srvs[port].sendto(b"hi", host_side)
     assert clis[UDP_PORT].recv(100) == b"hi"
-    assert set(hports.values()) <= held(topo, merd, "udp")
+    assert set(hports.values()) <= merd.held("u")
 
-    took = wait_released(topo, merd, "udp", hports[QUIET_PORT], 2 + 1 + SLACK)
-    assert hports[UDP_PORT] in held(topo, merd, "udp"), \
+    took = wait_released(merd, "u", hports[QUIET_PORT], 2 + 1 + SLACK)
+    assert hports[UDP_PORT] in merd.held("u"), \
         "the answered flow went with the unanswered one (%.1f s)" % took
-    wait_released(topo, merd, "udp", hports[UDP_PORT], 2 + SLACK)
+    wait_released(merd, "u", hports[UDP_PORT], 2 + SLACK)
     for s in list(clis.values()) + list(srvs.values()):
         s.close()
 
@@ -264,12 +156,12 @@ def test_unanswered_udp_expires_first(topo, start):
 # ---- TCP ------------------------------------------------------------------
 
 def test_tcp_time_wait_releases_port(topo, start, echo_server):
-    merd, _ = start("--timeout", "tcp-time-wait=2")
+    merd = start("--timeout", "tcp-time-wait=2")
     c = guest_connect(topo)
     echo(c, b"hello")
     addr, hport = echo_server.peers.get(timeout=5)
     assert addr == HOST_ADDR
-    assert hport in held(topo, merd, "tcp"), "no listener holds host port %d" % hport
+    assert hport in merd.held("t"), "no listener holds host port %d" % hport
 
     # Normal close, the guest first: FIN, FIN, ACK
     c.shutdown(socket.SHUT_WR)
@@ -277,7 +169,7 @@ def test_tcp_time_wait_releases_port(topo, start, echo_server):
     c.close()
     # All other timeouts are the defaults (10 s and more): only time-wait's
     # 2 s can release the port this soon
-    took = wait_released(topo, merd, "tcp", hport, 2 + 1 + SLACK)
+    took = wait_released(merd, "t", hport, 2 + 1 + SLACK)
     assert took >= 2 - 1 - 0.5, "closed connection forgotten after %.1f s" % took
     # ...and the next connection works
     c = guest_connect(topo)
@@ -288,16 +180,16 @@ def test_tcp_time_wait_releases_port(topo, start, echo_server):
 def test_tcp_idle_established_forgotten(topo, start, echo_server):
     """Idle for tcp-established: forgotten, port released, and the guest's
     next segment on the connection is answered with a reset."""
-    merd, _ = start("--timeout", "tcp-established=3")
+    merd = start("--timeout", "tcp-established=3")
     c = guest_connect(topo)
     echo(c, b"hello")
     _, hport = echo_server.peers.get(timeout=5)
     t_last = time.monotonic()
-    assert hport in held(topo, merd, "tcp")
+    assert hport in merd.held("t")
 
     time.sleep(1)
-    assert hport in held(topo, merd, "tcp"), "forgotten after idling 1 s of 3"
-    wait_released(topo, merd, "tcp", hport, 3 + 1 + SLACK)
+    assert hport in merd.held("t"), "forgotten after idling 1 s of 3"
+    wait_released(merd, "t", hport, 3 + 1 + SLACK)
     idle = time.monotonic() - t_last
     assert idle >= 3 - 1, "forgotten after %.1f s" % idle
 
@@ -312,19 +204,10 @@ def test_tcp_idle_established_forgotten(topo, start, echo_server):
 
 # ---- ICMP echo ---------------------------------------------------------------
 
-def icmp_csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def icmp_echo(kind, ident, seq, payload):
     """ICMP echo request (kind 8) or reply (kind 0), checksummed."""
     h = struct.pack("!BBHHH", kind, 0, 0, ident, seq) + payload
-    return h[:2] + struct.pack("!H", icmp_csum(h)) + h[4:]
+    return h[:2] + struct.pack("!H", inet_csum(h)) + h[4:]
 
 
 def recv_icmp(s, want, deadline):
@@ -349,7 +232,7 @@ def recv_icmp(s, want, deadline):
 def test_icmp_echo_flow_expires(topo, start):
     """An echo flow holds its host identifier (a UDP port) and releases it
     after --timeout icmp; a reply the remote sends later is lost."""
-    merd, _ = start("--trace", "--timeout", "icmp=2")
+    merd = start("--trace", "--timeout", "icmp=2")
     # The remote answers echo requests when the test says so, not by itself
     topo.remote.run("sysctl -qw net.ipv4.icmp_echo_ignore_all=1")
     rem = sock_in(topo.remote, kind=socket.SOCK_RAW, proto=socket.IPPROTO_ICMP)
@@ -373,9 +256,9 @@ def test_icmp_echo_flow_expires(topo, start):
     m = reply_at_guest(1, 3)
     assert m and m[0] == REMOTE_ADDR and m[5] == b"merd-1", \
         "the guest got no echo reply with its own identifier"
-    assert hid in held(topo, merd, "udp"), "identifier %d not held" % hid
+    assert hid in merd.held("u"), "identifier %d not held" % hid
 
-    took = wait_released(topo, merd, "udp", hid, 2 + 1 + SLACK)
+    took = wait_released(merd, "u", hid, 2 + 1 + SLACK)
     assert took >= 2 - 1 - 0.5
 
     rem.sendto(icmp_echo(0, hid, 2, b"merd-2"), (HOST_ADDR, 0))
@@ -418,13 +301,13 @@ def icmp_error_of(u, wait):
 
 
 def test_full_table_refuses_new_flows_only(topo, start, echo_server):
-    merd, _ = start("--flows", "4", "--timeout", "tcp-time-wait=1")
+    merd = start("--flows", "4", "--timeout", "tcp-time-wait=1")
     conns = []
     for i in range(4):
         conns.append(guest_connect(topo))
         echo(conns[-1], b"flow %d" % i)
     hports = [echo_server.peers.get(timeout=5)[1] for _ in conns]
-    assert set(hports) <= held(topo, merd, "tcp")
+    assert set(hports) <= merd.held("t")
 
     # A fifth connection: refused at once (a reset for its SYN)
     c5 = sock_in(topo.guest)
@@ -453,7 +336,7 @@ def test_full_table_refuses_new_flows_only(topo, start, echo_server):
     assert echo_server.peers.empty(), "a refused connection reached the remote"
     for i, c in enumerate(conns):
         echo(c, b"still here %d" % i)
-    assert set(hports) <= held(topo, merd, "tcp")
+    assert set(hports) <= merd.held("t")
 
     # Closed, and past time-wait, they make room: connections work again
     for c in conns:

@@ -88,12 +88,25 @@ def test_udhcpc_renews(topo, guest):
     expect_host_identity(lease, topo)
 
 
-def test_udhcpc_arp_check_passes(topo, guest):
+def arp_answers(guest, addr):
+    """busybox arping from the guest: the MAC that answered for addr, or None."""
+    p = guest.ns.run(["busybox", "arping", "-c", "1", "-w", "3", "-I", guest.ifname, addr],
+                     check=False)
+    log(p.stdout + p.stderr)
+    m = re.search(r"reply from %s \[([0-9a-f:]+)\]" % re.escape(addr), p.stdout, re.I)
+    return m and m.group(1).lower()
+
+
+def test_udhcpc_arp_check_passes(topo, start):
     """udhcpc -a probes the offered address with ARP before taking it: merd
-    must stay silent about the guest's own address."""
-    lease, out = udhcpc(guest, ["-a"])
+    sees the probe and stays silent about the guest's own address, while it
+    answers for any other (so the silence is a choice, not a dead ARP)."""
+    m = start("--trace", lease=False)
+    lease, out = udhcpc(m.guest, ["-a"])
     assert lease["ip"] == netns.HOST_ADDR
     assert "declin" not in out.lower()
+    m.wait_log("arp: request for the guest's own address, silent")
+    assert arp_answers(m.guest, netns.GATEWAY) == topo.host_mac
 
 
 def test_guest_resolves_gateway_by_arp(topo, merd, guest):
@@ -111,13 +124,22 @@ def test_guest_resolves_gateway_by_arp(topo, merd, guest):
     assert topo.host_mac in neigh.lower()
 
 
-def test_duplicate_address_detection_passes(topo, merd, guest):
-    """RFC 5227 probe for the guest's own address: no answer."""
+def test_duplicate_address_detection_passes(topo, start):
+    """RFC 5227 probe for the guest's own address: merd sees it and gives no
+    answer, while the same probe for another address is answered."""
+    m = start("--trace", lease=False)
     p = topo.guest.run(["busybox", "arping", "-D", "-c", "2", "-w", "3", "-I", "tap0",
                         netns.HOST_ADDR], check=False)
     log(p.stdout + p.stderr)
     assert p.returncode == 0, "a reply came for the guest's own address"
     assert "reply" not in p.stdout.lower().replace("received 0 reply", "")
+    m.wait_log("arp: request for the guest's own address, silent")
+    # The same probe for an address that isn't the guest's: merd answers,
+    # and arping -D reports the address as taken
+    p = topo.guest.run(["busybox", "arping", "-D", "-c", "2", "-w", "3", "-I", "tap0",
+                        "10.42.0.77"], check=False)
+    log(p.stdout + p.stderr)
+    assert p.returncode != 0 and topo.host_mac in p.stdout.lower(), p.stdout
 
 
 def test_any_neighbour_resolves_to_merd(topo, merd, guest):

@@ -4,9 +4,11 @@ enough that every dump takes many reads, and while they keep changing."""
 
 import os
 import re
+import subprocess
 
 import netns
 from merdtest import MERD, Merd
+from netns import log
 
 GUEST_LINE = "guest gets 10.42.0.2/24, gateway 10.42.0.1, MTU 1400"
 
@@ -19,14 +21,26 @@ def batch(ns, lines):
     ns.run(["ip", "-batch", path], timeout=120)
 
 
+def ifindex(ns, ifname):
+    return int(ns.run(["cat", "/sys/class/net/%s/ifindex" % ifname]).stdout)
+
+
 def test_multipart_dumps(topo):
-    """3000 addresses on another interface, listed before and after h0's,
-    and 3000 routes: the dumps span dozens of reads."""
+    """3000 addresses on other interfaces, listed before h0's (on lo, whose
+    index is lower: the kernel dumps addresses in interface order) and
+    after them (on d0), and 3000 routes: the dumps span dozens of reads, and
+    h0's address comes in the middle of them."""
     topo.host.run("ip link add d0 type veth peer name d1 && ip link set d1 up && ip link set d0 up")
-    batch(topo.host, ["addr add 10.50.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
-                      for i in range(3000)] +
+    assert ifindex(topo.host, "lo") < ifindex(topo.host, "h0") < ifindex(topo.host, "d0")
+    batch(topo.host, ["addr add 10.50.%d.%d/32 dev lo" % (i // 250, i % 250 + 1)
+                      for i in range(1500)] +
+          ["addr add 10.51.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
+           for i in range(1500)] +
           ["route add 10.60.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
            for i in range(3000)])
+    dump = topo.host.run("ip -4 -o addr show").stdout.splitlines()
+    where = [i for i, line in enumerate(dump) if " h0 " in line]
+    assert where and 1000 < where[0] < len(dump) - 1000, "h0 isn't in the middle of the dump"
     # A secondary address on h0 must not be taken for the primary one
     topo.host.run("ip addr add 10.42.0.77/24 dev h0")
     m = Merd(topo.host, sock=topo.sock)
@@ -47,21 +61,29 @@ def test_address_in_gateway_subnet_preferred(topo):
 
 def test_dumps_while_routes_change(topo):
     """Routes added and removed all the time while merd starts: a dump the
-    kernel interrupts is started again, and the answer is always right."""
+    kernel interrupts is started again, and the answer is always right. The
+    churn runs until told to stop (at most 100,000 changes), and must still
+    be running after every start, so that each one overlapped it."""
     topo.host.run("ip link add d0 type veth peer name d1 && ip link set d1 up && ip link set d0 up")
     batch(topo.host, ["route add 10.70.%d.%d/32 dev d0" % (i // 250, i % 250 + 1)
                       for i in range(2000)])
-    script = ("for i in $(seq 1 400); do ip route add 10.80.0.$((i % 250 + 1))/32 dev d0 "
-              "2>/dev/null; ip route del 10.80.0.$((i % 250 + 1))/32 dev d0; done")
-    churn = topo.host.popen(["sh", "-c", script])
+    stop = os.path.join(topo.tmp, "churn.stop")
+    script = ("i=0; while [ ! -e %s ] && [ $i -lt 50000 ]; do i=$((i + 1)); "
+              "ip route add 10.80.0.$((i %% 250 + 1))/32 dev d0 2>/dev/null; "
+              "ip route del 10.80.0.$((i %% 250 + 1))/32 dev d0; done; echo $i" % stop)
+    churn = topo.host.popen(["sh", "-c", script], stdout=subprocess.PIPE,
+                            universal_newlines=True)
     try:
-        for _ in range(10):
+        for i in range(10):
             p = topo.host.run([MERD, "-f", "-s", topo.sock, "--version"], check=False)
             assert p.returncode == 0
             m = Merd(topo.host, sock=topo.sock)
             assert GUEST_LINE in m.stop()
+            assert churn.poll() is None, "the churn had ended before start %d" % (i + 1)
     finally:
-        churn.wait(timeout=120)
+        open(stop, "w").close()
+        out, _ = churn.communicate(timeout=30)
+    log("%s route changes, each an add and a delete, during the starts" % out.strip())
 
 
 def test_multipath_default_route(topo):

@@ -15,32 +15,43 @@ import threading
 import pytest
 
 import netns
-from netns import REMOTE_ADDR, wait_for
+from netns import REMOTE_ADDR, inside, wait_for
 from merdtest import TEST
 from qemu_guest import boot, ensure_guest, qemu_argv
-from test_aging import inside
+
+pytestmark = pytest.mark.forwarding
 
 CACHE = os.environ.get("MERD_GUEST_CACHE", os.path.join(TEST, "guest", "cache"))
 HTTP_PORT = 8080
 SINK_PORT = 9000
 BIG = 8 << 20           # bytes of the file the guest fetches
 
-# Runs in the guest after DHCP. Every result is a "TRAFFIC-" console line.
+# Runs in the guest after DHCP. Every result is a "TRAFFIC-" console line;
+# each step's exit status is one too (TRAFFIC-<STEP>-RC), and the script
+# exits with the number of steps that failed, so MERD-SCRIPT rc=0 means that
+# every one of them succeeded (never just that the last command of a
+# pipeline did)
 SCRIPT = """
+fail=0
+rc() { echo "TRAFFIC-$1-RC $2"; [ "$2" = 0 ] || fail=$((fail + 1)); }
 up() { cut -d' ' -f1 /proc/uptime; }
 url=http://%(remote)s:%(http)d
-wget -q -O /tmp/page "$url/index.html"; echo "TRAFFIC-PAGE-RC $?"
+wget -q -O /tmp/page "$url/index.html"; rc PAGE $?
 sed 's/^/TRAFFIC-PAGE /' /tmp/page
 t0=$(up)
-wget -q -O /tmp/big "$url/big.bin"; echo "TRAFFIC-BIG-RC $?"
+wget -q -O /tmp/big "$url/big.bin"; rc BIG $?
 t1=$(up)
 echo "TRAFFIC-BIG $(sha256sum </tmp/big | cut -d' ' -f1) $(wc -c </tmp/big) $t0 $t1"
 t0=$(up)
-timeout 60 nc %(remote)s %(sink)d </tmp/big | sed 's/^/TRAFFIC-UPLOAD /'
+timeout 60 nc %(remote)s %(sink)d </tmp/big >/tmp/upload; rc UPLOAD $?
 t1=$(up)
+sed 's/^/TRAFFIC-UPLOAD /' /tmp/upload
 echo "TRAFFIC-UPLOAD-TIME $t0 $t1"
-ping -c 3 -w 10 %(remote)s | sed 's/^/TRAFFIC-PING /'
-ping -c 1 -w 5 %(gw)s | sed 's/^/TRAFFIC-GWPING /'
+ping -c 3 -w 10 %(remote)s >/tmp/ping; rc PING $?
+sed 's/^/TRAFFIC-PING /' /tmp/ping
+ping -c 1 -w 5 %(gw)s >/tmp/gwping; rc GWPING $?
+sed 's/^/TRAFFIC-GWPING /' /tmp/gwping
+exit $fail
 """ % dict(remote=REMOTE_ADDR, http=HTTP_PORT, sink=SINK_PORT, gw=netns.GATEWAY)
 
 
@@ -111,6 +122,7 @@ def lines(console, tag):
             for m in re.finditer(r"^TRAFFIC-%s (.*)$" % tag, console, re.M)]
 
 
+@pytest.mark.timeout(300)
 def test_guest_downloads_uploads_pings(topo, merd, guest_image, web):
     token, digest = web
     sink = Sink(topo.remote)
@@ -124,12 +136,12 @@ def test_guest_downloads_uploads_pings(topo, merd, guest_image, web):
     c = res.console
     tail = c[-3000:]
     assert res.done and res.dhcp_ok, tail
+    for step in ("PAGE", "BIG", "UPLOAD", "PING", "GWPING"):
+        assert lines(c, step + "-RC") == ["0"], "%s failed:\n%s" % (step, tail)
     assert res.script_rc == 0, tail
 
-    assert lines(c, "PAGE-RC") == ["0"], tail
     assert token in "\n".join(lines(c, "PAGE")), tail
 
-    assert lines(c, "BIG-RC") == ["0"], tail
     big = lines(c, "BIG")
     assert len(big) == 1, tail
     got, size, t0, t1 = big[0].split()

@@ -6,21 +6,19 @@ identifier translation, traceroute through a router, path MTU discovery
 through a router with a smaller MTU, DF packets larger than the uplink, and
 services on the host's loopback reached at the gateway address."""
 
-import hashlib
 import json
 import os
 import re
-import select
 import subprocess
 
 import pytest
 
 import netns
-from merdtest import Guest, Merd, udhcpc
-from netns import GATEWAY, HOST_ADDR, HOST_MTU, REMOTE_ADDR, ROUTED_REMOTE, log, wait_for
+from netns import (GATEWAY, HOST_ADDR, HOST_MTU, REMOTE_ADDR, ROUTED_REMOTE, log, readline_within,
+                   wait_listening)
+from peers import PY, UDP_XFER, sha256_file
 
-PY = "/usr/bin/python3"
-UDP_XFER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_xfer.py")
+pytestmark = pytest.mark.forwarding
 DNSMASQ = "/usr/sbin/dnsmasq"
 TEST_NAME = "svc.example.test"
 
@@ -32,12 +30,11 @@ XFER_BYTES = 10 * 1024 * 1024
 
 # ---------------------------------------------------------------- helpers
 
-def start(ns, args, timeout=10):
+def start_bg(ns, args, timeout=10):
     """A background udp_xfer.py in ns, once it said "ready"."""
     p = ns.popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                  universal_newlines=True)
-    r, _, _ = select.select([p.stdout], [], [], timeout)
-    line = p.stdout.readline() if r else ""
+    line = readline_within(p.stdout, timeout, "%s to be ready" % args[2:4])
     if line.strip() != "ready":
         p.kill()
         raise AssertionError("%s not ready: %r %s" % (args, line, p.stderr.read()))
@@ -61,18 +58,6 @@ def json_line(text):
     lines = [ln for ln in text.splitlines() if ln.startswith("{")]
     assert lines, "no result line in %r" % text
     return json.loads(lines[-1])
-
-
-def listening(ns, proto, addr, port):
-    """True once something in ns listens on addr:port (proto "t" or "u")."""
-    out = ns.run("ss -Hn%sl" % ("lt" if proto == "t" else "lu"), check=False).stdout
-    return re.search(r"\s%s:%d\s" % (re.escape(addr), port), out) is not None
-
-
-def wait_listening(ns, proto, addr, port):
-    wait_for(lambda: listening(ns, proto, addr, port), 10,
-             "%s to listen on %s:%d" % ("TCP" if proto == "t" else "UDP", addr, port),
-             interval=0.05)
 
 
 def ping(ns, args, timeout=30):
@@ -116,11 +101,6 @@ def counters(topo):
     return "guest tap0:\n%s\nUDP counters: %s" % (tap, snmp)
 
 
-def own_merd(topo, args=()):
-    """merd started by the test, after it prepared the host namespace."""
-    return Merd(topo.host, sock=topo.sock, args=list(args))
-
-
 def dnsmasq(ns, listen, answer):
     """dnsmasq answering TEST_NAME with answer, and nothing else, on listen:53."""
     p = ns.popen([DNSMASQ, "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
@@ -128,7 +108,7 @@ def dnsmasq(ns, listen, answer):
                   "--bind-interfaces", "--user=root", "--pid-file=", "--log-queries",
                   "--log-facility=-"],
                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    wait_listening(ns, "u", listen, 53)
+    wait_listening(ns, 53, "u", listen)
     return p
 
 
@@ -146,12 +126,6 @@ def resolve(guest_ns):
     return sorted({ln.split()[0] for ln in p.stdout.splitlines() if ln.strip()})
 
 
-def lease_guest(topo, m):
-    g = Guest(topo.guest, m.sock)
-    lease, _ = udhcpc(g)
-    return g, lease
-
-
 # ---------------------------------------------------------------- UDP
 
 def test_udp_request_response(topo, leased):
@@ -159,7 +133,7 @@ def test_udp_request_response(topo, leased):
     whole, from the server's address and port: 0 bytes, small, a full MTU
     (the answer, 5 bytes longer, is fragmented by the server), and 4000 bytes
     (fragmented by the guest both ways)."""
-    start(topo.remote, [PY, UDP_XFER, "echo", REMOTE_ADDR, "7007"])
+    start_bg(topo.remote, [PY, UDP_XFER, "echo", REMOTE_ADDR, "7007"])
     sizes = ["0", "1", "100", str(HOST_MTU - 28), "4000"]
     p = topo.guest.run([PY, UDP_XFER, "ask", REMOTE_ADDR, "7007"] + sizes, timeout=30)
     log(p.stdout)
@@ -181,13 +155,13 @@ def test_udp_10mb_transfer(topo, leased, direction):
     _, rx, out = ping(topo.guest, ["-c", "1", "-W", "2", REMOTE_ADDR])
     assert rx == 1, out
     if direction == "upload":
-        rx = start(topo.remote, [PY, UDP_XFER, "recv", REMOTE_ADDR, "9000", "5"])
+        rx = start_bg(topo.remote, [PY, UDP_XFER, "recv", REMOTE_ADDR, "9000", "5"])
         tx = topo.guest.run([PY, UDP_XFER, "send", REMOTE_ADDR, "9000", str(XFER_BYTES),
                              str(XFER_DATA), "32", "1"], timeout=60)
         sent = json_line(tx.stdout)
         got = json_line(finish(rx, 30)[0])
     else:
-        tx = start(topo.remote, [PY, UDP_XFER, "serve", REMOTE_ADDR, "9001", str(XFER_BYTES),
+        tx = start_bg(topo.remote, [PY, UDP_XFER, "serve", REMOTE_ADDR, "9001", str(XFER_BYTES),
                                  str(XFER_DATA), "32", "1"])
         rx = topo.guest.run([PY, UDP_XFER, "recv", "0.0.0.0", "5001", "5", REMOTE_ADDR,
                              "9001"], timeout=60)
@@ -207,49 +181,41 @@ def test_udp_10mb_transfer(topo, leased, direction):
 
 # ---------------------------------------------------------------- DNS
 
-def test_dns_remote_resolver(topo):
+def test_dns_remote_resolver(topo, start):
     """The host uses a resolver in the remote namespace: the guest gets it in
     its lease and resolves a name through it; the query leaves from the
     host's address."""
     topo.host.write_resolv([REMOTE_ADDR], [])
-    m = own_merd(topo)
-    try:
-        dns = dnsmasq(topo.remote, REMOTE_ADDR, "10.42.0.100")
-        g, lease = lease_guest(topo, m)
-        assert lease["dns"] == REMOTE_ADDR
-        assert resolve(topo.guest) == ["10.42.0.100"]
-        # busybox's resolver, pointed at the server explicitly
-        p = topo.guest.run(["busybox", "nslookup", "-type=a", TEST_NAME, REMOTE_ADDR],
-                           timeout=20)
-        log(p.stdout)
-        assert re.search(r"Name:\s+%s\s+Address:\s+10\.42\.0\.100\b" % re.escape(TEST_NAME),
-                         p.stdout), p.stdout
-        text = dnsmasq_log(dns)
-        assert "query[A] %s from %s" % (TEST_NAME, HOST_ADDR) in text
-        g.stop()
-    finally:
-        m.stop()
+    m = start()
+    dns = dnsmasq(topo.remote, REMOTE_ADDR, "10.42.0.100")
+    lease = m.lease
+    assert lease["dns"] == REMOTE_ADDR
+    assert resolve(topo.guest) == ["10.42.0.100"]
+    # busybox's resolver, pointed at the server explicitly
+    p = topo.guest.run(["busybox", "nslookup", "-type=a", TEST_NAME, REMOTE_ADDR],
+                       timeout=20)
+    log(p.stdout)
+    assert re.search(r"Name:\s+%s\s+Address:\s+10\.42\.0\.100\b" % re.escape(TEST_NAME),
+                     p.stdout), p.stdout
+    text = dnsmasq_log(dns)
+    assert "query[A] %s from %s" % (TEST_NAME, HOST_ADDR) in text
 
 
-def test_dns_host_loopback_resolver_through_gateway(topo):
+def test_dns_host_loopback_resolver_through_gateway(topo, start):
     """The host's resolver is on its loopback (127.0.0.53, as
     systemd-resolved's): the guest is told to use the gateway address, and
     its queries there reach the host's resolver. A decoy resolver on the
     real gateway address answers differently."""
     topo.host.write_resolv(["127.0.0.53"], [])
-    m = own_merd(topo)
-    try:
-        host_dns = dnsmasq(topo.host, "127.0.0.53", "10.42.0.7")
-        decoy = dnsmasq(topo.remote, GATEWAY, "10.42.0.66")
-        g, lease = lease_guest(topo, m)
-        assert lease["dns"] == GATEWAY
-        assert resolve(topo.guest) == ["10.42.0.7"]
-        text = dnsmasq_log(host_dns)
-        assert "query[A] %s from 127.0.0.1" % TEST_NAME in text
-        assert "query[" not in dnsmasq_log(decoy)
-        g.stop()
-    finally:
-        m.stop()
+    m = start()
+    host_dns = dnsmasq(topo.host, "127.0.0.53", "10.42.0.7")
+    decoy = dnsmasq(topo.remote, GATEWAY, "10.42.0.66")
+    lease = m.lease
+    assert lease["dns"] == GATEWAY
+    assert resolve(topo.guest) == ["10.42.0.7"]
+    text = dnsmasq_log(host_dns)
+    assert "query[A] %s from 127.0.0.1" % TEST_NAME in text
+    assert "query[" not in dnsmasq_log(decoy)
 
 
 # ---------------------------------------------------------------- ICMP echo
@@ -336,14 +302,9 @@ def tcp_copy(server_ns, server_args, client_ns, client_args, port, timeout=30):
     the client connects; whichever way the data goes, both must finish."""
     server = server_ns.popen(["socat", "-u"] + server_args, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, universal_newlines=True)
-    wait_listening(server_ns, "t", ROUTED_REMOTE, port)
+    wait_listening(server_ns, port, "t", ROUTED_REMOTE)
     client_ns.run(["socat", "-u"] + client_args, timeout=timeout)
     finish(server, timeout)
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def test_pmtu_router_with_smaller_mtu(routed, routed_guest):
@@ -369,12 +330,12 @@ def test_pmtu_router_with_smaller_mtu(routed, routed_guest):
     listen = "TCP-LISTEN:%d,bind=" + ROUTED_REMOTE + ",reuseaddr"
     tcp_copy(r.remote, [listen % 9100, "CREATE:" + up],
              r.guest, ["FILE:" + data, "TCP:%s:9100" % ROUTED_REMOTE], 9100)
-    assert sha256(up) == sha256(data), "upload differs"
+    assert sha256_file(up) == sha256_file(data), "upload differs"
     assert route_mtu(r.guest, ROUTED_REMOTE) == 1280
 
     tcp_copy(r.remote, ["FILE:" + data, listen % 9101],
              r.guest, ["TCP:%s:9101" % ROUTED_REMOTE, "CREATE:" + down], 9101)
-    assert sha256(down) == sha256(data), "download differs"
+    assert sha256_file(down) == sha256_file(data), "download differs"
 
     # The same with ping: forget what was learnt; a DF echo request of the
     # host's MTU is answered by the router's error, quoting the guest's own
@@ -391,95 +352,80 @@ def test_pmtu_router_with_smaller_mtu(routed, routed_guest):
     expect_all_replies(out, 3, ROUTED_REMOTE)
 
 
-def test_df_packet_larger_than_uplink(topo):
+def test_df_packet_larger_than_uplink(topo, start):
     """The guest's MTU (9000, -m) is larger than the host's uplink (1400): a
     DF packet that doesn't fit the uplink is answered by merd with
     "fragmentation needed", MTU 1400, from the gateway, and the guest
     learns it; without DF the same ping is fragmented and answered; to the
     gateway (the host's loopback) a DF packet that large goes through."""
-    m = own_merd(topo, ["-m", "9000"])
-    try:
-        g, lease = lease_guest(topo, m)
-        assert lease["mtu"] == "9000" and g.mtu() == 9000
+    m = start("-m", "9000")
+    g, lease = m.guest, m.lease
+    assert lease["mtu"] == "9000" and g.mtu() == 9000
 
-        _, rx, out = ping(topo.guest, ["-M", "do", "-s", "5000", "-c", "1", "-W", "2",
-                                       REMOTE_ADDR])
-        assert rx == 0
-        assert re.search(r"From %s icmp_seq=1 Frag needed and DF set \(mtu = %d\)"
-                         % (re.escape(GATEWAY), HOST_MTU), out), out
-        assert route_mtu(topo.guest, REMOTE_ADDR) == HOST_MTU
+    _, rx, out = ping(topo.guest, ["-M", "do", "-s", "5000", "-c", "1", "-W", "2",
+                                   REMOTE_ADDR])
+    assert rx == 0
+    assert re.search(r"From %s icmp_seq=1 Frag needed and DF set \(mtu = %d\)"
+                     % (re.escape(GATEWAY), HOST_MTU), out), out
+    assert route_mtu(topo.guest, REMOTE_ADDR) == HOST_MTU
 
-        topo.guest.run("ip route flush cache")
-        _, _, out = ping(topo.guest, ["-M", "dont", "-s", "5000", "-c", "3", "-i", "0.2",
-                                      "-W", "2", REMOTE_ADDR])
-        expect_all_replies(out, 3, REMOTE_ADDR)
-        assert "5008 bytes from" in out
+    topo.guest.run("ip route flush cache")
+    _, _, out = ping(topo.guest, ["-M", "dont", "-s", "5000", "-c", "3", "-i", "0.2",
+                                  "-W", "2", REMOTE_ADDR])
+    expect_all_replies(out, 3, REMOTE_ADDR)
+    assert "5008 bytes from" in out
 
-        _, _, out = ping(topo.guest, ["-M", "do", "-s", "5000", "-c", "3", "-i", "0.2",
-                                      "-W", "2", GATEWAY])
-        expect_all_replies(out, 3, GATEWAY)
-        g.stop()
-    finally:
-        m.stop()
+    _, _, out = ping(topo.guest, ["-M", "do", "-s", "5000", "-c", "3", "-i", "0.2",
+                                  "-W", "2", GATEWAY])
+    expect_all_replies(out, 3, GATEWAY)
 
 
 # ---------------------------------------------------------------- gateway
 
 @pytest.mark.parametrize("map_gw", [True, False], ids=["mapped", "no-map-gw"])
-def test_gateway_address_means_host(topo, map_gw):
+def test_gateway_address_means_host(topo, start, map_gw):
     """TCP and UDP services bound to the host's 127.0.0.1 only are what the
     guest reaches at the gateway address; with --no-map-gw the same
     connections go to the real gateway, whose services answer differently."""
-    m = own_merd(topo, [] if map_gw else ["--no-map-gw"])
-    try:
-        for ns, addr, who in ((topo.host, "127.0.0.1", "host-loopback"),
-                              (topo.remote, GATEWAY, "real-gateway")):
-            # Each answers the request line after reading it (not before:
-            # socat's write to a finished command would fail, racing the answer)
-            ns.popen(["socat", "TCP-LISTEN:8080,bind=%s,reuseaddr,fork" % addr,
-                      "SYSTEM:read x; echo %s-tcp got $x" % who])
-            ns.popen(["socat", "UDP4-RECVFROM:8081,bind=%s,fork" % addr,
-                      "SYSTEM:read x; echo %s-udp got $x" % who])
-            wait_listening(ns, "t", addr, 8080)
-            wait_listening(ns, "u", addr, 8081)
-        g, _ = lease_guest(topo, m)
-        want = "host-loopback" if map_gw else "real-gateway"
+    start(*([] if map_gw else ["--no-map-gw"]))
+    for ns, addr, who in ((topo.host, "127.0.0.1", "host-loopback"),
+                          (topo.remote, GATEWAY, "real-gateway")):
+        # Each answers the request line after reading it (not before:
+        # socat's write to a finished command would fail, racing the answer)
+        ns.popen(["socat", "TCP-LISTEN:8080,bind=%s,reuseaddr,fork" % addr,
+                  "SYSTEM:read x; echo %s-tcp got $x" % who])
+        ns.popen(["socat", "UDP4-RECVFROM:8081,bind=%s,fork" % addr,
+                  "SYSTEM:read x; echo %s-udp got $x" % who])
+        wait_listening(ns, 8080, "t", addr)
+        wait_listening(ns, 8081, "u", addr)
+    want = "host-loopback" if map_gw else "real-gateway"
 
-        p = topo.guest.run(["socat", "-T", "5", "-", "TCP:%s:8080" % GATEWAY],
-                           input="hello\n", timeout=20)
-        assert p.stdout.strip() == want + "-tcp got hello", p.stdout + p.stderr
-        # socat's UDP4 address is connected: only an answer from the
-        # gateway address and port counts
-        p = topo.guest.run(["socat", "-t", "5", "-T", "5", "-", "UDP4:%s:8081" % GATEWAY],
-                           input="hello\n", timeout=20)
-        assert p.stdout.strip() == want + "-udp got hello", p.stdout + p.stderr
-        g.stop()
-    finally:
-        m.stop()
+    p = topo.guest.run(["socat", "-T", "5", "-", "TCP:%s:8080" % GATEWAY],
+                       input="hello\n", timeout=20)
+    assert p.stdout.strip() == want + "-tcp got hello", p.stdout + p.stderr
+    # socat's UDP4 address is connected: only an answer from the
+    # gateway address and port counts
+    p = topo.guest.run(["socat", "-t", "5", "-T", "5", "-", "UDP4:%s:8081" % GATEWAY],
+                       input="hello\n", timeout=20)
+    assert p.stdout.strip() == want + "-udp got hello", p.stdout + p.stderr
 
 
-def test_guest_echo_id_held_from_host_ping_sockets(topo):
+def test_guest_echo_id_held_from_host_ping_sockets(topo, start):
     """Where the host lets users open ping sockets, merd holds a guest echo
     flow's identifier with one, so that the kernel never hands that
     identifier to a host program's ping socket; the host's own pings and
     the guest's run side by side, each getting its own replies."""
     topo.host.run("sysctl -qw net.ipv4.ping_group_range='0 2147483647'")
-    m = Merd(topo.host, sock=topo.sock, args=["--trace"])
-    g = Guest(topo.guest, m.sock)
-    try:
-        udhcpc(g)
-        p = topo.guest.popen(["ping", "-e", "777", "-c", "6", "-i", "0.3", "-W", "2",
-                              netns.REMOTE_ADDR], stdout=subprocess.PIPE,
-                             universal_newlines=True)
-        hid = int(m.wait_log(r"flow \d+: ICMP \S+ from guest port 777, host port (\d+)")
-                  .group(1))
-        icmp = topo.host.run(["cat", "/proc/net/icmp"]).stdout
-        assert re.search(r"^\s*\d+: 00000000:%04X " % hid, icmp, re.M), icmp
-        host = topo.host.run(["ping", "-c", "4", "-i", "0.3", "-W", "2",
-                              netns.REMOTE_ADDR], check=False)
-        out, _ = p.communicate(timeout=20)
-        assert "6 received" in out and "DUP" not in out, out
-        assert "4 received" in host.stdout and "DUP" not in host.stdout
-    finally:
-        g.stop()
-        m.stop()
+    m = start("--trace")
+    p = topo.guest.popen(["ping", "-e", "777", "-c", "6", "-i", "0.3", "-W", "2",
+                          netns.REMOTE_ADDR], stdout=subprocess.PIPE,
+                         universal_newlines=True)
+    hid = int(m.wait_log(r"flow \d+: ICMP \S+ from guest port 777, host port (\d+)")
+              .group(1))
+    icmp = topo.host.run(["cat", "/proc/net/icmp"]).stdout
+    assert re.search(r"^\s*\d+: 00000000:%04X " % hid, icmp, re.M), icmp
+    host = topo.host.run(["ping", "-c", "4", "-i", "0.3", "-W", "2",
+                          netns.REMOTE_ADDR], check=False)
+    out, _ = p.communicate(timeout=20)
+    assert "6 received" in out and "DUP" not in out, out
+    assert "4 received" in host.stdout and "DUP" not in host.stdout
