@@ -73,7 +73,9 @@ uninstall:
 
 # Unit tests (cmocka): each links the units it tests, with sanitisers
 UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
-	test/unit/test_dhcp
+	test/unit/test_dhcp test/unit/test_nat test/unit/test_conntrack \
+	test/unit/test_frag test/unit/test_raw test/unit/test_port \
+	test/unit/test_icmp test/unit/test_tcp test/unit/test_fwd
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
@@ -95,6 +97,41 @@ test/unit/test_arp: test/unit/test_arp.c test/unit/unit.h arp.c ip4.c \
 test/unit/test_dhcp: test/unit/test_dhcp.c test/unit/unit.h dhcp.c ip4.c \
 		csum.c log.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< dhcp.c ip4.c csum.c log.c $(UNIT_LIBS)
+
+test/unit/test_nat: test/unit/test_nat.c test/unit/unit.h test/unit/ref.h \
+		nat.c csum.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< nat.c csum.c $(UNIT_LIBS)
+
+test/unit/test_conntrack: test/unit/test_conntrack.c test/unit/unit.h \
+		conntrack.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< conntrack.c $(UNIT_LIBS)
+
+test/unit/test_frag: test/unit/test_frag.c test/unit/unit.h test/unit/ref.h \
+		frag.c ip4.c csum.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< frag.c ip4.c csum.c $(UNIT_LIBS)
+
+test/unit/test_raw: test/unit/test_raw.c test/unit/unit.h test/unit/ref.h \
+		raw.c port.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< raw.c port.c $(UNIT_LIBS)
+
+# Binds ports: runs in a network namespace of its own (unshare(), as root)
+test/unit/test_port: test/unit/test_port.c test/unit/unit.h port.c \
+		$(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< port.c $(UNIT_LIBS)
+
+UNIT_ENV_HDRS := test/unit/unit.h test/unit/ref.h test/unit/env.h
+
+test/unit/test_icmp: test/unit/test_icmp.c $(UNIT_ENV_HDRS) \
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
+
+test/unit/test_tcp: test/unit/test_tcp.c $(UNIT_ENV_HDRS) \
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
+
+test/unit/test_fwd: test/unit/test_fwd.c $(UNIT_ENV_HDRS) \
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* env.h - a context for the data path tests, and what it sends the guest
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * The guest sits at 10.42.0.2/24 behind 10.42.0.1 with MTU 1500; the host
+ * leaves from 192.0.2.2. The context has a guest connection (one end of a
+ * socketpair, never written to: tap_flush() isn't called) so that frames
+ * for the guest are queued in its transmit ring, where ring_next() takes
+ * them out again, one by one, with an independent reader that checks the
+ * length field and the Ethernet header. No raw socket is opened: the raw
+ * descriptors are -1, so nothing merd would send to the network leaves.
+ */
+
+#ifndef ENV_H
+#define ENV_H
+
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "merd.h"
+#include "ref.h"
+#include "tap.h"
+
+#define GUEST		0x0a2a0002	/* 10.42.0.2 */
+#define GW		0x0a2a0001	/* 10.42.0.1 */
+#define HOST		0xc0000202	/* 192.0.2.2, the host's address */
+
+/**
+ * struct env - a context whose guest link is a ring the test reads
+ * @c:		context
+ * @peer:	other end of the guest connection
+ */
+struct env {
+	struct ctx c;
+	int peer;
+};
+
+/**
+ * env_new() - a context as described above
+ *
+ * Return: the environment, to env_free()
+ */
+static inline struct env *env_new(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct ctx *c;
+	int sv[2], i;
+
+	assert_non_null(e);
+	c = &e->c;
+	c->guest.addr.s_addr = htonl(GUEST);
+	c->guest.prefix_len = 24;
+	c->guest.gw.s_addr = htonl(GW);
+	c->guest.mtu = 1500;
+	memcpy(c->guest.our_mac, our_mac, ETH_ALEN);
+	memcpy(c->guest_mac, guest_mac, ETH_ALEN);
+	c->guest_mac_known = true;
+	c->host.mtu = 1500;
+	c->out_addr.s_addr = htonl(HOST);
+	c->fd_listen = c->epollfd = c->fd_timer = -1;
+	c->ip_id = 0x1000;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c->fd_tap = sv[0];
+	e->peer = sv[1];
+	assert_int_equal(tap_tx_init(&c->tx, TAP_TX_QUEUE), 0);
+
+	for (i = 0; i < RAW_PROTOS; i++)
+		c->raw.fd[i] = -1;
+	c->raw.fd_send = -1;
+	return e;
+}
+
+/**
+ * env_free() - release an environment
+ * @e:		environment
+ */
+static inline void env_free(struct env *e)
+{
+	close(e->c.fd_tap);
+	close(e->peer);
+	free(e->c.tx.buf);
+	free(e);
+}
+
+/**
+ * ring_get() - copy bytes out of the transmit ring, consuming them
+ * @tx:		ring
+ * @dst:	where, NULL to skip them
+ * @n:		how many, no more than it holds
+ */
+static inline void ring_get(struct tap_tx *tx, uint8_t *dst, size_t n)
+{
+	size_t i;
+
+	assert_true(n <= tx->used);
+	for (i = 0; i < n; i++) {
+		if (dst)
+			dst[i] = tx->buf[(tx->head + i) % tx->size];
+	}
+	tx->head = (tx->head + n) % tx->size;
+	tx->used -= n;
+}
+
+/**
+ * ring_next() - the next IPv4 packet queued for the guest
+ * @e:		environment
+ * @ip:		where to copy it
+ * @size:	room there
+ *
+ * Checks its length field, and its Ethernet header: to the guest's MAC
+ * (broadcast while unknown), from merd's, IPv4.
+ *
+ * Return: its length, 0 if nothing is queued
+ */
+static inline size_t ring_next(struct env *e, uint8_t *ip, size_t size)
+{
+	struct tap_tx *tx = &e->c.tx;
+	uint8_t lenf[4], eh[ETH_HLEN];
+	size_t len;
+
+	if (!tx->used)
+		return 0;
+	assert_true(tx->used >= sizeof(lenf) + ETH_HLEN);
+	ring_get(tx, lenf, sizeof(lenf));
+	len = get32(lenf);
+	assert_true(len >= ETH_HLEN && len <= tx->used);
+	ring_get(tx, eh, ETH_HLEN);
+	assert_memory_equal(eh, e->c.guest_mac_known ? guest_mac : bcast,
+			    ETH_ALEN);
+	assert_memory_equal(eh + ETH_ALEN, our_mac, ETH_ALEN);
+	assert_int_equal(get16(eh + 12), ETH_P_IP);
+	len -= ETH_HLEN;
+	assert_true(len <= size);
+	ring_get(tx, ip, len);
+	return len;
+}
+
+#endif /* ENV_H */

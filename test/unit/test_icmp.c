@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* test_icmp.c - unit tests for icmp.c: the ICMP errors merd, as the guest's
+ *		 router, sends the guest
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * Guest packets are built here (ref.h) in buffers of their exact length,
+ * icmp_error() is called on them, and the error is taken out of the
+ * context's transmit ring (env.h) and checked from scratch: outer IPv4
+ * header and its checksum, ICMP type, code, checksum and MTU field, and
+ * a quote equal to the start of the guest's packet, as long as RFC 1812
+ * 4.3.2.3 allows (576 bytes in all) and the guest's MTU too. What RFC 1122
+ * 3.2.2 forbids (an error about an ICMP error, about a fragment other than
+ * the first, or to a source that names no single host) must produce
+ * nothing.
+ */
+
+#include <netinet/ip_icmp.h>
+
+#include "icmp.h"
+#include "env.h"
+
+#define PEER		0xc0000250	/* 192.0.2.80 */
+
+/* env_setup() - cmocka fixture: a context (env.h) */
+static int env_setup(void **state)
+{
+	*state = env_new();
+	return 0;
+}
+
+/* env_teardown() - cmocka fixture: release it */
+static int env_teardown(void **state)
+{
+	env_free(*state);
+	return 0;
+}
+
+/* guest_pkt() - a guest packet of @proto with @payload bytes of payload */
+static uint8_t *guest_pkt(uint8_t proto, uint32_t src, size_t payload,
+			  size_t *len)
+{
+	struct flowpkt fp = {
+		.proto = proto, .saddr = src, .daddr = PEER, .sport = 40522,
+		.dport = 443, .ttl = 1, .frag = R_DF, .id = 0x4242,
+		.flags = R_SYN, .payload = payload,
+	};
+
+	return pkt_build(&fp, len);
+}
+
+/* check_error() - the next frame for the guest is an ICMP error of @type
+ * and @code from @src about @orig, with @mtu in the MTU field
+ */
+static void check_error(struct env *e, const uint8_t *orig, size_t orig_len,
+			uint8_t type, uint8_t code, uint16_t mtu, uint32_t src,
+			uint16_t id)
+{
+	size_t max = MIN((size_t)ICMP_ERROR_MAX, (size_t)e->c.guest.mtu);
+	size_t quote = MIN(orig_len, max - 28);
+	static uint8_t ip[70000];
+	size_t len = ring_next(e, ip, sizeof(ip));
+
+	assert_int_equal(len, 28 + quote);
+	assert_true(len <= ICMP_ERROR_MAX && len <= e->c.guest.mtu);
+
+	/* IPv4 header, from the router, to the packet's source */
+	assert_int_equal(ip[R_IP_VIHL], 0x45);
+	assert_int_equal(get16(ip + R_IP_LEN), len);
+	assert_int_equal(get16(ip + R_IP_ID), id);
+	assert_int_equal(get16(ip + R_IP_FRAG) & (R_MF | R_OFFMASK), 0);
+	assert_int_equal(ip[R_IP_TTL], 64);
+	assert_int_equal(ip[R_IP_PROTO], IPPROTO_ICMP);
+	assert_int_equal(get32(ip + R_IP_SRC), src);
+	assert_int_equal(get32(ip + R_IP_DST), get32(orig + R_IP_SRC));
+	assert_true(ip_csum_ok(ip));
+
+	/* ICMP header, checksum over the whole message, the quote */
+	assert_int_equal(ip[20], type);
+	assert_int_equal(ip[21], code);
+	assert_true(l4_csum_ok(0, 0, IPPROTO_ICMP, ip + 20, len - 20));
+	assert_int_equal(get16(ip + 24), 0);
+	assert_int_equal(get16(ip + 26), mtu);
+	assert_memory_equal(ip + 28, orig, quote);
+}
+
+/* Time exceeded about packets of every size, with MTUs below, at and
+ * above 576: the quote is cut to fit both
+ */
+static void test_quote_length(void **state)
+{
+	static const unsigned int mtus[] = { 68, 100, 575, 576, 577, 1500,
+					     65520 };
+	static const size_t payloads[] = { 0, 1, 7, 8, 9, 40, 500, 520, 521,
+					   548, 1452, 65000 };
+	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP,
+					  IPPROTO_ICMP };
+	struct env *e = *state;
+	size_t i, k, p;
+
+	rng_seed(1812);
+	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
+		e->c.guest.mtu = mtus[i];
+		for (k = 0; k < ARRAY_SIZE(payloads); k++) {
+			for (p = 0; p < ARRAY_SIZE(protos); p++) {
+				size_t len;
+				uint8_t *g = guest_pkt(protos[p], GUEST,
+						       payloads[k], &len);
+				uint16_t id = e->c.ip_id;
+
+				icmp_error(&e->c, ICMP_TIME_EXCEEDED,
+					   ICMP_EXC_TTL, 0, htonl(GW), g, len);
+				check_error(e, g, len, ICMP_TIME_EXCEEDED,
+					    ICMP_EXC_TTL, 0, GW, id);
+				assert_int_equal(e->c.ip_id,
+						 (uint16_t)(id + 1));
+				assert_int_equal(e->c.tx.used, 0);
+				free(g);
+			}
+		}
+	}
+}
+
+/* Only what the caller has of the packet is quoted: a short buffer, down
+ * to the IPv4 header alone
+ */
+static void test_quote_short_buffer(void **state)
+{
+	struct env *e = *state;
+	size_t len, have;
+	uint8_t *g;
+
+	rng_seed(2);
+	g = guest_pkt(IPPROTO_UDP, GUEST, 1000, &len);
+	for (have = 20; have < 40; have++) {
+		uint8_t *part = dup_exact(g, have);
+
+		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0,
+			   htonl(GW), part, have);
+		check_error(e, part, have, ICMP_DEST_UNREACH,
+			    ICMP_HOST_UNREACH, 0, GW, e->c.ip_id - 1);
+		free(part);
+	}
+	/* Less than an IPv4 header: nothing */
+	for (have = 0; have < 20; have++) {
+		uint8_t *part = dup_exact(g, have);
+
+		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0,
+			   htonl(GW), part, have);
+		free(part);
+	}
+	assert_int_equal(e->c.tx.used, 0);
+	free(g);
+}
+
+/* Fragmentation needed carries the MTU (RFC 1191); other errors leave the
+ * field zero whatever they are given
+ */
+static void test_frag_needed_mtu(void **state)
+{
+	static const uint16_t mtus[] = { 68, 576, 1280, 1492, 1500, 65535 };
+	struct env *e = *state;
+	size_t i, len;
+	uint8_t *g;
+
+	rng_seed(1191);
+	g = guest_pkt(IPPROTO_TCP, GUEST, 1460, &len);
+	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
+		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtus[i],
+			   htonl(GW), g, len);
+		check_error(e, g, len, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+			    mtus[i], GW, e->c.ip_id - 1);
+
+		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED,
+			   mtus[i], htonl(GW), g, len);
+		check_error(e, g, len, ICMP_DEST_UNREACH,
+			    ICMP_CODE_ADMIN_PROHIBITED, 0, GW, e->c.ip_id - 1);
+		icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, mtus[i],
+			   htonl(GW), g, len);
+		check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
+			    e->c.ip_id - 1);
+	}
+	free(g);
+}
+
+/* expect_none() - icmp_error() about @g sends nothing */
+static void expect_none(struct env *e, const uint8_t *g, size_t len)
+{
+	uint16_t id = e->c.ip_id;
+	uint8_t *b = dup_exact(g, len);
+
+	icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, htonl(GW),
+		   b, len);
+	assert_int_equal(e->c.tx.used, 0);
+	assert_int_equal(e->c.ip_id, id);
+	free(b);
+}
+
+/* No error about an ICMP error, of any kind; about an echo request, yes */
+static void test_not_about_errors(void **state)
+{
+	static const uint8_t errors[] = { ICMP_DEST_UNREACH,
+					  ICMP_SOURCE_QUENCH, ICMP_REDIRECT,
+					  ICMP_TIME_EXCEEDED,
+					  ICMP_PARAMETERPROB };
+	struct env *e = *state;
+	uint8_t *g;
+	size_t i, len;
+
+	rng_seed(1122);
+	for (i = 0; i < ARRAY_SIZE(errors); i++) {
+		g = guest_pkt(IPPROTO_ICMP, GUEST, 28, &len);
+		g[20] = errors[i];
+		g[21] = 1;
+		l4_csum_set(0, 0, IPPROTO_ICMP, g + 20, len - 20);
+		expect_none(e, g, len);
+		free(g);
+	}
+	g = guest_pkt(IPPROTO_ICMP, GUEST, 28, &len);
+	icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, htonl(GW),
+		   g, len);
+	check_error(e, g, len, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, GW,
+		    e->c.ip_id - 1);
+	free(g);
+}
+
+/* No error about a fragment other than the first; the first, yes */
+static void test_not_about_later_fragments(void **state)
+{
+	static const uint16_t later[] = { 1, 2, 185, R_MF | 1, R_MF | 185,
+					  R_OFFMASK, R_DF | 3 };
+	struct env *e = *state;
+	uint8_t *g;
+	size_t i, len;
+
+	rng_seed(791);
+	for (i = 0; i < ARRAY_SIZE(later); i++) {
+		g = guest_pkt(IPPROTO_UDP, GUEST, 100, &len);
+		put16(g + R_IP_FRAG, later[i]);
+		ip_csum_set(g);
+		expect_none(e, g, len);
+		free(g);
+	}
+	g = guest_pkt(IPPROTO_UDP, GUEST, 100, &len);
+	put16(g + R_IP_FRAG, R_MF);
+	ip_csum_set(g);
+	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
+		   len);
+	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
+		    e->c.ip_id - 1);
+	free(g);
+}
+
+/* No error to a source that names no single host */
+static void test_not_to_non_unicast(void **state)
+{
+	static const char *const src[] = {
+		"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.255.254",
+		"224.0.0.1", "239.255.255.255", "240.0.0.1",
+		"255.255.255.255",
+	};
+	struct env *e = *state;
+	size_t i, len;
+	uint8_t *g;
+
+	rng_seed(1122);
+	for (i = 0; i < ARRAY_SIZE(src); i++) {
+		g = guest_pkt(IPPROTO_TCP, addr(src[i]), 0, &len);
+		expect_none(e, g, len);
+		free(g);
+	}
+	/* The edges of what is unicast */
+	g = guest_pkt(IPPROTO_TCP, addr("1.0.0.0"), 0, &len);
+	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
+		   len);
+	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
+		    e->c.ip_id - 1);
+	free(g);
+	g = guest_pkt(IPPROTO_TCP, addr("223.255.255.255"), 0, &len);
+	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
+		   len);
+	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
+		    e->c.ip_id - 1);
+	free(g);
+}
+
+/* Before the guest's MAC is known, errors go to broadcast; with no guest
+ * connected, nowhere; with a full ring, they are dropped and counted
+ */
+static void test_link(void **state)
+{
+	struct env *e = *state;
+	size_t len;
+	uint8_t *g;
+	int fd;
+
+	rng_seed(826);
+	g = guest_pkt(IPPROTO_UDP, GUEST, 10, &len);
+	e->c.guest_mac_known = false;
+	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
+		   len);
+	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
+		    e->c.ip_id - 1);
+	e->c.guest_mac_known = true;
+
+	fd = e->c.fd_tap;
+	e->c.fd_tap = -1;
+	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
+		   len);
+	assert_int_equal(e->c.tx.used, 0);
+	e->c.fd_tap = fd;
+
+	e->c.tx.used = e->c.tx.size - 50;
+	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
+		   len);
+	assert_int_equal(e->c.tx.used, e->c.tx.size - 50);
+	assert_int_equal(e->c.tx.dropped, 1);
+	e->c.tx.used = 0;
+	free(g);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, env_setup, env_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_quote_length),
+		T(test_quote_short_buffer),
+		T(test_frag_needed_mtu),
+		T(test_not_about_errors),
+		T(test_not_about_later_fragments),
+		T(test_not_to_non_unicast),
+		T(test_link),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

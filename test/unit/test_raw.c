@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* test_raw.c - unit tests for raw.c's classic BPF programs, run by the
+ *		kernel, and for port_ranges() (port.c), which feeds them
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * The programs aren't interpreted here: raw_filter() attaches them, with
+ * SO_ATTACH_FILTER, to the receiving ends of three AF_UNIX datagram
+ * socketpairs standing in for the TCP, UDP and ICMP raw sockets (this
+ * needs no privilege). A unix datagram reaches the filter from its byte 0,
+ * which is where a raw socket's packet starts: the IPv4 header. Packets
+ * built here are sent into the other ends, and what arrives is compared
+ * with an independent model of what the filter must pass: TCP and UDP to
+ * a claimed port, ICMP echo replies to a claimed identifier, ICMP errors
+ * quoting a packet sent from one; IPv4 headers of both levels may carry
+ * options. port_ranges() is run on claimed blocks set by hand (no socket
+ * is opened: these blocks are only marked claimed).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "merd.h"
+#include "port.h"
+#include "raw.h"
+#include "ref.h"
+
+/**
+ * struct rig - three socketpairs with raw.c's filters on one end
+ * @r:		raw sockets as raw.c sees them: the filtered ends
+ * @tx:		the other ends, by enum raw_proto
+ */
+struct rig {
+	struct raw r;
+	int tx[RAW_PROTOS];
+};
+
+/* rig_setup() - cmocka fixture: the socketpairs, nothing attached yet */
+static int rig_setup(void **state)
+{
+	struct rig *g = calloc(1, sizeof(*g));
+	int i, sv[2];
+
+	assert_non_null(g);
+	for (i = 0; i < RAW_PROTOS; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+		g->r.fd[i] = sv[0];
+		g->tx[i] = sv[1];
+	}
+	g->r.fd_send = -1;
+	*state = g;
+	return 0;
+}
+
+/* rig_teardown() - cmocka fixture: close them */
+static int rig_teardown(void **state)
+{
+	struct rig *g = *state;
+	int i;
+
+	for (i = 0; i < RAW_PROTOS; i++) {
+		close(g->r.fd[i]);
+		close(g->tx[i]);
+	}
+	free(g);
+	return 0;
+}
+
+/* passes() - send a packet into a socket's pair: did the filter let it
+ * through, whole?
+ */
+static bool passes(const struct rig *g, int proto, const uint8_t *p,
+		   size_t len)
+{
+	uint8_t buf[256];
+	ssize_t n;
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(send(g->tx[proto], p, len, MSG_DONTWAIT),
+			 (ssize_t)len);
+	n = recv(g->r.fd[proto], buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0) {
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+		return false;
+	}
+	assert_int_equal(n, (ssize_t)len);
+	assert_memory_equal(buf, p, len);
+	return true;
+}
+
+/* in_ranges() - the model: is @port in one of the ranges? */
+static bool in_ranges(const struct port_range *r, int n, uint32_t port)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (port >= r[i].lo && port <= r[i].hi)
+			return true;
+	return false;
+}
+
+/* rnd_hlen() - an IPv4 header length, options half of the time */
+static size_t rnd_hlen(void)
+{
+	return rng() % 2 ? 20 : 20 + 4 * (1 + rng() % 10);
+}
+
+/* l4_pkt() - TCP or UDP packet, header @hl long, with these ports and
+ * @l4len transport bytes
+ */
+static size_t l4_pkt(uint8_t *p, size_t hl, uint8_t proto, uint16_t sport,
+		     uint16_t dport, size_t l4len)
+{
+	ip_build(p, hl, hl + l4len, proto, addr("198.51.100.7"),
+		 addr("192.0.2.2"), (uint16_t)rng(), R_DF, 50);
+	fill_rand(p + hl, l4len);
+	put16(p + hl, sport);
+	put16(p + hl + 2, dport);
+	return hl + l4len;
+}
+
+/* echo_pkt() - ICMP echo message of @type, identifier @id */
+static size_t echo_pkt(uint8_t *p, size_t hl, uint8_t type, uint16_t id)
+{
+	ip_build(p, hl, hl + 16, IPPROTO_ICMP, addr("198.51.100.7"),
+		 addr("192.0.2.2"), (uint16_t)rng(), 0, 50);
+	icmp_build(p + hl, type, 0, id, (uint16_t)rng());
+	fill_rand(p + hl + 8, 8);
+	l4_csum_set(0, 0, IPPROTO_ICMP, p + hl, 16);
+	return hl + 16;
+}
+
+/* error_pkt() - ICMP error of @type, quoting a packet of @qproto (header
+ * @qhl long) sent from @sport to @dport, or an echo request from @sport
+ */
+static size_t error_pkt(uint8_t *p, size_t hl, uint8_t type, uint8_t code,
+			size_t qhl, uint8_t qproto, uint16_t sport,
+			uint16_t dport)
+{
+	uint8_t *q = p + hl + 8;
+
+	ip_build(p, hl, hl + 8 + qhl + 8, IPPROTO_ICMP, addr("203.0.113.1"),
+		 addr("192.0.2.2"), (uint16_t)rng(), 0, 50);
+	icmp_build(p + hl, type, code, 0, 0);
+	ip_build(q, qhl, qhl + 64, qproto, addr("192.0.2.2"),
+		 addr("198.51.100.7"), (uint16_t)rng(), R_DF, 1);
+	fill_rand(q + qhl, 8);
+	if (qproto == IPPROTO_ICMP) {
+		icmp_build(q + qhl, 8, 0, sport, (uint16_t)rng());
+	} else {
+		put16(q + qhl, sport);
+		put16(q + qhl + 2, dport);
+	}
+	l4_csum_set(0, 0, IPPROTO_ICMP, p + hl, 8 + qhl + 8);
+	return hl + 8 + qhl + 8;
+}
+
+/* rnd_port() - a port near a range edge, or anywhere */
+static uint16_t rnd_port(const struct port_range *r, int n)
+{
+	const struct port_range *e;
+
+	if (!n || rng() % 3 == 0)
+		return (uint16_t)rng();
+	e = &r[rng() % n];
+	switch (rng() % 4) {
+	case 0:
+		return (uint16_t)(e->lo - 1 + rng() % 3);
+	case 1:
+		return (uint16_t)(e->hi - 1 + rng() % 3);
+	case 2:
+		return (uint16_t)(e->lo + rng() % (e->hi - e->lo + 1U));
+	default:
+		return (uint16_t)(e->hi + 1 + rng() % 300);
+	}
+}
+
+/* check_all() - attach filters for the ranges, then send every kind of
+ * packet the filters decide on, @rounds times, and compare with the model
+ */
+static void check_all(const struct rig *g, const struct port_range *r,
+		      int n, int rounds)
+{
+	static const uint8_t errors[] = { 3, 11, 12 };
+	static const uint8_t quoted[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMP };
+	uint8_t p[256];
+	int i;
+
+	assert_int_equal(raw_filter(&g->r, r, n), 0);
+	for (i = 0; i < rounds; i++) {
+		uint16_t a = rnd_port(r, n), b = rnd_port(r, n);
+		uint8_t qp = quoted[rng() % 3], type = errors[rng() % 3];
+		size_t len;
+
+		/* TCP and UDP: the destination port decides */
+		len = l4_pkt(p, rnd_hlen(), IPPROTO_TCP, b, a, 20);
+		assert_int_equal(passes(g, RAW_TCP, p, len),
+				 in_ranges(r, n, a));
+		len = l4_pkt(p, rnd_hlen(), IPPROTO_UDP, b, a, 8);
+		assert_int_equal(passes(g, RAW_UDP, p, len),
+				 in_ranges(r, n, a));
+
+		/* Echo replies: the identifier; requests never */
+		len = echo_pkt(p, rnd_hlen(), 0, a);
+		assert_int_equal(passes(g, RAW_ICMP, p, len),
+				 in_ranges(r, n, a));
+		len = echo_pkt(p, rnd_hlen(), 8, a);
+		assert_false(passes(g, RAW_ICMP, p, len));
+
+		/* Errors: the quoted source port or identifier */
+		len = error_pkt(p, rnd_hlen(), type, (uint8_t)(rng() % 16),
+				rnd_hlen(), qp, a, b);
+		assert_int_equal(passes(g, RAW_ICMP, p, len),
+				 in_ranges(r, n, a));
+	}
+}
+
+/* One range, its edges and beyond */
+static void test_l4_one_range(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r = { 61000, 61255 };
+	static const uint16_t in[] = { 61000, 61001, 61128, 61254, 61255 };
+	static const uint16_t out[] = { 0, 1, 60999, 61256, 65535, 53 };
+	uint8_t p[256];
+	size_t i, len;
+
+	rng_seed(1);
+	assert_int_equal(raw_filter(&g->r, &r, 1), 0);
+	for (i = 0; i < ARRAY_SIZE(in); i++) {
+		len = l4_pkt(p, 20, IPPROTO_TCP, 40000, in[i], 20);
+		assert_true(passes(g, RAW_TCP, p, len));
+		len = l4_pkt(p, 60, IPPROTO_UDP, 40000, in[i], 8);
+		assert_true(passes(g, RAW_UDP, p, len));
+	}
+	for (i = 0; i < ARRAY_SIZE(out); i++) {
+		/* the source port in range must not matter */
+		len = l4_pkt(p, 20, IPPROTO_TCP, 61000, out[i], 20);
+		assert_false(passes(g, RAW_TCP, p, len));
+		len = l4_pkt(p, 24, IPPROTO_UDP, 61100, out[i], 8);
+		assert_false(passes(g, RAW_UDP, p, len));
+	}
+}
+
+/* Several ranges, single ports, the ends of the port space */
+static void test_l4_edges(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r[] = {
+		{ 0, 0 }, { 2, 3 }, { 1024, 1279 }, { 1281, 1281 },
+		{ 40000, 49999 }, { 65535, 65535 },
+	};
+	uint32_t port;
+	uint8_t p[256];
+
+	rng_seed(2);
+	assert_int_equal(raw_filter(&g->r, r, ARRAY_SIZE(r)), 0);
+	for (port = 0; port <= 1300; port++) {
+		size_t len = l4_pkt(p, rnd_hlen(), IPPROTO_TCP, 61000,
+				    (uint16_t)port, 20);
+
+		assert_int_equal(passes(g, RAW_TCP, p, len),
+				 in_ranges(r, ARRAY_SIZE(r), port));
+	}
+	for (port = 39990; port <= 65535; port += port < 40010 ||
+	     port > 65500 || (port > 49990 && port < 50010) ? 1 : 97) {
+		size_t len = l4_pkt(p, rnd_hlen(), IPPROTO_UDP, 61000,
+				    (uint16_t)port, 8);
+
+		assert_int_equal(passes(g, RAW_UDP, p, len),
+				 in_ranges(r, ARRAY_SIZE(r), port));
+	}
+	check_all(g, r, ARRAY_SIZE(r), 300);
+}
+
+/* Random sets of ranges, 1 to PORT_RANGES_MAX of them */
+static void test_random_ranges(void **state)
+{
+	const struct rig *g = *state;
+	struct port_range r[PORT_RANGES_MAX];
+	int round;
+
+	rng_seed(3);
+	for (round = 0; round < 40; round++) {
+		int n = 1 + (int)(rng() % PORT_RANGES_MAX), i;
+		uint32_t lo = rng() % 2000;
+
+		if (round < 4)
+			n = PORT_RANGES_MAX;
+		for (i = 0; i < n; i++) {
+			uint32_t len = rng() % 4 ? 256 * (1 + rng() % 3) :
+				       1 + rng() % 3;
+
+			if (lo + len > 65536)
+				break;
+			r[i].lo = (uint16_t)lo;
+			r[i].hi = (uint16_t)(lo + len - 1);
+			lo += len + 1 + rng() % 1500;
+		}
+		check_all(g, r, i, 150);
+	}
+}
+
+/* The largest program: PORT_RANGES_MAX ranges fit a classic BPF program,
+ * the kernel takes it, each range works
+ */
+static void test_max_ranges(void **state)
+{
+	const struct rig *g = *state;
+	struct port_range r[PORT_RANGES_MAX];
+	uint8_t p[256];
+	int i;
+
+	rng_seed(4);
+	assert_true(raw_filter_len(PORT_RANGES_MAX) <= BPF_MAXINSNS);
+	assert_true(raw_filter_len(PORT_RANGES_MAX) >
+		    raw_filter_len(PORT_RANGES_MAX - 1));
+	for (i = 0; i < PORT_RANGES_MAX; i++) {
+		r[i].lo = (uint16_t)(1000 + 1000 * i);
+		r[i].hi = (uint16_t)(1000 + 1000 * i + 255);
+	}
+	assert_int_equal(raw_filter(&g->r, r, PORT_RANGES_MAX), 0);
+	for (i = 0; i < PORT_RANGES_MAX; i++) {
+		size_t len = l4_pkt(p, 20, IPPROTO_TCP, 1, r[i].hi, 20);
+
+		assert_true(passes(g, RAW_TCP, p, len));
+		len = l4_pkt(p, 20, IPPROTO_TCP, 1, r[i].hi + 1, 20);
+		assert_false(passes(g, RAW_TCP, p, len));
+		len = error_pkt(p, 20, 3, 4, 20, IPPROTO_UDP, r[i].lo, 1);
+		assert_true(passes(g, RAW_ICMP, p, len));
+		len = error_pkt(p, 20, 3, 4, 20, IPPROTO_UDP, r[i].lo - 1, 1);
+		assert_false(passes(g, RAW_ICMP, p, len));
+	}
+	check_all(g, r, PORT_RANGES_MAX, 300);
+}
+
+/* No ranges: nothing at all passes */
+static void test_zero_ranges(void **state)
+{
+	const struct rig *g = *state;
+	uint8_t p[256];
+	uint32_t port;
+
+	rng_seed(5);
+	assert_int_equal(raw_filter(&g->r, NULL, 0), 0);
+	for (port = 0; port <= 65535; port += 1 + rng() % 200) {
+		size_t len = l4_pkt(p, 20, IPPROTO_TCP, (uint16_t)port,
+				    (uint16_t)port, 20);
+
+		assert_false(passes(g, RAW_TCP, p, len));
+		len = l4_pkt(p, 20, IPPROTO_UDP, (uint16_t)port,
+			     (uint16_t)port, 8);
+		assert_false(passes(g, RAW_UDP, p, len));
+		len = echo_pkt(p, 20, 0, (uint16_t)port);
+		assert_false(passes(g, RAW_ICMP, p, len));
+		len = error_pkt(p, 20, 3, 3, 20, IPPROTO_UDP, (uint16_t)port,
+				(uint16_t)port);
+		assert_false(passes(g, RAW_ICMP, p, len));
+	}
+}
+
+/* ICMP: echo replies by identifier, requests never, errors by what they
+ * quote, whatever the options of either header
+ */
+static void test_icmp(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r[] = { { 61000, 61255 }, { 61512, 61767 } };
+	static const uint8_t errors[] = { 3, 11, 12 };
+	static const uint8_t quoted[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMP };
+	uint8_t p[256];
+	size_t len, i, k, hl, qhl;
+
+	rng_seed(6);
+	assert_int_equal(raw_filter(&g->r, r, ARRAY_SIZE(r)), 0);
+	len = echo_pkt(p, 20, 0, 61000);
+	assert_true(passes(g, RAW_ICMP, p, len));
+	len = echo_pkt(p, 20, 0, 61256);
+	assert_false(passes(g, RAW_ICMP, p, len));
+	len = echo_pkt(p, 20, 8, 61000);
+	assert_false(passes(g, RAW_ICMP, p, len));
+
+	for (hl = 20; hl <= 60; hl += 20) {
+		for (qhl = 20; qhl <= 60; qhl += 8) {
+			for (i = 0; i < ARRAY_SIZE(errors); i++) {
+				for (k = 0; k < ARRAY_SIZE(quoted); k++) {
+					/* in range: the source */
+					len = error_pkt(p, hl, errors[i], 0,
+							qhl, quoted[k], 61767,
+							80);
+					assert_true(passes(g, RAW_ICMP, p,
+							   len));
+					/* out of range, destination in */
+					len = error_pkt(p, hl, errors[i], 0,
+							qhl, quoted[k], 61768,
+							61000);
+					assert_false(passes(g, RAW_ICMP, p,
+							    len));
+				}
+			}
+		}
+	}
+}
+
+/* ICMP types other than echo reply and the three errors never pass, even
+ * quoting, or carrying, one of our ports; nor do errors quoting another
+ * protocol
+ */
+static void test_icmp_other(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r = { 61000, 61255 };
+	uint8_t p[256];
+	unsigned int type;
+	size_t len;
+
+	rng_seed(7);
+	assert_int_equal(raw_filter(&g->r, &r, 1), 0);
+	for (type = 0; type <= 255; type++) {
+		bool ok = type == 3 || type == 11 || type == 12;
+
+		len = error_pkt(p, 20, (uint8_t)type, 0, 20, IPPROTO_UDP,
+				61001, 61001);
+		/* type 0 reads the identifier, here 0 */
+		assert_int_equal(passes(g, RAW_ICMP, p, len), ok);
+		if (ok)
+			continue;	/* its data would be read as a quote */
+		len = echo_pkt(p, 20, (uint8_t)type, 61001);
+		assert_int_equal(passes(g, RAW_ICMP, p, len), type == 0);
+	}
+	len = error_pkt(p, 20, 3, 3, 20, 47, 61001, 61001);
+	assert_false(passes(g, RAW_ICMP, p, len));
+	len = error_pkt(p, 20, 3, 3, 20, IPPROTO_SCTP, 61001, 61001);
+	assert_false(passes(g, RAW_ICMP, p, len));
+}
+
+/* Packets too short to hold what the filter reads are dropped, not read
+ * past; exactly long enough is enough
+ */
+static void test_short(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r = { 61000, 61255 };
+	uint8_t p[256];
+	size_t len, cut;
+
+	rng_seed(8);
+	assert_int_equal(raw_filter(&g->r, &r, 1), 0);
+	len = l4_pkt(p, 40, IPPROTO_TCP, 1, 61000, 20);
+	for (cut = 1; cut <= 44; cut++)
+		assert_int_equal(passes(g, RAW_TCP, p, cut), cut == 44);
+	len = error_pkt(p, 24, 3, 1, 28, IPPROTO_ICMP, 61000, 0);
+	assert_int_equal(len, 24 + 8 + 28 + 8);
+	for (cut = 1; cut < 24 + 8 + 28 + 6; cut++)
+		assert_false(passes(g, RAW_ICMP, p, cut));
+	assert_true(passes(g, RAW_ICMP, p, cut));
+	assert_true(passes(g, RAW_ICMP, p, len));
+}
+
+/* A new program replaces the old one at once */
+static void test_swap(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range a = { 61000, 61255 }, b = { 62000, 62255 };
+	uint8_t p[256];
+	size_t len;
+
+	rng_seed(9);
+	assert_int_equal(raw_filter(&g->r, &a, 1), 0);
+	len = l4_pkt(p, 20, IPPROTO_UDP, 1, 61000, 8);
+	assert_true(passes(g, RAW_UDP, p, len));
+	assert_int_equal(raw_filter(&g->r, &b, 1), 0);
+	assert_false(passes(g, RAW_UDP, p, len));
+	len = l4_pkt(p, 20, IPPROTO_UDP, 1, 62255, 8);
+	assert_true(passes(g, RAW_UDP, p, len));
+	len = echo_pkt(p, 20, 0, 62000);
+	assert_true(passes(g, RAW_ICMP, p, len));
+}
+
+/* claim_fake() - mark the blocks @claimed says claimed, opening nothing
+ * (unclaim_fake() undoes it before port_free(), which would close them)
+ */
+static void claim_fake(struct ports *p, const bool *claimed)
+{
+	uint32_t b;
+
+	for (b = 0; b < p->nblocks; b++)
+		p->blocks[b].fd_tcp = p->blocks[b].fd_udp =
+			claimed[b] ? 1000 + (int)b : -1;
+	p->changed = true;
+}
+
+/* unclaim_fake() - forget what claim_fake() marked */
+static void unclaim_fake(struct ports *p)
+{
+	uint32_t b;
+
+	for (b = 0; b < p->nblocks; b++)
+		p->blocks[b].fd_tcp = p->blocks[b].fd_udp = -1;
+}
+
+/* check_ranges() - port_ranges() for these claims: at most @max ranges,
+ * ascending and apart, every claimed port covered; exactly the runs of
+ * claimed blocks if there are no more of them than @max
+ */
+static void check_ranges(struct ports *p, const bool *claimed, int max)
+{
+	struct port_range r[PORT_RANGES_MAX + 8];
+	int n, i, runs = 0, lim = MIN(max, PORT_RANGES_MAX);
+	uint32_t b;
+
+	claim_fake(p, claimed);
+	n = port_ranges(p, r, max);
+	assert_false(p->changed);
+	for (b = 0; b < p->nblocks; b++)
+		if (claimed[b] && (!b || !claimed[b - 1]))
+			runs++;
+	assert_int_equal(n, MIN(runs, lim));
+	for (i = 0; i < n; i++) {
+		assert_true(r[i].lo <= r[i].hi);
+		if (i)
+			assert_true(r[i].lo > r[i - 1].hi + 1U);
+	}
+	/* Ranges are made of whole blocks: their first and last ports tell */
+	for (b = 0; b < p->nblocks; b++) {
+		uint32_t first = p->lo + b * PORT_BLOCK;
+		uint32_t last = MIN(first + PORT_BLOCK - 1, (uint32_t)p->hi);
+
+		if (claimed[b]) {
+			assert_true(in_ranges(r, n, first));
+			assert_true(in_ranges(r, n, last));
+		} else if (runs <= lim) {
+			assert_false(in_ranges(r, n, first));
+			assert_false(in_ranges(r, n, last));
+		}
+	}
+	unclaim_fake(p);
+}
+
+/* port_ranges(): adjacent blocks make one range, a partial last block ends
+ * at the last port, many runs are merged down to the limit (also when the
+ * caller has room for more than PORT_RANGES_MAX)
+ */
+static void test_port_ranges(void **state)
+{
+	static bool claimed[256];
+	struct port_range r[4];
+	struct ports p;
+	int round;
+	uint32_t b;
+
+	(void)state;
+	rng_seed(10);
+	assert_int_equal(port_init(&p, 1024, 65535), 0);
+	assert_int_equal(p.nblocks, 252);
+
+	memset(claimed, 0, sizeof(claimed));
+	claimed[3] = claimed[4] = claimed[5] = true;
+	claimed[251] = true;
+	claim_fake(&p, claimed);
+	assert_int_equal(port_ranges(&p, r, 4), 2);
+	assert_int_equal(r[0].lo, 1024 + 3 * 256);
+	assert_int_equal(r[0].hi, 1024 + 6 * 256 - 1);
+	assert_int_equal(r[1].lo, 1024 + 251 * 256);
+	assert_int_equal(r[1].hi, 65535);
+	unclaim_fake(&p);
+
+	for (round = 0; round < 300; round++) {
+		uint32_t density = 1 + rng() % 8;
+
+		for (b = 0; b < p.nblocks; b++)
+			claimed[b] = rng() % 8 < density;
+		check_ranges(&p, claimed, 2 + (int)(rng() % 39));
+	}
+	port_free(&p);
+
+	/* A range of one block, partial */
+	assert_int_equal(port_init(&p, 61000, 61099), 0);
+	claimed[0] = true;
+	claim_fake(&p, claimed);
+	assert_int_equal(port_ranges(&p, r, 4), 1);
+	assert_int_equal(r[0].lo, 61000);
+	assert_int_equal(r[0].hi, 61099);
+	unclaim_fake(&p);
+	port_free(&p);
+}
+
+/* ranges_of() - port_ranges() of blocks claimed as in @pattern ('#' for a
+ * claimed block), at most @max ranges
+ */
+static int ranges_of(const char *pattern, struct port_range *r, int max)
+{
+	static bool claimed[64];
+	struct ports p;
+	size_t b;
+	int n;
+
+	assert_int_equal(port_init(&p, 10000,
+				   (uint16_t)(10000 + 256 * strlen(pattern) -
+					      1)), 0);
+	for (b = 0; b < strlen(pattern); b++)
+		claimed[b] = pattern[b] == '#';
+	claim_fake(&p, claimed);
+	n = port_ranges(&p, r, max);
+	unclaim_fake(&p);
+	port_free(&p);
+	return n;
+}
+
+/* block() - first port of block @b of ranges_of()'s range */
+static uint16_t block(int b)
+{
+	return (uint16_t)(10000 + 256 * b);
+}
+
+/* Past the limit, the two closest ranges are merged */
+static void test_port_ranges_closest(void **state)
+{
+	struct port_range r[4];
+
+	(void)state;
+	/* gaps of 5, 1 and 7 blocks: the middle pair is merged */
+	assert_int_equal(ranges_of("#.....#.#.......#", r, 3), 3);
+	assert_int_equal(r[0].lo, block(0));
+	assert_int_equal(r[0].hi, block(1) - 1);
+	assert_int_equal(r[1].lo, block(6));
+	assert_int_equal(r[1].hi, block(9) - 1);
+	assert_int_equal(r[2].lo, block(16));
+
+	/* gaps of 1, 5 and 7: the first pair */
+	assert_int_equal(ranges_of("#.#.....#.......#", r, 3), 3);
+	assert_int_equal(r[0].lo, block(0));
+	assert_int_equal(r[0].hi, block(3) - 1);
+	assert_int_equal(r[1].lo, block(8));
+	assert_int_equal(r[2].lo, block(16));
+
+	/* gaps of 5, 7 and 1: the last pair */
+	assert_int_equal(ranges_of("#.....#.......#.#", r, 3), 3);
+	if (r[2].lo != block(14))
+		known_bug("port_ranges() merged blocks %d-%d, 5 blocks "
+			  "apart, not the two closest ranges (1 block apart): "
+			  "the range being added is never a candidate",
+			  (r[0].lo - 10000) / 256, (r[0].hi - 10000) / 256);
+	assert_int_equal(r[0].hi, block(1) - 1);
+	assert_int_equal(r[1].lo, block(6));
+	assert_int_equal(r[2].lo, block(14));
+	assert_int_equal(r[2].hi, block(17) - 1);
+}
+
+/* ranges_child() - in a child: port_ranges() with room for one range, for
+ * two runs of blocks, must give one range covering both; exit status 0 if
+ * it does (no cmocka assertion here: a failing one would go on running the
+ * tests in the child)
+ */
+static void ranges_child(void)
+{
+	struct port_range r[2] = { { 0, 0 }, { 0, 0 } };
+	static const bool claimed[4] = { true, false, false, true };
+	int fd = open("/dev/null", O_WRONLY), n;
+	struct ports p;
+
+	if (fd >= 0)
+		dup2(fd, STDERR_FILENO);	/* the sanitiser's report */
+	if (port_init(&p, 10000, 10000 + 4 * 256 - 1))
+		_exit(2);
+	claim_fake(&p, claimed);
+	n = port_ranges(&p, r, 1);
+	unclaim_fake(&p);
+	port_free(&p);
+	_exit(n == 1 && r[0].lo == block(0) && r[0].hi == block(4) - 1 ?
+	      0 : 1);
+}
+
+/* With room for a single range, everything claimed must become one range
+ * (run in a child: port_ranges() corrupts memory there today)
+ */
+static void test_port_ranges_one(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		ranges_child();
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		known_bug("port_ranges() with max 1 and two runs of blocks "
+			  "merges r[0] with r[1], not written yet, and "
+			  "memmove()s a negative size (child %s %d)",
+			  WIFEXITED(st) ? "exit status" : "signal",
+			  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, rig_setup, rig_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_l4_one_range),
+		T(test_l4_edges),
+		T(test_random_ranges),
+		T(test_max_ranges),
+		T(test_zero_ranges),
+		T(test_icmp),
+		T(test_icmp_other),
+		T(test_short),
+		T(test_swap),
+		cmocka_unit_test(test_port_ranges),
+		cmocka_unit_test(test_port_ranges_closest),
+		cmocka_unit_test(test_port_ranges_one),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
