@@ -35,7 +35,7 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip4.c csum.c netlink.c \
 	fwd.c conntrack.c nat.c port.c raw.c icmp.c tcp.c frag.c
 MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip4.h csum.h netlink.h \
-	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h tcp.h frag.h siphash.h
+	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h tcp.h frag.h siphash.h util.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests

@@ -211,6 +211,11 @@ int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
 
 	if (!s->total || s->got != s->total || !s->hlen)
 		return 0;
+	/* The limit holds for the first fragment's header, options and all */
+	if (s->hlen + s->total > FRAG_DGRAM_MAX) {
+		frag_slot_reset(s);
+		return -1;
+	}
 
 	frag_complete(s, out, out_len);
 	return 1;

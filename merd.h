@@ -21,6 +21,7 @@
 #include "frag.h"
 #include "port.h"
 #include "raw.h"
+#include "util.h"
 
 #define MERD_VERSION_STR "merd " MERD_VERSION
 
@@ -284,9 +285,5 @@ static inline void *iov_const(const void *p)
 
 	return u.v;
 }
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
-#define MAX(a, b)	((a) > (b) ? (a) : (b))
 
 #endif /* MERD_H */

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 
 #include "port.h"
+#include "util.h"
 
 /**
  * port_socket() - a socket with a drop-all filter, bound to a port
@@ -235,7 +236,8 @@ static uint16_t port_try_claimed(struct ports *p, enum port_class cls, int *fd)
 		int s;
 
 		if (blk->fd_tcp < 0) {
-			k += PORT_BLOCK - 1 - off % PORT_BLOCK; /* next block */
+			/* On to the next block, or the range's end */
+			k += MIN(PORT_BLOCK - off % PORT_BLOCK, n - off) - 1;
 			continue;
 		}
 		if (!(off % PORT_BLOCK) || p->busy[sp][off])
@@ -321,10 +323,30 @@ void port_tick(struct ports *p, uint32_t now)
 }
 
 /**
+ * port_ranges_merge() - make room by merging the two closest ranges
+ * @r:		ranges, ascending
+ * @n:		their number, at least 2
+ *
+ * Return: number of ranges left, @n - 1
+ */
+static int port_ranges_merge(struct port_range *r, int n)
+{
+	int best = 0, i;
+
+	for (i = 1; i < n - 1; i++)
+		if (r[i + 1].lo - r[i].hi < r[best + 1].lo - r[best].hi)
+			best = i;
+	r[best].hi = r[best + 1].hi;
+	memmove(&r[best + 1], &r[best + 2],
+		(size_t)(n - best - 2) * sizeof(*r));
+	return n - 1;
+}
+
+/**
  * port_ranges() - the claimed blocks, as few ranges as possible
  * @p:		port state, @changed cleared
  * @r:		filled with ranges, ascending
- * @max:	room in @r, at most PORT_RANGES_MAX are returned
+ * @max:	room in @r, at least 1; at most PORT_RANGES_MAX are returned
  *
  * Adjacent blocks make one range; past @max ranges, the two closest are
  * merged until they fit.
@@ -333,11 +355,12 @@ void port_tick(struct ports *p, uint32_t now)
  */
 int port_ranges(struct ports *p, struct port_range *r, int max)
 {
-	int n = 0, i, best;
+	struct port_range all[PORT_RANGES_MAX + 1] = { { 0, 0 } };
+	int n = 0;
 	uint32_t b;
 
 	p->changed = false;
-	max = max < PORT_RANGES_MAX ? max : PORT_RANGES_MAX;
+	max = MIN(MAX(max, 1), PORT_RANGES_MAX);
 
 	for (b = 0; b < p->nblocks; b++) {
 		uint16_t lo = (uint16_t)(p->lo + b * PORT_BLOCK);
@@ -346,24 +369,15 @@ int port_ranges(struct ports *p, struct port_range *r, int max)
 
 		if (p->blocks[b].fd_tcp < 0)
 			continue;
-		if (n && (uint32_t)r[n - 1].hi + 1 == lo) {
-			r[n - 1].hi = hi;
+		if (n && (uint32_t)all[n - 1].hi + 1 == lo) {
+			all[n - 1].hi = hi;
 			continue;
 		}
-		if (n == max) {
-			/* Merge the two closest ranges to make room */
-			for (best = 0, i = 1; i < n - 1; i++)
-				if (r[i + 1].lo - r[i].hi <
-				    r[best + 1].lo - r[best].hi)
-					best = i;
-			r[best].hi = r[best + 1].hi;
-			memmove(&r[best + 1], &r[best + 2],
-				(size_t)(n - best - 2) * sizeof(*r));
-			n--;
-		}
-		r[n].lo = lo;
-		r[n].hi = hi;
-		n++;
+		all[n].lo = lo;
+		all[n].hi = hi;
+		if (++n > max)
+			n = port_ranges_merge(all, n);
 	}
+	memcpy(r, all, (size_t)n * sizeof(*r));
 	return n;
 }

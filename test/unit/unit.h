@@ -138,22 +138,4 @@ static inline uint16_t ref_sum(const uint8_t *buf, size_t len, uint32_t start)
 	return (uint16_t)sum;
 }
 
-/**
- * known_bug() - report a bug of merd's that a test found, and skip the test
- * @...:	printf() format, a string literal, and its arguments
- *
- * Until the bug is fixed, `make unit` passes, and its output shows the
- * test as skipped after a "KNOWN BUG:" line saying what is wrong; with
- * UNIT_STRICT set in the environment, the test fails instead. Once the bug
- * is fixed, the test passes without coming here.
- */
-#define known_bug(...)							\
-	do {								\
-		print_message("KNOWN BUG: " __VA_ARGS__);		\
-		print_message("\n");					\
-		if (getenv("UNIT_STRICT"))				\
-			fail();						\
-		skip();							\
-	} while (0)
-
 #endif /* UNIT_H */
