@@ -9,11 +9,17 @@ REQUEST in each client state, INFORM, DECLINE, RELEASE, option overload),
 OUTDIR/corpus_arp (ARP request, probe, announcement, reply),
 OUTDIR/corpus_tap (fuzz_tap's 9-byte control header, then those frames and
 some the guest forwards, each after its 32-bit big-endian length, as qemu
-sends them) and OUTDIR/corpus_fwd (fuzz_fwd's control byte, then chunks:
-guest packets, host packets aimed at the flows they open, clock ticks). The
+sends them), OUTDIR/corpus_fwd (fuzz_fwd's control byte, then chunks:
+guest packets, host packets aimed at the flows they open, clock ticks) and
+OUTDIR/corpus_conntrack (fuzz_conntrack's header, then operations: flows
+inserted, looked up, tracked through TCP sessions, expired, removed). The
 addresses match the configurations of the harnesses: guest 192.0.2.10,
 gateway 192.0.2.1, merd's MAC 9a:55:9a:55:9a:55; fuzz_fwd's host address is
 198.51.100.2.
+
+These seeds are where test/fuzz/corpus/ started from; corpus.sh runs this
+to refresh it (README.md). run.sh doesn't need it: it starts from the
+saved corpus.
 """
 
 import logging
@@ -359,6 +365,100 @@ def fwd_seeds():
     return seeds
 
 
+# fuzz_conntrack: operations (see fuzz_conntrack.c)
+OP_INSERT, OP_INSERT_LIKE, OP_REMOVE, OP_REFRESH, OP_TRACK = 0, 1, 2, 3, 4
+OP_LOOKUP_GUEST, OP_LOOKUP_HOST, OP_TIME = 5, 6, 7
+CT_TCP, CT_UDP, CT_ICMP = 0, 1, 2
+TH_FIN, TH_SYN, TH_RST, TH_ACK = 0x01, 0x02, 0x04, 0x10
+
+
+def ct_hdr(flows=64, clock=0, timeouts=None, big=None):
+    """Table size, clock start (0-3), short timeouts, the state number
+    whose timeout is the largest"""
+    b = bytes([(64 - flows) % 64, clock | (4 if timeouts else 0) |
+               (8 | big << 4 if big is not None else 0)])
+    return b + (bytes(timeouts) if timeouts else b"")
+
+
+def ct_op(op, param=0):
+    return bytes([op | param << 3])
+
+
+def ct_addr(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def ct_insert(proto, gport, dport, hport, daddr="203.0.113.5",
+              raddr=None):
+    addr = ct_addr
+    return ct_op(OP_INSERT) + bytes([proto]) + addr(GUEST) + \
+        struct.pack(">H", gport) + addr(daddr) + struct.pack(">H", dport) + \
+        addr(raddr or daddr) + struct.pack(">H", hport)
+
+
+def ct_like(which, fields, va, vb):
+    return ct_op(OP_INSERT_LIKE) + bytes([which, fields]) + \
+        struct.pack(">II", va, vb)
+
+
+def ct_track(which, flags, peer=False):
+    return ct_op(OP_TRACK, 1 if peer else 0) + bytes([which, flags])
+
+
+def ct_lookup(host, which, field=0, xor=0):
+    return ct_op(OP_LOOKUP_HOST if host else OP_LOOKUP_GUEST) + \
+        bytes([which, field]) + struct.pack(">I", xor)
+
+
+def ct_time(secs, expire=True):
+    return ct_op(OP_TIME, 1 if expire else 0) + struct.pack(">H", secs)
+
+
+def conntrack_seeds():
+    tcp = ct_insert(CT_TCP, 40000, 80, 61001)
+    session = [tcp, ct_track(0, TH_SYN | TH_ACK, peer=True),
+               ct_track(0, TH_ACK), ct_track(0, TH_ACK, peer=True),
+               ct_track(0, TH_FIN | TH_ACK), ct_track(0, TH_ACK, peer=True),
+               ct_track(0, TH_FIN | TH_ACK, peer=True), ct_track(0, TH_ACK),
+               ct_track(0, TH_ACK, peer=True), ct_track(0, TH_SYN),
+               ct_time(121)]
+    flows = [ct_insert(CT_TCP, 40000 + i, 80, 61000 + i) for i in range(8)] + \
+        [ct_insert(CT_UDP, 5353, 53, 61100 + i, daddr="198.51.100.%d" % i)
+         for i in range(8)] + \
+        [ct_insert(CT_ICMP, 0x1234 + i, 0, 61200 + i) for i in range(8)]
+    lookups = [ct_lookup(h, w, f, x) for h in (False, True)
+               for w in range(0, 24, 5) for f, x in
+               ((0, 0), (1, 0x100), (2, 1), (3, 0x01000000), (4, 0x100),
+                (5, 0x01000000), (6, 1))]
+    # Flows whose keys differ in one byte of one field of each side
+    likes = [ct_like(w, f, x, x) for w in range(0, 24, 7) for f, x in
+             ((0x53, 0x01000000), (0x62, 1), (0x51, 0x80), (0x46, 0x100))]
+    return {
+        "tcp_session": ct_hdr() + b"".join(session),
+        "tcp_reset_reopen": ct_hdr() + tcp + ct_track(0, TH_SYN | TH_ACK,
+                                                      peer=True) +
+            ct_track(0, TH_ACK) + ct_track(0, TH_FIN | TH_ACK, peer=True) +
+            ct_track(0, TH_RST, peer=True) + ct_track(0, TH_SYN) +
+            ct_time(11),
+        "three_protocols": ct_hdr() + b"".join(flows + likes + lookups) +
+            ct_track(9, 0, peer=True) + ct_time(31) + ct_time(200),
+        "full_small_table": ct_hdr(flows=3) + b"".join(flows[:5]) +
+            ct_op(OP_REMOVE) + bytes([1]) + b"".join(flows[5:7]),
+        "collisions_remove": ct_hdr(flows=4) + b"".join(
+            ct_like(0, 0x62, i, i) + ct_op(OP_REMOVE) + bytes([i % 3])
+            for i in range(1, 40)) + tcp,
+        "churn": ct_hdr() + b"".join(flows) + b"".join(
+            ct_op(OP_REMOVE) + bytes([7 * i % 256]) + flows[i % 24]
+            for i in range(48)) + b"".join(lookups),
+        "expiry_wrap_short": ct_hdr(clock=1, timeouts=range(1, 12)) +
+            b"".join(flows) + b"".join(
+                ct_op(OP_REFRESH, i % 32) + bytes([i, i]) + ct_time(3)
+                for i in range(40)),
+        "expiry_sign_big": ct_hdr(clock=2, big=0) + b"".join(flows) +
+            ct_time(65535, expire=False) + ct_time(1) + ct_time(65535),
+    }
+
+
 def write(dirname, seeds):
     os.makedirs(dirname, exist_ok=True)
     for name, data in seeds.items():
@@ -375,6 +475,7 @@ def main():
     write(os.path.join(out, "corpus_arp"), arp)
     write(os.path.join(out, "corpus_tap"), tap_seeds(dhcp, arp))
     write(os.path.join(out, "corpus_fwd"), fwd_seeds())
+    write(os.path.join(out, "corpus_conntrack"), conntrack_seeds())
 
 
 if __name__ == "__main__":
