@@ -140,7 +140,7 @@ deps:
 	test/deps.sh
 
 integration: all test/merd-san test/pump
-	$(PYTHON) -m pytest -v test/
+	$(PYTHON) -m pytest -v -rfExX test/
 
 test/pump: test/pump.c
 	$(CC) $(CFLAGS) -pthread -o $@ $<
