@@ -32,10 +32,10 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -DMERD_VERSION='"$(VERSION)"' \
 	$(WARNINGS) $(HARDENING) $(MNL_CFLAGS)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
-MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip4.c csum.c netlink.c \
+MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c csum.c netlink.c \
 	fwd.c conntrack.c nat.c port.c raw.c icmp.c tcp.c frag.c
-MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip4.h csum.h netlink.h \
-	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h tcp.h frag.h siphash.h util.h
+MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h csum.h netlink.h \
+	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h tcp.h frag.h siphash.h util.h inany.h epoll.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests
@@ -50,7 +50,7 @@ all: merd qrap
 merd: $(MERD_SRCS) $(MERD_HDRS) Makefile
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MERD_SRCS) $(MNL_LIBS)
 
-qrap: $(QRAP_SRCS) tap.h merd.h Makefile
+qrap: $(QRAP_SRCS) Makefile
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(QRAP_SRCS)
 
 # merd built with AddressSanitizer and UBSan: the integration tests run this
@@ -83,7 +83,7 @@ test/unit/test_csum: test/unit/test_csum.c test/unit/unit.h csum.c csum.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $< csum.c $(UNIT_LIBS)
 
 # Everything but start-up: what a frame from the guest can reach
-DATAPATH_SRCS := tap.c arp.c dhcp.c ip4.c csum.c log.c fwd.c conntrack.c \
+DATAPATH_SRCS := tap.c arp.c dhcp.c ip.c ip4.c csum.c log.c fwd.c conntrack.c \
 	nat.c port.c raw.c icmp.c tcp.c frag.c
 
 test/unit/test_tap: test/unit/test_tap.c test/unit/unit.h $(DATAPATH_SRCS) \
@@ -111,8 +111,8 @@ test/unit/test_frag: test/unit/test_frag.c test/unit/unit.h test/unit/ref.h \
 	$(CC) $(UNIT_CFLAGS) -o $@ $< frag.c ip4.c csum.c $(UNIT_LIBS)
 
 test/unit/test_raw: test/unit/test_raw.c test/unit/unit.h test/unit/ref.h \
-		raw.c port.c $(MERD_HDRS)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< raw.c port.c $(UNIT_LIBS)
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
 # Binds ports: runs in a network namespace of its own (unshare(), as root)
 test/unit/test_port: test/unit/test_port.c test/unit/unit.h port.c \

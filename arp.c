@@ -58,7 +58,7 @@ static bool arp_is_request_for_us(const struct ctx *c, const struct arphdr *ah,
 		return false;
 
 	memcpy(&tip, body->tip, sizeof(tip));
-	if (tip == c->guest.addr.s_addr) {
+	if (tip == c->guest4.addr.s_addr) {
 		trace(c, "arp: request for the guest's own address, silent");
 		return false;
 	}
@@ -96,13 +96,13 @@ size_t arp(const struct ctx *c, struct pkt frame, uint8_t *reply, size_t size)
 
 	rah = ah;
 	rah.ar_op = htons(ARPOP_REPLY);
-	memcpy(rbody.sha, c->guest.our_mac, ETH_ALEN);
+	memcpy(rbody.sha, c->link.mac, ETH_ALEN);
 	memcpy(rbody.sip, body.tip, sizeof(rbody.sip));
 	memcpy(rbody.tha, body.sha, ETH_ALEN);
 	memcpy(rbody.tip, body.sip, sizeof(rbody.tip));
 
 	memset(reply, 0, ETH_FRAME_MIN);
-	off = eth_header(reply, body.sha, c->guest.our_mac, ETH_P_ARP);
+	off = eth_header(reply, body.sha, c->link.mac, ETH_P_ARP);
 	memcpy(reply + off, &rah, sizeof(rah));
 	memcpy(reply + off + sizeof(rah), &rbody, sizeof(rbody));
 

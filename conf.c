@@ -276,13 +276,13 @@ static bool conf_domain_ok(char *name)
 
 /**
  * conf_search_add() - add search domains from a space-separated list
- * @g:		guest configuration
+ * @g:		the guest's link
  * @list:	names, modified
  * @strict:	exit on a bad name (command line) instead of skipping it
  *
  * Return: number of names added
  */
-static int conf_search_add(struct guest_conf *g, char *list, bool strict)
+static int conf_search_add(struct guest_link *g, char *list, bool strict)
 {
 	char *save = NULL, *name;
 	int n = 0;
@@ -315,11 +315,11 @@ static int conf_search_add(struct guest_conf *g, char *list, bool strict)
 
 /**
  * conf_dns_add() - add a DNS server for the guest
- * @g:		guest configuration
+ * @g:		the guest's IPv4 configuration
  * @a:		server address
  * @strict:	exit when the list is full instead of skipping
  */
-static void conf_dns_add(struct guest_conf *g, struct in_addr a, bool strict)
+static void conf_dns_add(struct guest4 *g, struct in_addr a, bool strict)
 {
 	int i;
 
@@ -373,8 +373,8 @@ static void conf_ports(struct ctx *c, const char *arg)
 		conf_bad("ports", arg, "not a range like 61000-65535");
 	memcpy(lo, arg, (size_t)(hi - arg));
 	lo[hi - arg] = '\0';
-	c->ports_lo = (uint16_t)conf_number("ports", lo, 1, UINT16_MAX - 1);
-	c->ports_hi = (uint16_t)conf_number("ports", hi + 1, c->ports_lo + 1UL,
+	c->opts.ports_lo = (uint16_t)conf_number("ports", lo, 1, UINT16_MAX - 1);
+	c->opts.ports_hi = (uint16_t)conf_number("ports", hi + 1, c->opts.ports_lo + 1UL,
 					    UINT16_MAX);
 }
 
@@ -393,7 +393,7 @@ static void conf_timeout(struct ctx *c, const char *arg)
 	for (i = 0; i < CT_STATES; i++) {
 		if (strlen(ct_state_name[i]) == (size_t)(eq - arg) &&
 		    !strncmp(arg, ct_state_name[i], (size_t)(eq - arg))) {
-			c->ct_timeout[i] = (uint32_t)conf_number("timeout",
+			c->opts.ct_timeout[i] = (uint32_t)conf_number("timeout",
 						eq + 1, 1, UINT32_MAX / 2);
 			return;
 		}
@@ -445,35 +445,35 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	switch (opt) {
 	case 's':
 		conf_once(given, opt, "socket");
-		conf_string("socket", arg, c->sock_path, sizeof(c->sock_path));
-		c->sock_path_set = true;
+		conf_string("socket", arg, c->opts.sock_path, sizeof(c->opts.sock_path));
+		c->opts.sock_path_set = true;
 		break;
 	case 'f':
-		c->foreground = true;
+		c->opts.foreground = true;
 		break;
 	case 'd':
-		c->debug = true;
+		c->opts.debug = true;
 		break;
 	case OPT_TRACE:
-		c->trace = c->debug = true;
+		c->opts.trace = c->opts.debug = true;
 		break;
 	case 'i':
 		conf_once(given, opt, "interface");
-		conf_string("interface", arg, c->ifname, sizeof(c->ifname));
+		conf_string("interface", arg, c->opts.ifname, sizeof(c->opts.ifname));
 		break;
 	case 'a':
 		conf_once(given, opt, "address");
-		conf_addr4("address", arg, &c->guest.addr);
+		conf_addr4("address", arg, &c->guest4.addr);
 		given->addr = true;
 		break;
 	case 'n':
 		conf_once(given, opt, "netmask");
-		c->guest.prefix_len = conf_netmask(arg);
+		c->guest4.prefix_len = conf_netmask(arg);
 		given->prefix = true;
 		break;
 	case 'g':
 		conf_once(given, opt, "gateway");
-		conf_addr4("gateway", arg, &c->guest.gw);
+		conf_addr4("gateway", arg, &c->guest4.gw);
 		given->gw = true;
 		break;
 	case 'D':
@@ -481,30 +481,30 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		if (!strcmp(arg, "none"))
 			break;
 		conf_addr4("dns", arg, &a);
-		conf_dns_add(&c->guest, a, true);
+		conf_dns_add(&c->guest4, a, true);
 		break;
 	case 'S':
 		given->search = true;
 		if (strcmp(arg, "none") != 0 &&
-		    !conf_search_add(&c->guest, arg, true))
+		    !conf_search_add(&c->link, arg, true))
 			conf_bad("search", arg, "no domain name in it");
 		break;
 	case 'm':
 		conf_once(given, opt, "mtu");
-		c->guest.mtu = conf_mtu(arg);
+		c->link.mtu = conf_mtu(arg);
 		given->mtu = true;
 		break;
 	case 'M':
 		conf_once(given, opt, "mac-addr");
-		conf_mac(arg, c->guest.our_mac);
+		conf_mac(arg, c->link.mac);
 		given->mac = true;
 		break;
 	case 'P':
 		conf_once(given, opt, "pid");
-		conf_string("pid", arg, c->pidfile, sizeof(c->pidfile));
+		conf_string("pid", arg, c->opts.pidfile, sizeof(c->opts.pidfile));
 		break;
 	case '1':
-		c->one_off = true;
+		c->opts.one_off = true;
 		break;
 	case 'h':
 		conf_usage(name, EXIT_SUCCESS);
@@ -513,11 +513,11 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		printf(MERD_VERSION_STR "\n");
 		exit(EXIT_SUCCESS);
 	case OPT_NO_MAP_GW:
-		c->no_map_gw = true;
+		c->opts.no_map_gw = true;
 		break;
 	case OPT_FLOWS:
 		conf_once(given, opt, "flows");
-		c->flows_max = (uint32_t)conf_number("flows", arg, 1,
+		c->opts.flows_max = (uint32_t)conf_number("flows", arg, 1,
 						     FLOWS_MAX);
 		break;
 	case OPT_PORTS:
@@ -575,15 +575,15 @@ static void conf_host(struct ctx *c, const struct conf_given *given)
 	unsigned int want = 0;
 	int ret;
 
-	if (*c->ifname && !(want = if_nametoindex(c->ifname)))
-		die("invalid --interface '%s': no such interface", c->ifname);
+	if (*c->opts.ifname && !(want = if_nametoindex(c->opts.ifname)))
+		die("invalid --interface '%s': no such interface", c->opts.ifname);
 
 	ret = nl_route_default(AF_INET, want, &h->ifi, &h->gw4);
 	if (ret == -ENOENT) {
 		if (!given->gw || !given->addr)
 			die("no default IPv4 route%s%s: give --gateway and "
 			    "--address", want ? " via " : "",
-			    want ? c->ifname : "");
+			    want ? c->opts.ifname : "");
 		h->ifi = want;
 	} else if (ret) {
 		die("can't read the routing table: %s", strerror(-ret));
@@ -614,7 +614,8 @@ static void conf_host(struct ctx *c, const struct conf_given *given)
 static void conf_guest(struct ctx *c, const struct conf_given *given)
 {
 	const struct host_conf *h = &c->host;
-	struct guest_conf *g = &c->guest;
+	struct guest4 *g = &c->guest4;
+	struct guest_link *l = &c->link;
 	static const uint8_t zero[ETH_ALEN];
 
 	if (!given->addr) {
@@ -632,15 +633,14 @@ static void conf_guest(struct ctx *c, const struct conf_given *given)
 	if (g->gw.s_addr == g->addr.s_addr)
 		die("the gateway %s is the guest's own address",
 		    inet_ntoa(g->gw));
-	if ((g->addr.s_addr ^ g->gw.s_addr) &
-	    (g->prefix_len ? htonl(~0U << (32 - g->prefix_len)) : 0))
+	if ((g->addr.s_addr ^ g->gw.s_addr) & htonl(prefix4_mask(g->prefix_len)))
 		warn("the gateway %s is outside the guest's subnet",
 		     inet_ntoa(g->gw));
 	if (!given->mtu)
-		g->mtu = h->mtu ? MIN(MAX(h->mtu, (unsigned)MTU_MIN),
+		l->mtu = h->mtu ? MIN(MAX(h->mtu, (unsigned)MTU_MIN),
 				      (unsigned)MTU_MAX) : ETH_DATA_LEN;
 	if (!given->mac)
-		memcpy(g->our_mac, memcmp(h->mac, zero, ETH_ALEN) != 0 ?
+		memcpy(l->mac, memcmp(h->mac, zero, ETH_ALEN) != 0 ?
 		       h->mac : conf_default_mac, ETH_ALEN);
 }
 
@@ -656,14 +656,14 @@ static void conf_guest(struct ctx *c, const struct conf_given *given)
 static void conf_dns_loopback(struct ctx *c, struct in_addr a,
 			      const char *text)
 {
-	if (c->no_map_gw) {
+	if (c->opts.no_map_gw) {
 		info("DNS server %s is on the host's loopback: with "
 		     "--no-map-gw the guest can't use it", text);
 		return;
 	}
-	if (!c->dns_host.s_addr)
-		c->dns_host = a;
-	conf_dns_add(&c->guest, c->guest.gw, false);
+	if (!c->host.dns4_lo.s_addr)
+		c->host.dns4_lo = a;
+	conf_dns_add(&c->guest4, c->guest4.gw, false);
 }
 
 /**
@@ -678,7 +678,6 @@ static void conf_dns_loopback(struct ctx *c, struct in_addr a,
 static void conf_resolv(struct ctx *c, const struct conf_given *given,
 			const char *path)
 {
-	struct guest_conf *g = &c->guest;
 	char line[BUFSIZ];
 	FILE *f;
 
@@ -707,11 +706,11 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 				conf_dns_loopback(c, a, val);
 				continue;
 			}
-			conf_dns_add(g, a, false);
+			conf_dns_add(&c->guest4, a, false);
 		} else if ((!strcmp(key, "search") || !strcmp(key, "domain")) &&
 			   !given->search) {
-			g->search_n = 0;
-			conf_search_add(g, save, false);
+			c->link.search_n = 0;
+			conf_search_add(&c->link, save, false);
 		}
 	}
 	fclose(f);
@@ -727,9 +726,9 @@ static void conf_fwd(struct ctx *c)
 	char line[64], *end;
 	FILE *f;
 
-	c->out_addr = c->host.prefix4 >= 0 ? c->host.addr4 : c->guest.addr;
-	if (!c->flows_max)
-		c->flows_max = FLOWS_DEFAULT;
+	c->host.out4 = c->host.prefix4 >= 0 ? c->host.addr4 : c->guest4.addr;
+	if (!c->opts.flows_max)
+		c->opts.flows_max = FLOWS_DEFAULT;
 
 	f = fopen(PORT_RANGE_FILE, "re");
 	if (f && fgets(line, sizeof(line), f)) {
@@ -741,11 +740,11 @@ static void conf_fwd(struct ctx *c)
 	if (f)
 		fclose(f);
 
-	if (c->ports_lo) {
-		if (ehi && c->ports_lo <= ehi && c->ports_hi >= elo)
+	if (c->opts.ports_lo) {
+		if (ehi && c->opts.ports_lo <= ehi && c->opts.ports_hi >= elo)
 			warn("--ports %u-%u overlaps the host's ephemeral "
 			     "range %lu-%lu: the host may take some of them",
-			     c->ports_lo, c->ports_hi, elo, ehi);
+			     c->opts.ports_lo, c->opts.ports_hi, elo, ehi);
 		return;
 	}
 	if (!ehi)
@@ -753,8 +752,8 @@ static void conf_fwd(struct ctx *c)
 	if (UINT16_MAX - ehi < PORTS_MIN)
 		die("the host's ephemeral ports %lu-%lu leave no range above "
 		    "them: give --ports", elo, ehi);
-	c->ports_lo = (uint16_t)(ehi + 1);
-	c->ports_hi = UINT16_MAX;
+	c->opts.ports_lo = (uint16_t)(ehi + 1);
+	c->opts.ports_hi = UINT16_MAX;
 }
 
 /**
@@ -770,7 +769,7 @@ void conf(struct ctx *c, int argc, char **argv)
 	struct conf_given given = { 0 };
 
 	conf_args(c, &given, argc, argv);
-	log_init(c->debug, false);
+	log_init(c->opts.debug, false);
 	conf_host(c, &given);
 	conf_guest(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);
@@ -799,8 +798,8 @@ static size_t conf_append(char *buf, size_t size, int i, const char *word)
  */
 void conf_print(const struct ctx *c)
 {
-	const struct guest_conf *g = &c->guest;
-	const uint8_t *m = g->our_mac;
+	const struct guest4 *g = &c->guest4;
+	const struct guest_link *l = &c->link;
 	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	char list[SEARCH_MAX * (DOMAIN_MAX + 1) + 1];
 	size_t off = 0;
@@ -811,7 +810,7 @@ void conf_print(const struct ctx *c)
 	inet_ntop(AF_INET, &g->addr, addr, sizeof(addr));
 	inet_ntop(AF_INET, &g->gw, gw, sizeof(gw));
 	info("guest gets %s/%d, gateway %s, MTU %u", addr, g->prefix_len, gw,
-	     g->mtu);
+	     l->mtu);
 
 	for (i = 0; i < g->dns_n; i++) {
 		inet_ntop(AF_INET, &g->dns[i], addr, sizeof(addr));
@@ -819,19 +818,18 @@ void conf_print(const struct ctx *c)
 	}
 	info("    DNS: %s", g->dns_n ? list : "none");
 
-	for (off = 0, i = 0; i < g->search_n; i++)
+	for (off = 0, i = 0; i < l->search_n; i++)
 		off += conf_append(list + off, sizeof(list) - off, i,
-				   g->search[i]);
-	info("    search: %s", g->search_n ? list : "none");
-	if (c->dns_host.s_addr) {
-		inet_ntop(AF_INET, &c->dns_host, addr, sizeof(addr));
+				   l->search[i]);
+	info("    search: %s", l->search_n ? list : "none");
+	if (c->host.dns4_lo.s_addr) {
+		inet_ntop(AF_INET, &c->host.dns4_lo, addr, sizeof(addr));
 		info("    DNS to %s goes to the host's resolver %s", gw, addr);
 	}
-	info("    host ports %u-%u, up to %u flows%s", c->ports_lo, c->ports_hi,
-	     c->flows_max, c->no_map_gw ? "" : ", gateway means the host");
-	info("    merd's MAC on the guest's link: "
-	     "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-	     m[5]);
+	info("    host ports %u-%u, up to %u flows%s", c->opts.ports_lo,
+	     c->opts.ports_hi, c->opts.flows_max,
+	     c->opts.no_map_gw ? "" : ", gateway means the host");
+	info("    merd's MAC on the guest's link: %s", mac_ntop(l->mac).s);
 	if (c->host.prefix6 >= 0) {
 		char a6[INET6_ADDRSTRLEN];
 

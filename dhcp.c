@@ -358,7 +358,7 @@ static void dhcp_opt_put32(struct dhcp_opts *o, uint8_t code, uint32_t v)
  *
  * Return: encoded length, 0 if there are no names or they don't fit
  */
-size_t dhcp_encode_search(const struct guest_conf *g, uint8_t *buf,
+size_t dhcp_encode_search(const struct guest_link *g, uint8_t *buf,
 			  size_t size)
 {
 	size_t len = 0;
@@ -395,12 +395,12 @@ size_t dhcp_encode_search(const struct guest_conf *g, uint8_t *buf,
 static void dhcp_opt_param(const struct ctx *c, struct dhcp_opts *o,
 			   uint8_t code)
 {
-	const struct guest_conf *g = &c->guest;
-	uint32_t mask = g->prefix_len ?
-			htonl(~0U << (32 - g->prefix_len)) : 0;
+	const struct guest4 *g = &c->guest4;
+	const struct guest_link *l = &c->link;
+	uint32_t mask = htonl(prefix4_mask(g->prefix_len));
 	uint8_t buf[DNS_MAX * 4 > SEARCH_MAX * (DOMAIN_MAX + 2) ?
 		    DNS_MAX * 4 : SEARCH_MAX * (DOMAIN_MAX + 2)];
-	uint16_t mtu = htons((uint16_t)g->mtu);
+	uint16_t mtu = htons((uint16_t)l->mtu);
 	size_t len;
 
 	switch (code) {
@@ -420,12 +420,12 @@ static void dhcp_opt_param(const struct ctx *c, struct dhcp_opts *o,
 				     (size_t)g->dns_n * sizeof(g->dns[0]));
 		break;
 	case OPT_DOMAIN_NAME:	/* RFC 2132 3.17: no terminating zero */
-		if (g->search_n)
-			dhcp_opt_put(o, code, g->search[0],
-				     strlen(g->search[0]));
+		if (l->search_n)
+			dhcp_opt_put(o, code, l->search[0],
+				     strlen(l->search[0]));
 		break;
 	case OPT_SEARCH:
-		len = dhcp_encode_search(g, buf, sizeof(buf));
+		len = dhcp_encode_search(l, buf, sizeof(buf));
 		if (len)
 			dhcp_opt_put(o, code, buf, len);
 		break;
@@ -455,7 +455,7 @@ static void dhcp_opts_build(const struct ctx *c, const struct dhcp_req *r,
 	size_t prl_len = r->prl_len ? r->prl_len : sizeof(all), i;
 
 	dhcp_opt_put(o, OPT_MSG_TYPE, &type, 1);
-	dhcp_opt_put32(o, OPT_SERVER_ID, c->guest.gw.s_addr);
+	dhcp_opt_put32(o, OPT_SERVER_ID, c->guest4.gw.s_addr);
 
 	if (type == DHCPNAK) {
 		dhcp_opt_put(o, OPT_MESSAGE, nak_msg, sizeof(nak_msg) - 1);
@@ -485,7 +485,7 @@ static void dhcp_opts_build(const struct ctx *c, const struct dhcp_req *r,
 static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
 			   const struct dhcp_req *r)
 {
-	uint32_t ours = c->guest.addr.s_addr;
+	uint32_t ours = c->guest4.addr.s_addr;
 
 	switch (r->type) {
 	case DHCPDISCOVER:
@@ -496,7 +496,7 @@ static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
 		break;
 	case DHCPDECLINE:
 		warn("guest declined %s: it found the address in use",
-		     inet_ntoa(c->guest.addr));
+		     inet_ntoa(c->guest4.addr));
 		return 0;
 	case DHCPRELEASE:
 		trace(c, "dhcp: guest released its address");
@@ -507,7 +507,7 @@ static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
 
 	/* SELECTING: the server identifier names the server chosen */
 	if (r->srvid) {
-		if (r->srvid != c->guest.gw.s_addr) {
+		if (r->srvid != c->guest4.gw.s_addr) {
 			trace(c, "dhcp: guest chose another server");
 			return 0;
 		}
@@ -553,7 +553,7 @@ static void dhcp_reply_dst(const struct bootp *msg, uint8_t type,
  *
  * Return: 0 on success, -1 if the UDP header, length or checksum is bad
  */
-static int dhcp_udp_check(const struct ip4_view *ip, struct pkt *bp)
+static int dhcp_udp_check(const struct ip_view *ip, struct pkt *bp)
 {
 	struct udphdr uh;
 	size_t ulen;
@@ -564,7 +564,8 @@ static int dhcp_udp_check(const struct ip4_view *ip, struct pkt *bp)
 	if (ulen < sizeof(uh) || ulen > ip->l4.len)
 		return -1;
 	if (uh.check && csum_fold(csum_partial(ip->l4.p, ulen,
-			csum_pseudo4(ip->h.saddr, ip->h.daddr, IPPROTO_UDP,
+			csum_pseudo4(inany_v4(&ip->src), inany_v4(&ip->dst),
+				     IPPROTO_UDP,
 				     (uint16_t)ulen))) != 0xffff)
 		return -1;
 
@@ -596,15 +597,16 @@ static const char *dhcp_type_name(uint8_t type)
  *
  * Return: true if dhcp() should answer it
  */
-bool dhcp_for_server(const struct ctx *c, const struct ip4_view *ip)
+bool dhcp_for_server(const struct ctx *c, const struct ip_view *ip)
 {
+	uint32_t daddr = inany_v4(&ip->dst);
 	struct udphdr uh;
 
-	return ip->h.protocol == IPPROTO_UDP && !ip4_is_fragment(ip) &&
+	return ip->proto == IPPROTO_UDP && !ip_is_fragment(ip) &&
 	       pkt_get(ip->l4, 0, &uh, sizeof(uh)) &&
 	       ntohs(uh.dest) == DHCP_SERVER_PORT &&
-	       (ip->h.daddr == htonl(INADDR_BROADCAST) ||
-		ip->h.daddr == c->guest.gw.s_addr);
+	       (daddr == htonl(INADDR_BROADCAST) ||
+		daddr == c->guest4.gw.s_addr);
 }
 
 /**
@@ -616,7 +618,7 @@ bool dhcp_for_server(const struct ctx *c, const struct ip4_view *ip)
  *
  * Return: length of the reply frame, 0 if there is none
  */
-size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
+size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	    size_t size)
 {
 	union {
@@ -654,7 +656,7 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 
 	/* The reply must fit the client's limit, our buffer and the MTU */
 	limit = r.maxsize ? r.maxsize : DHCP_MIN_MAX_SIZE;
-	limit = MIN(limit, MAX(c->guest.mtu, (unsigned)DHCP_MIN_MAX_SIZE));
+	limit = MIN(limit, MAX(c->link.mtu, (unsigned)DHCP_MIN_MAX_SIZE));
 	limit = MIN(limit, size - ETH_HLEN) - IP4_HLEN_MIN - UDP_HLEN;
 	limit = MIN(limit, sizeof(out));
 	o.cap = limit - sizeof(msg) - 1;
@@ -662,7 +664,7 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 	o.buf[o.len++] = OPT_END;
 
 	yiaddr = (type == DHCPNAK || r.type == DHCPINFORM) ?
-		 0 : c->guest.addr.s_addr;
+		 0 : c->guest4.addr.s_addr;
 	rm->op = BOOTREPLY;
 	rm->htype = msg.htype;
 	rm->hlen = msg.hlen;
@@ -676,7 +678,7 @@ size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
 	len = MAX(sizeof(msg) + o.len, (size_t)BOOTP_MIN_LEN);
 	dhcp_reply_dst(&msg, type, yiaddr, &daddr, dmac);
 
-	return ip4_udp_frame(reply, size, dmac, c->guest.our_mac,
-			     c->guest.gw.s_addr, daddr, DHCP_SERVER_PORT,
+	return ip4_udp_frame(reply, size, dmac, c->link.mac,
+			     c->guest4.gw.s_addr, daddr, DHCP_SERVER_PORT,
 			     DHCP_CLIENT_PORT, 0, out.b, len);
 }

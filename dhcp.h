@@ -25,10 +25,10 @@
 #define DHCP_T1			(DHCP_LEASE_TIME / 2)
 #define DHCP_T2			(DHCP_LEASE_TIME / 8 * 7)
 
-bool dhcp_for_server(const struct ctx *c, const struct ip4_view *ip);
-size_t dhcp(const struct ctx *c, const struct ip4_view *ip, uint8_t *reply,
+bool dhcp_for_server(const struct ctx *c, const struct ip_view *ip);
+size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	    size_t size);
-size_t dhcp_encode_search(const struct guest_conf *g, uint8_t *buf,
+size_t dhcp_encode_search(const struct guest_link *g, uint8_t *buf,
 			  size_t size);
 
 #endif /* DHCP_H */

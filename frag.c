@@ -26,6 +26,7 @@
 #include "csum.h"
 #include "frag.h"
 #include "ip4.h"
+#include "util.h"
 
 /* Room for the largest IPv4 header in front of the payload */
 #define FRAG_HDR_ROOM	60
@@ -78,21 +79,22 @@ static void frag_slot_reset(struct frag_slot *s)
 /**
  * frag_slot_get() - find the slot of a datagram, or take one for it
  * @f:		reassembly state
- * @ih:		header of a fragment
+ * @ip:		a fragment
  * @now:	current time, seconds
  *
  * Return: slot; the one reassembling the oldest datagram if all are used
  */
-static struct frag_slot *frag_slot_get(struct frag *f, const struct iphdr *ih,
+static struct frag_slot *frag_slot_get(struct frag *f, const struct ip_view *ip,
 				       uint32_t now)
 {
+	uint32_t saddr = inany_v4(&ip->src), daddr = inany_v4(&ip->dst);
 	struct frag_slot *s, *pick = NULL;
 	int i;
 
 	for (i = 0; i < FRAG_SLOTS; i++) {
 		s = &f->slot[i];
-		if (s->used && s->saddr == ih->saddr && s->daddr == ih->daddr &&
-		    s->id == ih->id && s->proto == ih->protocol)
+		if (s->used && s->saddr == saddr && s->daddr == daddr &&
+		    s->id == ip->id && s->proto == ip->proto)
 			return s;
 		if (!pick || (pick->used && (!s->used ||
 		    (int32_t)(s->expires - pick->expires) < 0)))
@@ -101,10 +103,10 @@ static struct frag_slot *frag_slot_get(struct frag *f, const struct iphdr *ih,
 
 	frag_slot_reset(pick);
 	pick->used = true;
-	pick->saddr = ih->saddr;
-	pick->daddr = ih->daddr;
-	pick->id = ih->id;
-	pick->proto = ih->protocol;
+	pick->saddr = saddr;
+	pick->daddr = daddr;
+	pick->id = ip->id;
+	pick->proto = ip->proto;
 	pick->expires = now + FRAG_TIMEOUT;
 	return pick;
 }
@@ -133,9 +135,8 @@ static int frag_blocks_take(struct frag_slot *s, size_t first, size_t last)
  * frag_complete() - write the header of a whole datagram
  * @s:		slot with every fragment
  * @out:	set to the datagram, from its header
- * @out_len:	set to its length
  */
-static void frag_complete(struct frag_slot *s, uint8_t **out, size_t *out_len)
+static void frag_complete(struct frag_slot *s, struct pkt *out)
 {
 	uint8_t *ip = s->buf + FRAG_HDR_ROOM - s->hlen;
 	struct iphdr ih;
@@ -148,63 +149,53 @@ static void frag_complete(struct frag_slot *s, uint8_t **out, size_t *out_len)
 	ih.check = csum_ip4_header(ip, s->hlen);
 	memcpy(ip, &ih, sizeof(ih));
 
-	*out = ip;
-	*out_len = s->hlen + s->total;
+	out->p = ip;
+	out->len = s->hlen + s->total;
 }
 
 /**
  * frag_in() - take a fragment from the guest
  * @f:		reassembly state
- * @ip:		fragment, from its IPv4 header (checked by ip4_parse())
- * @len:	its length, the IPv4 total length
+ * @ip:		fragment, checked by ip4_parse()
  * @now:	current time, seconds
- * @out:	set to the whole datagram when this fragment completes it
- * @out_len:	set to its length
+ * @out:	set to the whole datagram, from its IPv4 header, when this
+ *		fragment completes it
  *
  * The datagram stays valid until frag_done() or the next frag_in().
  *
  * Return: 1 if complete, 0 if more fragments are awaited, -1 if the
  *	   fragment (and its datagram) was dropped
  */
-int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
-	    uint8_t **out, size_t *out_len)
+int frag_in(struct frag *f, const struct ip_view *ip, uint32_t now,
+	    struct pkt *out)
 {
+	size_t hlen = ip->hdr.len, off = ip->frag, n = ip->l4.len;
 	struct frag_slot *s;
-	struct iphdr ih;
-	size_t hlen, off, n;
-	uint16_t fo;
-
-	memcpy(&ih, ip, sizeof(ih));
-	hlen = ip4_hlen(&ih);
-	fo = ntohs(ih.frag_off);
-	off = (size_t)(fo & IP_OFFMASK) * FRAG_UNIT;
-	n = len - hlen;
 
 	/* RFC 791: all but the last carry a multiple of 8 bytes */
-	if (!n || ((fo & IP_MF) && n % FRAG_UNIT) ||
+	if (!n || (ip->mf && n % FRAG_UNIT) ||
 	    off + n + hlen > FRAG_DGRAM_MAX)
 		return -1;
 
-	s = frag_slot_get(f, &ih, now);
+	s = frag_slot_get(f, ip, now);
 	/* The last fragment sets the length: nothing may lie past it, be it
 	 * received before or after (or the bytes past it would stand in for a
 	 * hole when counting)
 	 */
-	if ((!(fo & IP_MF) && (s->total ? s->total != off + n :
-					  s->end > off + n)) ||
+	if ((!ip->mf && (s->total ? s->total != off + n : s->end > off + n)) ||
 	    (s->total && off + n > s->total) ||
 	    frag_blocks_take(s, off / FRAG_UNIT, (off + n - 1) / FRAG_UNIT)) {
 		frag_slot_reset(s);
 		return -1;
 	}
 
-	if (!(fo & IP_MF))
+	if (!ip->mf)
 		s->total = off + n;
 	if (!off) {
 		s->hlen = hlen;
-		memcpy(s->buf + FRAG_HDR_ROOM - hlen, ip, hlen);
+		memcpy(s->buf + FRAG_HDR_ROOM - hlen, ip->hdr.p, hlen);
 	}
-	memcpy(s->buf + FRAG_HDR_ROOM + off, ip + hlen, n);
+	memcpy(s->buf + FRAG_HDR_ROOM + off, ip->l4.p, n);
 	s->got += n;
 	if (off + n > s->end)
 		s->end = off + n;
@@ -217,7 +208,7 @@ int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
 		return -1;
 	}
 
-	frag_complete(s, out, out_len);
+	frag_complete(s, out);
 	return 1;
 }
 
@@ -226,13 +217,13 @@ int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
  * @f:		reassembly state
  * @out:	the datagram
  */
-void frag_done(struct frag *f, const uint8_t *out)
+void frag_done(struct frag *f, struct pkt out)
 {
 	int i;
 
 	for (i = 0; i < FRAG_SLOTS; i++)
-		if (out >= f->slot[i].buf &&
-		    out <= f->slot[i].buf + FRAG_HDR_ROOM)
+		if (out.p >= f->slot[i].buf &&
+		    out.p <= f->slot[i].buf + FRAG_HDR_ROOM)
 			frag_slot_reset(&f->slot[i]);
 }
 
@@ -265,49 +256,49 @@ void frag_flush(struct frag *f)
 
 /**
  * frag_split() - cut a datagram into fragments that fit an MTU
- * @ip:		datagram, from its IPv4 header, without options
- * @len:	its length
+ * @hdr:	its IPv4 header, without options
+ * @payload:	its payload
  * @mtu:	largest fragment
  * @id:		identification for the fragments if the datagram has none
- * @out:	called for each fragment: its header, and a slice of @ip
+ * @out:	called for each fragment: its header, and a slice of @payload
  * @arg:	passed to @out
  *
  * Return: number of fragments, or -1 if it can't be done (options, tiny
  *	   MTU, DF set)
  */
-int frag_split(const uint8_t *ip, size_t len, size_t mtu, uint16_t id,
+int frag_split(struct pkt hdr, struct pkt payload, size_t mtu, uint16_t id,
 	       frag_out_fn out, void *arg)
 {
-	uint8_t hdr[sizeof(struct iphdr)];
-	size_t step, off, payload;
+	uint8_t buf[sizeof(struct iphdr)];
+	size_t step, off;
 	struct iphdr ih;
 	uint16_t fo;
 	int count = 0;
 
-	memcpy(&ih, ip, sizeof(ih));
+	if (!pkt_get(hdr, 0, &ih, sizeof(ih)))
+		return -1;
 	fo = ntohs(ih.frag_off);
 	if (ip4_hlen(&ih) != sizeof(ih) || (fo & IP_DF) || mtu <= sizeof(ih))
 		return -1;
 
 	step = (mtu - sizeof(ih)) / FRAG_UNIT * FRAG_UNIT;
-	payload = len - sizeof(ih);
 	if (!step)
 		return -1;
 	if (!ih.id)
 		ih.id = htons(id);
 
-	for (off = 0; off < payload; off += step, count++) {
-		size_t n = payload - off < step ? payload - off : step;
+	for (off = 0; off < payload.len; off += step, count++) {
+		size_t n = MIN(payload.len - off, step);
 
 		ih.tot_len = htons((uint16_t)(sizeof(ih) + n));
 		ih.frag_off = htons((uint16_t)(((fo & IP_OFFMASK) +
 						off / FRAG_UNIT) |
-			((off + n < payload || (fo & IP_MF)) ? IP_MF : 0)));
+			((off + n < payload.len || (fo & IP_MF)) ? IP_MF : 0)));
 		ih.check = 0;
-		memcpy(hdr, &ih, sizeof(ih));
-		ih.check = csum_ip4_header(hdr, sizeof(ih));
-		memcpy(hdr, &ih, sizeof(ih));
-		out(arg, hdr, sizeof(hdr), ip + sizeof(ih) + off, n);
+		memcpy(buf, &ih, sizeof(ih));
+		ih.check = csum_ip4_header(buf, sizeof(ih));
+		memcpy(buf, &ih, sizeof(ih));
+		out(arg, buf, sizeof(buf), payload.p + off, n);
 	}
 	return count;
 }

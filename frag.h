@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ip.h"
+#include "pkt.h"
+
 /* Datagrams being reassembled at once; the oldest gives way */
 #define FRAG_SLOTS	8
 /* Seconds a datagram may take to arrive whole (Linux's ipfrag_time) */
@@ -65,12 +68,12 @@ typedef void (*frag_out_fn)(void *arg, const uint8_t *hdr, size_t hlen,
 
 int frag_init(struct frag *f);
 void frag_free(struct frag *f);
-int frag_in(struct frag *f, const uint8_t *ip, size_t len, uint32_t now,
-	    uint8_t **out, size_t *out_len);
-void frag_done(struct frag *f, const uint8_t *out);
+int frag_in(struct frag *f, const struct ip_view *ip, uint32_t now,
+	    struct pkt *out);
+void frag_done(struct frag *f, struct pkt out);
 void frag_tick(struct frag *f, uint32_t now);
 void frag_flush(struct frag *f);
-int frag_split(const uint8_t *ip, size_t len, size_t mtu, uint16_t id,
+int frag_split(struct pkt hdr, struct pkt payload, size_t mtu, uint16_t id,
 	       frag_out_fn out, void *arg);
 
 #endif /* FRAG_H */

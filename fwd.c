@@ -14,23 +14,50 @@
  *   checks (no spoofing: anything the guest sends leaves from the host's
  *   address, only to unicast destinations, only TCP, UDP and ICMP echo),
  *   reassembly of fragments (frag.c), TTL (ICMP time exceeded from the
- *   gateway when it runs out), the flow (conntrack.c: found, or created
- *   with a host port of its own, port.c), size against the uplink's MTU
- *   (ICMP fragmentation needed if DF is set), then the headers are copied
- *   out and rewritten with incremental checksums (nat.c) and the packet
- *   joins a batch for sendmmsg() on the IPPROTO_RAW socket (raw.c), headers
- *   from the copy, payload straight from qemu's stream buffer.
+ *   gateway when it runs out), the flow (conntrack.c: found, or created,
+ *   below), size against the uplink's MTU (ICMP fragmentation needed if DF
+ *   is set), then the headers are copied into a send slot and rewritten with
+ *   incremental checksums (nat.c), and the packet joins a batch for
+ *   sendmmsg() on the IPPROTO_RAW socket (raw.c), headers from the copy,
+ *   payload straight from qemu's stream buffer.
  *
- * Peer to guest (fwd_raw_handler(), fwd_from_host()):
- *   recvmmsg() on the socket of the protocol (the kernel's filter only
- *   passes packets for this merd's ports), the flow by its host side, the
- *   headers rewritten back, and the packet cut to the guest's MTU: TCP into
- *   segments (tcp.c), other datagrams into fragments. ICMP errors about a
- *   flow are translated, the packet they quote included.
+ * Peer to guest (fwd_from_host(), called by raw.c for each packet read):
+ *   the same parsers, the flow by its host side, the headers copied and
+ *   rewritten, and the packet cut to the guest's MTU: TCP into segments
+ *   (tcp.c), other datagrams into fragments. ICMP errors about a flow are
+ *   translated, the packet they quote included (icmp.c).
+ *
+ * A packet arriving on one side of a flow leaves on the other from that
+ * side's "our" address and port to its endpoint (conntrack.c): the same
+ * rewrite serves both directions.
  *
  * The gateway address means the host itself: traffic to it goes to the
  * host's loopback (DNS to the host's loopback resolver, if it has one) and
  * answers come back from the gateway address. --no-map-gw turns that off.
+ *
+ * DOC: Flow lifecycle and host ports
+ *
+ * A new flow's host port is picked as RFC 6056's algorithm 4 does: a keyed
+ * hash of the peer (address, port, protocol) gives an offset into merd's
+ * claimed ports, and a per-destination counter moves it on by each port
+ * taken. So consecutive flows to one peer take consecutive places, the
+ * ones used longest ago, and a port is free for this peer unless a flow to
+ * this very peer holds it: one lookup per try, no system call. A port
+ * serves any number of flows to different peers (conntrack.c's tuple
+ * rule). When merd's claimed ports are all taken for that peer, it claims
+ * another block (port.c).
+ *
+ * Finished flows give way: when no port merd holds is free toward the
+ * peer and it may claim no more blocks, the oldest finished flow among
+ * FWD_PROBE_FREE tries hands over its port (TCP closed or in TIME_WAIT, those the guest closed first before
+ * those the peer did, so that the peer holds no TIME_WAIT of its own for
+ * the tuple; then UDP flows of a single exchange, and echo flows, as Linux
+ * conntrack's early drop takes unassured entries). A late segment of the
+ * old connection can't reach the new one: the new flow takes from the peer
+ * only a SYN-ACK for its own SYN, then only segments in its window
+ * (conntrack.c). When the table is full, the oldest finished flow of all
+ * gives way the same way. Only when every flow is live is a new flow
+ * refused (a reset, or ICMP administratively prohibited).
  */
 
 #include <errno.h>
@@ -41,7 +68,7 @@
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
-#include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "conntrack.h"
@@ -51,117 +78,54 @@
 #include "icmp.h"
 #include "ip4.h"
 #include "log.h"
+#include "merd.h"
 #include "nat.h"
 #include "port.h"
 #include "raw.h"
+#include "siphash.h"
 #include "tap.h"
 #include "tcp.h"
 
 /* Loopback's MTU: traffic to the gateway address goes there */
 #define LOOPBACK_MTU	65536
 #define DNS_PORT	53
-/* Header bytes of each transport copied out of a guest frame */
-#define UDP_HDR		8
-#define ICMP_ECHO_HDR	8
-
-/**
- * struct fwd_pkt - a guest packet on its way out
- * @ip:		bytes from the IPv4 header on
- * @len:	IPv4 total length
- * @h:		IPv4 header, aligned copy
- * @l4len:	transport header bytes copied with the IPv4 header
- * @proto:	protocol
- * @sport:	source port or echo identifier, host order
- * @dport:	destination port, host order, 0 for ICMP
- * @flags:	TCP flags
- * @mapped:	to the gateway address, which means the host
+/* Ports tried for one free toward a peer before a finished flow to that
+ * peer gives way: a bound on the work per new flow
  */
-struct fwd_pkt {
-	const uint8_t *ip;
-	size_t len;
-	struct iphdr h;
-	size_t l4len;
-	uint8_t proto;
-	uint16_t sport;
-	uint16_t dport;
-	uint8_t flags;
-	bool mapped;
+#define FWD_PROBE_FREE	32
+/* TIME_WAIT flows looked at, oldest first, for one the guest closed first,
+ * when the table is full
+ */
+#define FWD_TW_SCAN	32
+/* Linux conntrack: a UDP flow answered, with traffic still going after
+ * this many seconds, is a stream (nf_conntrack_proto_udp.c, stream_ts)
+ */
+#define FWD_UDP_STREAM_AFTER	2
+
+/* How readily a finished flow gives way: lower first */
+enum fwd_rank {
+	FWD_RANK_CLOSED,	/* TCP reset, or closed by the guest first */
+	FWD_RANK_PEER_CLOSED,	/* TCP closed by the peer first */
+	FWD_RANK_UNASSURED,	/* UDP of one exchange, ICMP echo */
+	FWD_RANK_LIVE,		/* never given away */
 };
 
 /**
- * struct fwd_astr - an address as text, returned by value
- * @s:		the text
- */
-struct fwd_astr {
-	char s[INET_ADDRSTRLEN];
-};
-
-/**
- * fwd_ntoa() - an address for the trace, without a shared buffer
- * @addr:	address, network order
+ * fwd_proto_name() - name of a forwarded protocol, for the trace
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
  *
- * Return: text, valid until the end of the caller's full expression
+ * Return: "TCP", "UDP" or "ICMP"
  */
-static struct fwd_astr fwd_ntoa(uint32_t addr)
+const char *fwd_proto_name(uint8_t proto)
 {
-	struct fwd_astr a;
-
-	inet_ntop(AF_INET, &addr, a.s, sizeof(a.s));
-	return a;
-}
-
-/**
- * fwd_filter_update() - rebuild the raw sockets' filters for the claimed
- *			 port blocks, if they changed
- * @c:		context
- */
-static void fwd_filter_update(struct ctx *c)
-{
-	struct port_range r[PORT_RANGES_MAX];
-	int n, ret;
-
-	if (!c->ports.changed)
-		return;
-	n = port_ranges(&c->ports, r, PORT_RANGES_MAX);
-	ret = raw_filter(&c->raw, r, n);
-	if (ret)
-		err("can't update the raw socket filters: %s", strerror(-ret));
-	else
-		debug("raw socket filters now cover %d port ranges", n);
-}
-
-/**
- * fwd_init() - open raw sockets, allocate flows, ports and buffers
- * @c:		context, configuration complete
- *
- * Return: 0 on success, -errno
- */
-int fwd_init(struct ctx *c)
-{
-	int ret, i;
-
-	ret = raw_init(&c->raw);
-	if (ret)
-		return ret;
-	ret = ct_init(&c->ct, c->flows_max);
-	if (ret)
-		return ret;
-	for (i = 0; i < CT_STATES; i++)
-		if (c->ct_timeout[i])
-			c->ct.timeout[i] = c->ct_timeout[i];
-	ret = port_init(&c->ports, c->ports_lo, c->ports_hi);
-	if (ret)
-		return ret;
-	ret = frag_init(&c->frag);
-	if (ret)
-		return ret;
-	c->scratch = malloc(RAW_PKT_MAX);
-	if (!c->scratch)
-		return -ENOMEM;
-
-	c->ports.changed = true;
-	fwd_filter_update(c);
-	return 0;
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	default:
+		return "ICMP";
+	}
 }
 
 /**
@@ -183,21 +147,102 @@ static enum port_class fwd_port_class(uint8_t proto)
 }
 
 /**
- * fwd_proto_name() - name of a forwarded protocol, for the trace
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ * fwd_host_side() - the side of a flow on the host's network
+ * @f:		flow
  *
- * Return: "TCP", "UDP" or "ICMP"
+ * Return: the flowside
  */
-static const char *fwd_proto_name(uint8_t proto)
+static const struct flowside *fwd_host_side(const struct flow *f)
 {
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	default:
-		return "ICMP";
+	return &f->side[ct_side_of(f, PIF_HOST)];
+}
+
+/**
+ * fwd_filter_update() - rebuild the raw sockets' filters for the claimed
+ *			 port blocks, if they changed
+ * @c:		context
+ */
+static void fwd_filter_update(struct ctx *c)
+{
+	struct port_range r[PORT_RANGES_MAX];
+	int n, ret;
+
+	if (!c->fwd.ports.changed)
+		return;
+	n = port_ranges(&c->fwd.ports, r, PORT_RANGES_MAX);
+	ret = raw_filter(&c->fwd.raw, r, n);
+	if (ret)
+		err("can't update the raw socket filters: %s", strerror(-ret));
+	else
+		debug("raw socket filters now cover %d port ranges", n);
+}
+
+/**
+ * fwd_init() - open raw sockets, allocate flows, ports and buffers
+ * @c:		context, configuration complete
+ * @max_blocks:	most port blocks the descriptor limit allows
+ *
+ * Return: 0 on success, -errno (-EPERM or -EACCES: no raw sockets)
+ */
+int fwd_init(struct ctx *c, uint32_t max_blocks)
+{
+	struct fwd *fwd = &c->fwd;
+	int ret, i;
+
+	ret = raw_init(&fwd->raw);
+	if (ret)
+		return ret;
+	ret = ct_init(&fwd->ct, c->opts.flows_max);
+	if (ret)
+		return ret;
+	for (i = 0; i < CT_STATES; i++)
+		if (c->opts.ct_timeout[i])
+			fwd->ct.timeout[i] = c->opts.ct_timeout[i];
+	ret = port_init(&fwd->ports, c->opts.ports_lo, c->opts.ports_hi,
+			max_blocks);
+	if (ret)
+		return ret;
+	ret = frag_init(&fwd->frag);
+	if (ret)
+		return ret;
+	fwd->scratch = malloc(RAW_PKT_MAX);
+	if (!fwd->scratch)
+		return -ENOMEM;
+	if (getrandom(fwd->port_key, sizeof(fwd->port_key), 0) !=
+	    sizeof(fwd->port_key))
+		return -EIO;
+
+	return 0;
+}
+
+/**
+ * fwd_ports_init() - claim the first block of host ports
+ * @c:		context, after fwd_init()
+ *
+ * So that a merd that can't hold ports fails at start, not with its first
+ * flow.
+ *
+ * Return: 0 on success, -ENOSPC if no block is free, -EACCES without the
+ *	   privilege for ports below 1024, other -errno
+ */
+int fwd_ports_init(struct ctx *c)
+{
+	struct ports *p = &c->fwd.ports;
+	int ret;
+
+	ret = port_claim(p, c->now);
+	if (ret == -ENOSPC) {
+		/* Tell a port merd may not bind from one that is taken */
+		int fd = port_hold(PORT_TCP, p->lo);
+
+		if (fd < 0)
+			return fd == -EADDRINUSE ? -ENOSPC : fd;
+		close(fd);
 	}
+	if (ret)
+		return ret;
+	fwd_filter_update(c);
+	return 0;
 }
 
 /**
@@ -208,15 +253,15 @@ static const char *fwd_proto_name(uint8_t proto)
  */
 static void fwd_release(struct ctx *c, uint32_t idx, const char *why)
 {
-	const struct flow *f = &c->ct.flows[idx];
+	const struct flow *f = &c->fwd.ct.flows[idx];
+	const struct flowside *h = fwd_host_side(f);
 
 	trace(c, "flow %u: %s %s:%u, host port %u, %s", idx,
-	      fwd_proto_name(f->proto), fwd_ntoa(f->daddr).s, f->dport,
-	      f->hport, why);
+	      fwd_proto_name(f->proto), inany_ntop(&h->eaddr).s, h->eport,
+	      h->oport, why);
 
-	port_release(&c->ports, fwd_port_class(f->proto), f->hport, f->fd,
-		     c->now);
-	ct_remove(&c->ct, idx);
+	port_unref(&c->fwd.ports, fwd_port_class(f->proto), h->oport, c->now);
+	ct_remove(&c->fwd.ct, idx);
 }
 
 /**
@@ -226,11 +271,11 @@ static void fwd_release(struct ctx *c, uint32_t idx, const char *why)
 void fwd_cleanup(struct ctx *c)
 {
 	fwd_forget(c);
-	port_free(&c->ports);
-	ct_free(&c->ct);
-	frag_free(&c->frag);
-	raw_close(&c->raw);
-	free(c->scratch);
+	port_free(&c->fwd.ports);
+	ct_free(&c->fwd.ct);
+	frag_free(&c->fwd.frag);
+	raw_close(&c->fwd.raw);
+	free(c->fwd.scratch);
 }
 
 /**
@@ -239,13 +284,14 @@ void fwd_cleanup(struct ctx *c)
  */
 void fwd_forget(struct ctx *c)
 {
+	struct conntrack *ct = &c->fwd.ct;
 	int s;
 
-	for (s = 0; c->ct.flows && s < CT_STATES; s++)
-		while (c->ct.aging[s].head != FLOW_NONE)
-			fwd_release(c, c->ct.aging[s].head, "guest gone");
-	c->raw.nout = 0;
-	frag_flush(&c->frag);
+	for (s = 0; ct->flows && s < CT_STATES; s++)
+		while (ct->aging[s].head != FLOW_NONE)
+			fwd_release(c, ct->aging[s].head, "guest gone");
+	c->fwd.raw.nout = 0;
+	frag_flush(&c->fwd.frag);
 }
 
 /**
@@ -256,11 +302,11 @@ void fwd_timer(struct ctx *c)
 {
 	uint32_t idx;
 
-	while ((idx = ct_expired(&c->ct, c->now)) != FLOW_NONE)
+	while ((idx = ct_expired(&c->fwd.ct, c->now)) != FLOW_NONE)
 		fwd_release(c, idx, "expired");
-	port_tick(&c->ports, c->now);
+	port_tick(&c->fwd.ports, c->now);
 	fwd_filter_update(c);
-	frag_tick(&c->frag, c->now);
+	frag_tick(&c->fwd.frag, c->now);
 }
 
 /**
@@ -276,164 +322,321 @@ void fwd_timer(struct ctx *c)
  */
 bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
 {
-	uint32_t h = ntohl(daddr), mask = c->guest.prefix_len ?
-		     ~0U << (32 - c->guest.prefix_len) : 0;
+	uint32_t h = ntohl(daddr), mask = prefix4_mask(c->guest4.prefix_len);
 
 	if (!ip4_is_unicast(daddr))
 		return false;
-	if (c->guest.prefix_len < 31 && (h | mask) == 0xffffffff &&
-	    (h & mask) == (ntohl(c->guest.addr.s_addr) & mask))
+	if (c->guest4.prefix_len < 31 && (h | mask) == 0xffffffff &&
+	    (h & mask) == (ntohl(c->guest4.addr.s_addr) & mask))
 		return false;	/* the subnet's broadcast address */
-	return daddr != c->guest.addr.s_addr;
+	return daddr != c->guest4.addr.s_addr;
 }
 
 /**
- * fwd_l4_parse() - check the transport header of a guest packet
- * @c:		context
- * @p:		packet; @proto, ports, @flags and @l4len filled in
+ * fwd_rank() - how readily a flow gives way to a new one
+ * @f:		flow
  *
- * Return: 0 if forwardable, -1 to drop
+ * Return: enum fwd_rank
  */
-static int fwd_l4_parse(const struct ctx *c, struct fwd_pkt *p)
+static enum fwd_rank fwd_rank(const struct flow *f)
 {
-	size_t ihl = ip4_hlen(&p->h), avail = p->len - ihl;
-	const uint8_t *l4 = p->ip + ihl;
-	struct tcphdr th;
-	struct udphdr uh;
-	struct icmphdr ih;
+	unsigned int tap = ct_side_of(f, PIF_TAP);
 
-	p->proto = p->h.protocol;
-	switch (p->proto) {
-	case IPPROTO_TCP:
-		if (avail < sizeof(th))
-			return -1;
-		memcpy(&th, l4, sizeof(th));
-		p->l4len = (size_t)th.doff * 4;
-		if (p->l4len < sizeof(th) || p->l4len > avail)
-			return -1;
-		p->sport = ntohs(th.source);
-		p->dport = ntohs(th.dest);
-		p->flags = l4[offsetof(struct tcphdr, ack_seq) + 5];
-		return p->dport ? 0 : -1;
-	case IPPROTO_UDP:
-		if (avail < sizeof(uh))
-			return -1;
-		memcpy(&uh, l4, sizeof(uh));
-		if (ntohs(uh.len) < sizeof(uh) || ntohs(uh.len) > avail)
-			return -1;
-		p->l4len = UDP_HDR;
-		p->sport = ntohs(uh.source);
-		p->dport = ntohs(uh.dest);
-		return p->dport ? 0 : -1;
-	case IPPROTO_ICMP:
-		if (avail < ICMP_ECHO_HDR)
-			return -1;
-		memcpy(&ih, l4, sizeof(ih));
-		if (ih.type != ICMP_ECHO || ih.code)
-			return -1;	/* only echo requests go out */
-		p->l4len = ICMP_ECHO_HDR;
-		p->sport = ntohs(ih.un.echo.id);
-		p->dport = 0;
-		return 0;
+	switch (f->state) {
+	case CT_TCP_CLOSE:
+		return FWD_RANK_CLOSED;
+	case CT_TCP_TIME_WAIT:
+		return (f->flags & CT_FIN_FIRST(tap)) ? FWD_RANK_CLOSED :
+							 FWD_RANK_PEER_CLOSED;
+	case CT_UDP:
+	case CT_ICMP:
+		return FWD_RANK_UNASSURED;
 	default:
-		trace(c, "fwd: protocol %u not forwarded", p->proto);
-		return -1;
+		return FWD_RANK_LIVE;
 	}
 }
 
 /**
- * fwd_refuse() - tell the guest a new flow can't be had
- * @c:		context
- * @p:		its first packet
+ * fwd_older() - tell whether a flow gives way before another
+ * @a:		flow
+ * @b:		flow, or NULL
+ *
+ * Return: true if @a ranks lower, or the same and expires sooner
  */
-static void fwd_refuse(struct ctx *c, const struct fwd_pkt *p)
+static bool fwd_older(const struct flow *a, const struct flow *b)
 {
-	if (p->proto == IPPROTO_TCP)
-		tcp_rst(c, p->ip, p->len);
-	else
-		icmp_error(c, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED, 0,
-			   c->guest.gw.s_addr, p->ip, p->len);
+	if (!b)
+		return true;
+	if (fwd_rank(a) != fwd_rank(b))
+		return fwd_rank(a) < fwd_rank(b);
+	return (int32_t)(a->expires - b->expires) < 0;
+}
+
+/**
+ * fwd_reclaim() - make room in a full table: the oldest finished flow goes
+ * @c:		context
+ *
+ * Reset flows first, then one in TIME_WAIT that the guest closed first
+ * (among the oldest few), then the oldest in TIME_WAIT, then UDP flows of
+ * a single exchange, then echo flows.
+ *
+ * Return: true if a flow went, false if every flow is live
+ */
+static bool fwd_reclaim(struct ctx *c)
+{
+	static const enum ct_state then[] = { CT_TCP_TIME_WAIT, CT_UDP,
+					      CT_ICMP };
+	struct conntrack *ct = &c->fwd.ct;
+	uint32_t idx = ct->aging[CT_TCP_CLOSE].head, tw;
+	unsigned int i, n;
+
+	for (tw = ct->aging[CT_TCP_TIME_WAIT].head, n = 0;
+	     idx == FLOW_NONE && tw != FLOW_NONE && n < FWD_TW_SCAN;
+	     tw = ct->flows[tw].next, n++)
+		if (fwd_rank(&ct->flows[tw]) == FWD_RANK_CLOSED)
+			idx = tw;
+	for (i = 0; idx == FLOW_NONE && i < ARRAY_SIZE(then); i++)
+		idx = ct->aging[then[i]].head;
+	if (idx == FLOW_NONE)
+		return false;
+	fwd_release(c, idx, "given way: table full");
+	return true;
+}
+
+/**
+ * fwd_port_start() - where the search for a host port toward a peer starts
+ * @c:		context
+ * @proto:	protocol
+ * @peer:	the host side of the new flow: the peer, and our address
+ * @ctr:	set to the destination's counter (RFC 6056 3.3.4, table[])
+ *
+ * Return: F(peer) + table[G(peer)], to be taken modulo the ports claimed
+ */
+static uint32_t fwd_port_start(struct ctx *c, uint8_t proto,
+			       const struct flowside *peer, uint32_t **ctr)
+{
+	uint64_t m[3], h;
+
+	m[0] = (uint64_t)proto | (uint64_t)peer->eport << 8;
+	memcpy(&m[1], &peer->eaddr, sizeof(peer->eaddr));
+	h = siphash_words(m, ARRAY_SIZE(m), c->fwd.port_key);
+	*ctr = &c->fwd.port_ctr[(h >> 32) % FWD_PORT_CTRS];
+	return (uint32_t)h + **ctr;
+}
+
+/**
+ * fwd_port_pick() - pick the host port of a new flow toward a peer
+ * @c:		context
+ * @proto:	protocol
+ * @hs:		the flow's host side, but @oport, which is set on success
+ * @victim:	set to a finished flow that must give way first (it holds
+ *		the port toward this peer), or FLOW_NONE
+ *
+ * A free port of the claimed blocks first, then a free one of a newly
+ * claimed block; only when merd may claim no more does a finished flow
+ * toward the peer give way, the oldest among FWD_PROBE_FREE tries.
+ *
+ * Return: 0 on success, -ENOSPC if every port toward the peer is live
+ */
+static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
+			 uint32_t *victim)
+{
+	struct ports *p = &c->fwd.ports;
+	enum port_class cls = fwd_port_class(proto);
+	uint32_t *ctr, start, i, idx;
+	const struct flow *best;
+	uint16_t port, best_port;
+
+	start = fwd_port_start(c, proto, hs, &ctr);
+	for (;;) {
+		uint32_t n = port_count(p);
+		bool more = port_claimable(p, c->now);
+
+		best = NULL;
+		best_port = 0;
+		*victim = FLOW_NONE;
+		for (i = 0; i < n; i++) {
+			port = port_nth(p, cls, (start + i) % n);
+			if (!port)
+				continue;
+			hs->oport = port;
+			idx = ct_lookup(&c->fwd.ct, proto, PIF_HOST, hs, NULL);
+			if (idx == FLOW_NONE) {
+				*victim = FLOW_NONE;
+				*ctr += i + 1;
+				return 0;
+			}
+			if (fwd_rank(&c->fwd.ct.flows[idx]) != FWD_RANK_LIVE &&
+			    fwd_older(&c->fwd.ct.flows[idx], best)) {
+				best = &c->fwd.ct.flows[idx];
+				best_port = port;
+				*victim = idx;
+			}
+			if (!more && best && i + 1 >= FWD_PROBE_FREE)
+				break;
+		}
+		if (more && !port_claim(p, c->now)) {
+			fwd_filter_update(c);
+			continue;
+		}
+		if (!best)
+			return -ENOSPC;
+		hs->oport = best_port;
+		*ctr += i + 1;
+		return 0;
+	}
+}
+
+/**
+ * struct fwd_route - where a guest packet goes
+ * @mapped:	to the gateway address, which means the host
+ * @haddr:	host address it leaves from, network order
+ * @raddr:	where the host sends it
+ * @mtu:	MTU toward there
+ */
+struct fwd_route {
+	bool mapped;
+	uint32_t haddr;
+	uint32_t raddr;
+	size_t mtu;
+};
+
+/**
+ * fwd_route() - decide where a guest packet goes
+ * @c:		context
+ * @ip:		the packet
+ * @l4:		its transport header
+ * @r:		filled in
+ */
+static void fwd_route(const struct ctx *c, const struct ip_view *ip,
+		      const struct l4_view *l4, struct fwd_route *r)
+{
+	uint32_t daddr = inany_v4(&ip->dst);
+
+	r->mapped = !c->opts.no_map_gw && daddr == c->guest4.gw.s_addr;
+	if (r->mapped) {
+		r->haddr = htonl(INADDR_LOOPBACK);
+		r->raddr = (l4->dport == DNS_PORT && c->host.dns4_lo.s_addr) ?
+			   c->host.dns4_lo.s_addr : htonl(INADDR_LOOPBACK);
+		r->mtu = LOOPBACK_MTU;
+	} else {
+		r->haddr = c->host.out4.s_addr;
+		r->raddr = daddr;
+		r->mtu = c->host.mtu;
+	}
 }
 
 /**
  * fwd_flow_new() - start a flow for a guest packet
  * @c:		context
- * @p:		its first packet
+ * @ip:		its first packet
+ * @l4:		its transport header
+ * @r:		where it goes
  *
- * Return: flow number, FLOW_NONE if the table is full or no port is left
+ * Return: flow number, FLOW_NONE if every flow, or every port toward the
+ *	   peer, is live
  */
-static uint32_t fwd_flow_new(struct ctx *c, const struct fwd_pkt *p)
+static uint32_t fwd_flow_new(struct ctx *c, const struct ip_view *ip,
+			     const struct l4_view *l4,
+			     const struct fwd_route *r)
 {
-	enum port_class cls = fwd_port_class(p->proto);
-	struct flow f = { .proto = p->proto, .gaddr = p->h.saddr,
-			  .gport = p->sport, .daddr = p->h.daddr,
-			  .dport = p->dport, .fd = -1 };
-	enum ct_state state;
-	uint32_t idx;
+	struct conntrack *ct = &c->fwd.ct;
+	struct flowside hs = { .eport = l4->dport };
+	uint32_t idx, victim;
+	struct flow *f;
 
-	if (c->ct.count >= c->ct.max) {
+	if (ct->count >= ct->max && !fwd_reclaim(c)) {
 		trace(c, "fwd: flow table full (%u), new flow refused",
-		      c->ct.max);
+		      ct->max);
 		return FLOW_NONE;
 	}
 
-	if (p->mapped) {
-		f.haddr = htonl(INADDR_LOOPBACK);
-		f.raddr = (p->dport == DNS_PORT && c->dns_host.s_addr) ?
-			  c->dns_host.s_addr : htonl(INADDR_LOOPBACK);
-	} else {
-		f.haddr = c->out_addr.s_addr;
-		f.raddr = p->h.daddr;
-	}
+	inany_from_v4(&hs.eaddr, r->raddr);
+	inany_from_v4(&hs.oaddr, r->haddr);
+	if (fwd_port_pick(c, ip->proto, &hs, &victim))
+		goto refuse;
+	if (victim != FLOW_NONE)
+		fwd_release(c, victim, "given way: its port is taken over");
+	if (port_ref(&c->fwd.ports, fwd_port_class(ip->proto), hs.oport))
+		goto refuse;
 
-	f.hport = port_alloc(&c->ports, cls, &f.fd);
-	if (!f.hport) {
-		trace(c, "fwd: no host port left, new flow refused");
-		return FLOW_NONE;
-	}
-	fwd_filter_update(c);
-
-	if (p->proto == IPPROTO_TCP)
-		state = CT_TCP_SYN_SENT;
-	else
-		state = p->proto == IPPROTO_UDP ? CT_UDP : CT_ICMP;
-	idx = ct_insert(&c->ct, &f, state, c->now);
+	idx = ct_alloc(ct);
+	f = &ct->flows[idx];
+	f->proto = ip->proto;
+	f->af = AF_INET;
+	f->pif[INISIDE] = PIF_TAP;
+	f->pif[TGTSIDE] = PIF_HOST;
+	f->side[INISIDE].eaddr = ip->src;
+	f->side[INISIDE].oaddr = ip->dst;
+	f->side[INISIDE].eport = l4->sport;
+	f->side[INISIDE].oport = l4->dport;
+	f->side[TGTSIDE] = hs;
+	ct_insert(ct, idx, ip->proto == IPPROTO_TCP ? CT_TCP_SYN_SENT :
+		  ip->proto == IPPROTO_UDP ? CT_UDP : CT_ICMP, c->now);
 
 	trace(c, "flow %u: %s %s:%u from guest port %u, host port %u", idx,
-	      fwd_proto_name(p->proto), fwd_ntoa(f.raddr).s, f.dport, f.gport,
-	      f.hport);
+	      fwd_proto_name(ip->proto), inany_ntop(&hs.eaddr).s, hs.eport,
+	      l4->sport, hs.oport);
 	return idx;
+
+refuse:
+	trace(c, "fwd: no host port left toward %s:%u, new flow refused",
+	      inany_ntop(&hs.eaddr).s, hs.eport);
+	return FLOW_NONE;
+}
+
+/**
+ * fwd_refuse() - tell the guest a new flow can't be had
+ * @c:		context
+ * @ip:		its first packet
+ * @l4:		its transport header
+ */
+static void fwd_refuse(struct ctx *c, const struct ip_view *ip,
+		       const struct l4_view *l4)
+{
+	if (ip->proto == IPPROTO_TCP)
+		tcp_rst(c, ip, l4);
+	else
+		icmp_error(c, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED, 0,
+			   c->guest4.gw.s_addr, ip);
 }
 
 /**
  * fwd_flow_get() - find or start the flow of a guest packet
  * @c:		context
- * @p:		packet
+ * @ip:		packet
+ * @l4:		its transport header
+ * @r:		where it goes
+ * @side:	set to the side of the flow it came on
  *
  * Return: flow number, or FLOW_NONE after answering the guest (reset or
  *	   ICMP error) or dropping the packet
  */
-static uint32_t fwd_flow_get(struct ctx *c, const struct fwd_pkt *p)
+static uint32_t fwd_flow_get(struct ctx *c, const struct ip_view *ip,
+			     const struct l4_view *l4,
+			     const struct fwd_route *r, unsigned int *side)
 {
+	struct flowside key = { .eaddr = ip->src, .oaddr = ip->dst,
+				.eport = l4->sport, .oport = l4->dport };
 	uint32_t idx;
 
-	idx = ct_lookup_guest(&c->ct, p->proto, p->h.saddr, p->sport,
-			      p->h.daddr, p->dport);
+	idx = ct_lookup(&c->fwd.ct, ip->proto, PIF_TAP, &key, side);
 	if (idx != FLOW_NONE)
 		return idx;
 
 	/* Only a SYN opens a TCP flow; anything else is for a connection
 	 * merd doesn't know (anymore): reset, as the peer would
 	 */
-	if (p->proto == IPPROTO_TCP &&
-	    (p->flags & (TH_SYN | TH_ACK)) != TH_SYN) {
-		tcp_rst(c, p->ip, p->len);
+	if (ip->proto == IPPROTO_TCP &&
+	    (l4->flags & (TH_SYN | TH_ACK)) != TH_SYN) {
+		tcp_rst(c, ip, l4);
 		return FLOW_NONE;
 	}
 
-	idx = fwd_flow_new(c, p);
+	*side = INISIDE;
+	idx = fwd_flow_new(c, ip, l4, r);
 	if (idx == FLOW_NONE)
-		fwd_refuse(c, p);
+		fwd_refuse(c, ip, l4);
 	return idx;
 }
 
@@ -441,27 +644,41 @@ static uint32_t fwd_flow_get(struct ctx *c, const struct fwd_pkt *p)
  * fwd_track() - advance a flow's state for a packet, refresh its timeout
  * @c:		context
  * @idx:	flow number
- * @from:	CT_FROM_GUEST or CT_FROM_PEER
- * @flags:	TCP flags, if TCP
+ * @side:	side the packet came from
+ * @l4:		its transport header
+ *
+ * Return: 0 to forward the packet, -1 to drop it (out of the window)
  */
-static void fwd_track(struct ctx *c, uint32_t idx, int from, uint8_t flags)
+static int fwd_track(struct ctx *c, uint32_t idx, unsigned int side,
+		     const struct l4_view *l4)
 {
-	struct flow *f = &c->ct.flows[idx];
-	enum ct_state s;
+	struct flow *f = &c->fwd.ct.flows[idx];
+	enum ct_state s = f->state;
 
 	switch (f->proto) {
 	case IPPROTO_TCP:
-		s = ct_tcp_track(f, from, flags);
+		if (ct_tcp_track(f, side, l4, &s)) {
+			trace(c, "flow %u: TCP segment from the %s out of the "
+			      "window, dropped", idx,
+			      f->pif[side] == PIF_TAP ? "guest" : "peer");
+			return -1;
+		}
 		break;
 	case IPPROTO_UDP:
-		s = (from == CT_FROM_PEER || f->state == CT_UDP_STREAM) ?
-		    CT_UDP_STREAM : CT_UDP;
+		/* Linux conntrack: answered, and still going two seconds
+		 * on, it is a stream (and no longer gives way)
+		 */
+		if ((f->flags & CT_REPLIED) &&
+		    c->now - f->created >= FWD_UDP_STREAM_AFTER)
+			s = CT_UDP_STREAM;
+		if (side == TGTSIDE)
+			f->flags |= CT_REPLIED;
 		break;
 	default:
-		s = CT_ICMP;
 		break;
 	}
-	ct_refresh(&c->ct, idx, s, c->now);
+	ct_refresh(&c->fwd.ct, idx, s, c->now);
+	return 0;
 }
 
 /**
@@ -478,77 +695,34 @@ static void fwd_send_frag(void *arg, const uint8_t *hdr, size_t hlen,
 	const struct ctx *c = arg;
 	struct iovec iov[2] = { { iov_const(hdr), hlen },
 				{ iov_const(data), len } };
-	struct iphdr ih;
-	struct sockaddr_in dst = { .sin_family = AF_INET };
-	struct msghdr mh = { .msg_name = &dst, .msg_namelen = sizeof(dst),
-			     .msg_iov = iov, .msg_iovlen = 2 };
+	uint32_t daddr;
+	int ret;
 
-	memcpy(&ih, hdr, sizeof(ih));
-	dst.sin_addr.s_addr = ih.daddr;
-	if (sendmsg(c->raw.fd_send, &mh, 0) < 0)
-		trace(c, "fwd: fragment not sent: %s", strerror(errno));
+	memcpy(&daddr, hdr + offsetof(struct iphdr, daddr), sizeof(daddr));
+	ret = raw_send(&c->fwd.raw, iov, 2, daddr);
+	if (ret)
+		trace(c, "fwd: fragment not sent: %s", strerror(-ret));
 }
 
 /**
  * fwd_out_fragmented() - send a too large datagram as fragments
  * @c:		context
- * @o:		the datagram, headers rewritten, in the send batch slot
+ * @o:		the datagram, headers rewritten, in a send slot
+ * @l3len:	length of its IPv4 header
  * @mtu:	MTU toward the peer
  */
 static void fwd_out_fragmented(struct ctx *c, const struct raw_out *o,
-			       size_t mtu)
+			       size_t l3len, size_t mtu)
 {
-	size_t len = o->iov[0].iov_len + o->iov[1].iov_len;
+	size_t l4len = o->iov[0].iov_len - l3len;
+	struct pkt hdr = { o->hdr, l3len };
+	struct pkt payload = { c->fwd.scratch, l4len + o->iov[1].iov_len };
 
-	memcpy(c->scratch, o->iov[0].iov_base, o->iov[0].iov_len);
-	memcpy(c->scratch + o->iov[0].iov_len, o->iov[1].iov_base,
-	       o->iov[1].iov_len);
-	if (frag_split(c->scratch, len, mtu, c->ip_id++, fwd_send_frag, c) < 0)
-		trace(c, "fwd: %zu-byte datagram can't be fragmented", len);
-}
-
-/**
- * fwd_out() - rewrite a guest packet's headers and queue it for sending
- * @c:		context
- * @p:		packet
- * @idx:	its flow
- */
-static void fwd_out(struct ctx *c, const struct fwd_pkt *p, uint32_t idx)
-{
-	const struct flow *f = &c->ct.flows[idx];
-	struct raw_out *o = &c->raw.out[c->raw.nout];
-	size_t ihl = ip4_hlen(&p->h), hlen = ihl + p->l4len;
-	size_t mtu = p->mapped ? LOOPBACK_MTU : c->host.mtu;
-
-	if (p->len > mtu && (ntohs(p->h.frag_off) & IP_DF)) {
-		icmp_error(c, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-			   (uint16_t)MIN(mtu, (size_t)UINT16_MAX),
-			   c->guest.gw.s_addr, p->ip, p->len);
-		return;
-	}
-
-	memcpy(o->hdr, p->ip, hlen);
-	o->quote_len = MIN(p->len, ihl + 8);
-	memcpy(o->quote, p->ip, o->quote_len);
-	if (!p->mapped)
-		nat_ttl_dec(o->hdr);
-	nat_l4(o->hdr + ihl, p->l4len, p->proto, p->h.saddr, p->h.daddr,
-	       f->haddr, f->raddr, NAT_SPORT, f->hport);
-	nat_ip4(o->hdr, f->haddr, f->raddr);
-
-	o->iov[0].iov_base = o->hdr;
-	o->iov[0].iov_len = hlen;
-	o->iov[1].iov_base = iov_const(p->ip + hlen);
-	o->iov[1].iov_len = p->len - hlen;
-	o->dst.sin_family = AF_INET;
-	o->dst.sin_addr.s_addr = f->raddr;
-
-	if (p->len > mtu) {
-		fwd_out_fragmented(c, o, mtu);
-		return;
-	}
-	if (++c->raw.nout == RAW_BATCH)
-		fwd_flush(c);
+	memcpy(c->fwd.scratch, o->hdr + l3len, l4len);
+	memcpy(c->fwd.scratch + l4len, o->iov[1].iov_base, o->iov[1].iov_len);
+	if (frag_split(hdr, payload, mtu, c->fwd.ip_id++, fwd_send_frag, c) < 0)
+		trace(c, "fwd: %zu-byte datagram can't be fragmented",
+		      l3len + payload.len);
 }
 
 /**
@@ -559,6 +733,8 @@ static void fwd_out(struct ctx *c, const struct fwd_pkt *p, uint32_t idx)
  */
 static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 {
+	struct pkt quote = { o->quote, o->quote_len };
+	struct ip_view orig;
 	uint8_t code;
 
 	switch (e) {
@@ -576,8 +752,9 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 		trace(c, "fwd: send failed: %s", strerror(e));
 		return;
 	}
-	icmp_error(c, ICMP_DEST_UNREACH, code, 0, c->guest.gw.s_addr,
-		   o->quote, o->quote_len);
+	if (!ip4_parse_quote(quote, &orig))
+		icmp_error(c, ICMP_DEST_UNREACH, code, 0, c->guest4.gw.s_addr,
+			   &orig);
 }
 
 /**
@@ -588,34 +765,118 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
  */
 void fwd_flush(struct ctx *c)
 {
-	struct mmsghdr mm[RAW_BATCH];
-	int i, done = 0;
+	raw_flush(c, fwd_send_error);
+}
 
-	for (i = 0; i < c->raw.nout; i++) {
-		struct raw_out *o = &c->raw.out[i];
+/**
+ * fwd_out() - rewrite a guest packet's headers and queue it for sending
+ * @c:		context
+ * @ip:		packet
+ * @l4:		its transport header
+ * @r:		where it goes
+ * @f:		its flow
+ * @side:	the side it came on
+ */
+static void fwd_out(struct ctx *c, const struct ip_view *ip,
+		    const struct l4_view *l4, const struct fwd_route *r,
+		    const struct flow *f, unsigned int side)
+{
+	const struct flowside *to = &f->side[ct_other(side)];
+	struct raw_out *o = raw_out_slot(&c->fwd.raw);
+	size_t l3len = ip->hdr.len, hlen = l3len + l4->hdr.len;
+	struct nat_rw rw = { .osaddr = inany_v4(&ip->src),
+			     .odaddr = inany_v4(&ip->dst),
+			     .saddr = inany_v4(&to->oaddr),
+			     .daddr = inany_v4(&to->eaddr),
+			     .sport = to->oport, .dport = to->eport };
+	struct wpkt hdr = { o->hdr, hlen }, l4hdr = { NULL, 0 };
+	size_t len = l3len + ip->l4.len;
 
-		memset(&mm[i], 0, sizeof(mm[i]));
-		mm[i].msg_hdr.msg_name = &o->dst;
-		mm[i].msg_hdr.msg_namelen = sizeof(o->dst);
-		mm[i].msg_hdr.msg_iov = o->iov;
-		mm[i].msg_hdr.msg_iovlen = 2;
+	if (len > r->mtu && ip->df) {
+		icmp_error(c, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+			   (uint16_t)MIN(r->mtu, (size_t)UINT16_MAX),
+			   c->guest4.gw.s_addr, ip);
+		return;
 	}
 
-	while (done < c->raw.nout) {
-		int n = sendmmsg(c->raw.fd_send, mm + done,
-				 (unsigned int)(c->raw.nout - done), 0);
+	memcpy(o->hdr, ip->hdr.p, l3len);
+	memcpy(o->hdr + l3len, l4->hdr.p, l4->hdr.len);
+	o->quote_len = MIN(len, l3len + 8);
+	memcpy(o->quote, ip->hdr.p, o->quote_len);
+	if (!r->mapped)
+		nat_ttl_dec(hdr);
+	wpkt_tail(hdr, l3len, &l4hdr);
+	nat_l4(l4hdr, ip->proto, &rw);
+	nat_ip4(hdr, rw.saddr, rw.daddr);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* The first packet left failed: report it, go on */
-			fwd_send_error(c, &c->raw.out[done], errno);
-			done++;
-			continue;
-		}
-		done += n;
+	o->iov[0].iov_base = o->hdr;
+	o->iov[0].iov_len = hlen;
+	o->iov[1].iov_base = iov_const(ip->l4.p + l4->hdr.len);
+	o->iov[1].iov_len = ip->l4.len - l4->hdr.len;
+	o->dst.sin_family = AF_INET;
+	o->dst.sin_addr.s_addr = rw.daddr;
+
+	if (len > r->mtu) {
+		fwd_out_fragmented(c, o, l3len, r->mtu);
+		return;
 	}
-	c->raw.nout = 0;
+	raw_out_commit(c, fwd_send_error);
+}
+
+/**
+ * fwd_guest_l4() - check what the guest may send, and its transport header
+ * @c:		context
+ * @ip:		packet, whole (reassembled if it came in fragments)
+ * @l4:		filled in
+ *
+ * Return: 0 if it may be forwarded, -1 to drop it
+ */
+static int fwd_guest_l4(const struct ctx *c, const struct ip_view *ip,
+			struct l4_view *l4)
+{
+	if (!fwd_dst_ok(c, inany_v4(&ip->dst)))
+		return -1;
+	if (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP &&
+	    ip->proto != IPPROTO_ICMP) {
+		trace(c, "fwd: protocol %u not forwarded", ip->proto);
+		return -1;
+	}
+	if (l4_parse(ip, l4))
+		return -1;
+	if (ip->proto == IPPROTO_ICMP)	/* only echo requests go out */
+		return l4->type == ICMP_ECHO && !l4->code ? 0 : -1;
+	return l4->dport ? 0 : -1;
+}
+
+/**
+ * fwd_from_guest_whole() - forward a whole IPv4 packet from the guest
+ * @c:		context
+ * @ip:		packet, checked by ip4_parse(), not a fragment
+ */
+static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
+{
+	struct fwd_route r;
+	struct l4_view l4;
+	unsigned int side;
+	uint32_t idx;
+
+	if (fwd_guest_l4(c, ip, &l4)) {
+		trace(c, "fwd: packet to %s dropped", inany_ntop(&ip->dst).s);
+		return;
+	}
+
+	fwd_route(c, ip, &l4, &r);
+	if (!r.mapped && ip->ttl <= 1) {
+		/* RFC 1812 5.3.1: time exceeded in transit */
+		icmp_error(c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+			   c->guest4.gw.s_addr, ip);
+		return;
+	}
+
+	idx = fwd_flow_get(c, ip, &l4, &r, &side);
+	if (idx == FLOW_NONE || fwd_track(c, idx, side, &l4))
+		return;
+	fwd_out(c, ip, &l4, &r, &c->fwd.ct.flows[idx], side);
 }
 
 /**
@@ -623,52 +884,27 @@ void fwd_flush(struct ctx *c)
  * @c:		context
  * @ip:		packet, checked by ip4_parse()
  */
-void fwd_from_guest(struct ctx *c, const struct ip4_view *ip)
+void fwd_from_guest(struct ctx *c, const struct ip_view *ip)
 {
-	struct fwd_pkt p = { .ip = ip->hdr.p, .len = ip->hlen + ip->l4.len,
-			     .h = ip->h };
-	uint8_t *whole = NULL;
-	size_t whole_len;
-	uint32_t idx;
+	struct ip_view wip;
+	struct pkt whole;
 
-	if (ip->hlen != IP4_HLEN_MIN) {
+	if (ip->hdr.len != IP4_HLEN_MIN) {
 		trace(c, "fwd: IPv4 options not forwarded");
 		return;
 	}
-	if (ip4_is_fragment(ip)) {
-		if (frag_in(&c->frag, p.ip, p.len, c->now, &whole,
-			    &whole_len) != 1)
-			return;
-		p.ip = whole;
-		p.len = whole_len;
-		memcpy(&p.h, whole, sizeof(p.h));
+	if (!ip_is_fragment(ip)) {
+		fwd_from_guest_whole(c, ip);
+		return;
 	}
 
-	if (!fwd_dst_ok(c, p.h.daddr) || fwd_l4_parse(c, &p)) {
-		trace(c, "fwd: packet to %s dropped",
-		      inet_ntoa((struct in_addr){ p.h.daddr }));
-		goto out;
-	}
-
-	p.mapped = !c->no_map_gw && p.h.daddr == c->guest.gw.s_addr;
-	if (!p.mapped && p.h.ttl <= 1) {
-		/* RFC 1812 5.3.1: time exceeded in transit */
-		icmp_error(c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
-			   c->guest.gw.s_addr, p.ip, p.len);
-		goto out;
-	}
-
-	idx = fwd_flow_get(c, &p);
-	if (idx == FLOW_NONE)
-		goto out;
-	fwd_track(c, idx, CT_FROM_GUEST, p.flags);
-	fwd_out(c, &p, idx);
-
-out:
-	if (whole) {
-		fwd_flush(c);
-		frag_done(&c->frag, whole);
-	}
+	if (frag_in(&c->fwd.frag, ip, c->now, &whole) != 1)
+		return;
+	if (!ip4_parse(whole, &wip))
+		fwd_from_guest_whole(c, &wip);
+	/* The batch points into the reassembly buffer: send it first */
+	fwd_flush(c);
+	frag_done(&c->fwd.frag, whole);
 }
 
 /**
@@ -689,127 +925,40 @@ static void fwd_guest_frag(void *arg, const uint8_t *hdr, size_t hlen,
 }
 
 /**
- * fwd_to_guest_ip() - send a packet for the guest, cut to its MTU
+ * fwd_to_guest_ip() - send a datagram to the guest, fragmented to its MTU
  * @c:		context
- * @ip:		packet, addresses and ports the guest's, checksums right
- *		except TCP's (computed per segment), aligned
- * @len:	its length
+ * @hdr:	its IPv4 header, and the transport header if in one piece
+ * @payload:	the rest
  */
-static void fwd_to_guest_ip(struct ctx *c, uint8_t *ip, size_t len)
+void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, struct pkt payload)
 {
-	const struct iphdr *ih = (const struct iphdr *)ip;
-	struct iovec iov = { ip, len };
+	struct iovec iov[2] = { { iov_const(hdr.p), hdr.len },
+				{ iov_const(payload.p), payload.len } };
+	size_t l4len;
 
-	if (ih->protocol == IPPROTO_TCP) {
-		tcp_to_guest(c, ip, len);
+	if (hdr.len + payload.len <= c->link.mtu) {
+		tap_send_ip(c, iov, 2);
 		return;
 	}
-	if (len <= c->guest.mtu) {
-		tap_send_ip(c, &iov, 1);
-		return;
-	}
-	if (frag_split(ip, len, c->guest.mtu, c->ip_id++, fwd_guest_frag,
-		       c) < 0)
-		trace(c, "fwd: %zu-byte datagram too large for the guest", len);
-}
-
-/**
- * fwd_udp_csum() - compute a UDP checksum in full, unless there is none
- * @ih:		IPv4 header, addresses final
- * @l4:		UDP header and payload
- * @len:	their length
- */
-static void fwd_udp_csum(const struct iphdr *ih, uint8_t *l4, size_t len)
-{
-	struct udphdr *uh = (struct udphdr *)l4;
-
-	if (!uh->check)
-		return;		/* RFC 768: none given, none now */
-	uh->check = 0;
-	uh->check = csum_l4_ip4(ih->saddr, ih->daddr, IPPROTO_UDP, l4, len);
-	if (!uh->check)
-		uh->check = 0xffff;
-}
-
-/**
- * fwd_icmp_error_in() - translate an ICMP error about one of our flows
- * @c:		context
- * @ip:		the error, aligned, from its IPv4 header
- * @len:	its length
- */
-static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
-{
-	struct iphdr *oh = (struct iphdr *)ip, qh, nh;
-	size_t ohl = ip4_hlen(oh), qhl;
-	uint8_t *q = ip + ohl + 8, *ql4;
-	struct icmphdr *icmp = (struct icmphdr *)(ip + ohl);
-	uint32_t osrc, idx;
-	const struct flow *f;
-	uint16_t hport, dport = 0;
-
-	if (len < ohl + 8 + sizeof(qh) + 8 ||
-	    (icmp->type != ICMP_DEST_UNREACH &&
-	     icmp->type != ICMP_TIME_EXCEEDED &&
-	     icmp->type != ICMP_PARAMETERPROB))
-		return;
-	memcpy(&qh, q, sizeof(qh));
-	qhl = ip4_hlen(&qh);
-	if (qh.version != 4 || qhl < sizeof(qh) || len < ohl + 8 + qhl + 8)
-		return;
-	ql4 = q + qhl;
-
-	hport = nat_l4_port(ql4, qh.protocol, NAT_SPORT);
-	if (qh.protocol != IPPROTO_ICMP)
-		dport = nat_l4_port(ql4, qh.protocol, NAT_DPORT);
-	idx = ct_lookup_host(&c->ct, qh.protocol, hport, qh.daddr, dport);
-	if (idx == FLOW_NONE) {
-		trace(c, "fwd: no flow for ICMP type %u from %s about protocol "
-		      "%u to %s:%u from host port %u", icmp->type,
-		      fwd_ntoa(oh->saddr).s, qh.protocol, fwd_ntoa(qh.daddr).s,
-		      dport, hport);
-		return;
-	}
-	f = &c->ct.flows[idx];
-
-	/* The quoted packet as the guest sent it */
-	nat_l4(ql4, len - (size_t)(ql4 - ip), qh.protocol, qh.saddr, qh.daddr,
-	       f->gaddr, f->daddr, NAT_SPORT, f->gport);
-	nat_ip4(q, f->gaddr, f->daddr);
-
-	/* From the router that sent it; from the gateway if it's the host */
-	osrc = oh->saddr;
-	if (osrc == f->raddr && f->raddr != f->daddr)
-		osrc = f->daddr;
-	else if (ip4_is_loopback(osrc) || osrc == c->out_addr.s_addr)
-		osrc = c->guest.gw.s_addr;
-
-	/* A new header, without options, right before the ICMP message: to
-	 * fit the guest's link, only the quote may be cut (RFC 1812 4.3.2.3)
+	/* frag_split() takes the payload in one piece: the transport header
+	 * joins it in the scratch buffer
 	 */
-	nh = (struct iphdr){ .version = 4, .ihl = IP4_HLEN_MIN / 4,
-			     .tos = oh->tos, .id = oh->id,
-			     .ttl = oh->ttl > 1 ? oh->ttl - 1 : 1,
-			     .protocol = IPPROTO_ICMP, .saddr = osrc,
-			     .daddr = f->gaddr };
-	ip += ohl - IP4_HLEN_MIN;
-	len = MIN(len - (ohl - IP4_HLEN_MIN), (size_t)c->guest.mtu);
-	nh.tot_len = htons((uint16_t)len);
-	nh.check = csum_ip4_header(&nh, sizeof(nh));
-	memcpy(ip, &nh, sizeof(nh));
-
-	icmp->checksum = 0;
-	icmp->checksum = csum_finish(csum_partial(icmp, len - sizeof(nh), 0));
-
-	trace(c, "flow %u: ICMP type %u code %u for the guest", idx,
-	      icmp->type, icmp->code);
-	fwd_to_guest_ip(c, ip, len);
+	l4len = hdr.len - IP4_HLEN_MIN;
+	memcpy(c->fwd.scratch, hdr.p + IP4_HLEN_MIN, l4len);
+	if (payload.len)
+		memcpy(c->fwd.scratch + l4len, payload.p, payload.len);
+	hdr.len = IP4_HLEN_MIN;
+	payload.p = c->fwd.scratch;
+	payload.len += l4len;
+	if (frag_split(hdr, payload, c->link.mtu, c->fwd.ip_id++,
+		       fwd_guest_frag, c) < 0)
+		trace(c, "fwd: %zu-byte datagram too large for the guest",
+		      hdr.len + payload.len);
 }
 
 /**
  * fwd_csum_trusted() - tell whether a TCP or UDP checksum may be recomputed
- * @ih:		IPv4 header, addresses as received
- * @l4:		transport header and payload
- * @len:	their length
+ * @ip:		packet, addresses as received
  *
  * Toward the guest, TCP and UDP checksums are computed anew (GRO merged the
  * segments; tcp.c). That must not hide corruption: the field must be either
@@ -820,182 +969,144 @@ static void fwd_icmp_error_in(struct ctx *c, uint8_t *ip, size_t len)
  *
  * Return: true if the packet may go on
  */
-static bool fwd_csum_trusted(const struct iphdr *ih, const uint8_t *l4,
-			     size_t len)
+static bool fwd_csum_trusted(const struct ip_view *ip)
 {
-	size_t coff = ih->protocol == IPPROTO_TCP ?
+	size_t coff = ip->proto == IPPROTO_TCP ?
 		      offsetof(struct tcphdr, check) :
 		      offsetof(struct udphdr, check);
-	uint32_t pseudo = csum_pseudo4(ih->saddr, ih->daddr, ih->protocol,
-				       (uint16_t)len);
+	uint32_t pseudo = csum_pseudo4(inany_v4(&ip->src), inany_v4(&ip->dst),
+				       ip->proto, (uint16_t)ip->l4.len);
 	uint16_t check;
 
-	if (len < coff + sizeof(check))
+	if (!pkt_get(ip->l4, coff, &check, sizeof(check)))
 		return false;
-	memcpy(&check, l4 + coff, sizeof(check));
-	if (ih->protocol == IPPROTO_UDP && !check)
+	if (ip->proto == IPPROTO_UDP && !check)
 		return true;
 	if (check == csum_fold(pseudo))
 		return true;
-	return csum_fold(csum_partial(l4, len, pseudo)) == 0xffff;
+	return csum_fold(csum_partial(ip->l4.p, ip->l4.len, pseudo)) == 0xffff;
+}
+
+/**
+ * fwd_udp_csum() - compute a UDP checksum in full, unless there is none
+ * @hdr:	IPv4 and UDP headers, rewritten
+ * @l3len:	length of the IPv4 header
+ * @payload:	the datagram's payload
+ */
+static void fwd_udp_csum(struct wpkt hdr, size_t l3len, struct pkt payload)
+{
+	size_t coff = l3len + offsetof(struct udphdr, check);
+	uint32_t saddr, daddr, sum;
+	uint16_t check, ulen = (uint16_t)(UDP_HLEN + payload.len);
+
+	if (!pkt_get(wpkt_ro(hdr), coff, &check, sizeof(check)) || !check)
+		return;		/* RFC 768: none given, none now */
+	memcpy(&saddr, hdr.p + offsetof(struct iphdr, saddr), sizeof(saddr));
+	memcpy(&daddr, hdr.p + offsetof(struct iphdr, daddr), sizeof(daddr));
+	check = 0;
+	wpkt_put(hdr, coff, &check, sizeof(check));
+	sum = csum_pseudo4(saddr, daddr, IPPROTO_UDP, ulen);
+	sum = csum_partial(hdr.p + l3len, UDP_HLEN, sum);
+	check = csum_finish(csum_partial(payload.p, payload.len, sum));
+	if (!check)
+		check = 0xffff;
+	wpkt_put(hdr, coff, &check, sizeof(check));
+}
+
+/**
+ * fwd_to_guest() - rewrite a packet of a flow for the guest, and send it
+ * @c:		context
+ * @ip:		packet, as received
+ * @l4:		its transport header
+ * @f:		its flow
+ * @side:	the side it came on
+ */
+static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
+			 const struct l4_view *l4, const struct flow *f,
+			 unsigned int side)
+{
+	const struct flowside *from = &f->side[side];
+	const struct flowside *to = &f->side[ct_other(side)];
+	uint8_t buf[60 + TCP_HLEN_MAX];
+	size_t l3len = ip->hdr.len, hlen = l3len + l4->hdr.len;
+	struct wpkt hdr = { buf, hlen }, l4hdr = { NULL, 0 };
+	struct nat_rw rw = { .osaddr = inany_v4(&ip->src),
+			     .odaddr = inany_v4(&ip->dst),
+			     .saddr = inany_v4(&to->oaddr),
+			     .daddr = inany_v4(&to->eaddr),
+			     .sport = to->oport, .dport = to->eport };
+	struct pkt payload = { NULL, 0 };
+
+	memcpy(buf, ip->hdr.p, l3len);
+	memcpy(buf + l3len, l4->hdr.p, l4->hdr.len);
+	pkt_tail(ip->l4, l4->hdr.len, &payload);
+
+	/* Through merd, a router, the TTL drops by one; but answers from the
+	 * host itself (the gateway mapped to loopback) come from the guest's
+	 * router, not through it
+	 */
+	if (inany_equals(&from->eaddr, &to->oaddr)) {
+		if (ip->ttl <= 1)
+			return;
+		nat_ttl_dec(hdr);
+	}
+	wpkt_tail(hdr, l3len, &l4hdr);
+	/* TCP and UDP checksums are computed in full below (tcp.c for TCP):
+	 * updating them here too would be work thrown away
+	 */
+	if (ip->proto == IPPROTO_ICMP)
+		nat_l4(l4hdr, ip->proto, &rw);
+	else
+		nat_ports_set(l4hdr, ip->proto, rw.sport, rw.dport);
+	nat_ip4(hdr, rw.saddr, rw.daddr);
+
+	if (ip->proto == IPPROTO_TCP) {
+		tcp_to_guest(c, wpkt_ro(hdr), l3len, payload);
+		return;
+	}
+	if (ip->proto == IPPROTO_UDP)
+		fwd_udp_csum(hdr, l3len, payload);
+	fwd_to_guest_ip(c, wpkt_ro(hdr), payload);
 }
 
 /**
  * fwd_from_host() - forward a packet from a raw socket to the guest
  * @c:		context
- * @ip:		packet, aligned, from its IPv4 header, untrusted
- * @len:	bytes received
+ * @pkt:	packet, from its IPv4 header, untrusted
  */
-void fwd_from_host(struct ctx *c, uint8_t *ip, size_t len)
+void fwd_from_host(struct ctx *c, struct pkt pkt)
 {
-	struct iphdr *ih = (struct iphdr *)ip;
-	size_t ihl, tot;
-	uint8_t *l4, flags = 0;
-	uint16_t hport, rport = 0;
-	const struct flow *f;
+	struct flowside key;
+	struct ip_view ip;
+	struct l4_view l4;
+	unsigned int side;
 	uint32_t idx;
 
-	if (len < sizeof(*ih) || ih->version != 4)
+	if (ip4_parse(pkt, &ip) || ip_is_fragment(&ip) || l4_parse(&ip, &l4))
 		return;
-	ihl = ip4_hlen(ih);
-	tot = ntohs(ih->tot_len);
-	if (ihl < sizeof(*ih) || tot < ihl + 8 || tot > len)
-		return;
-	l4 = ip + ihl;
 
-	if (ih->protocol == IPPROTO_ICMP && l4[0] != ICMP_ECHOREPLY) {
-		fwd_icmp_error_in(c, ip, tot);
+	if (ip.proto == IPPROTO_ICMP && l4.type != ICMP_ECHOREPLY) {
+		icmp_error_in(c, &ip, &l4);
 		return;
 	}
 
-	hport = nat_l4_port(l4, ih->protocol, NAT_DPORT);
-	if (ih->protocol != IPPROTO_ICMP)
-		rport = nat_l4_port(l4, ih->protocol, NAT_SPORT);
-	if (ih->protocol == IPPROTO_TCP) {
-		if (tot < ihl + sizeof(struct tcphdr))
-			return;
-		flags = l4[offsetof(struct tcphdr, ack_seq) + 5];
-	}
-
-	idx = ct_lookup_host(&c->ct, ih->protocol, hport, ih->saddr, rport);
-	if (idx != FLOW_NONE && ih->protocol != IPPROTO_ICMP &&
-	    !fwd_csum_trusted(ih, l4, tot - ihl)) {
-		trace(c, "flow %u: bad checksum from %s, dropped", idx,
-		      fwd_ntoa(ih->saddr).s);
-		return;
-	}
+	key.eaddr = ip.src;
+	key.oaddr = ip.dst;
+	key.eport = l4.sport;
+	key.oport = l4.dport;
+	idx = ct_lookup(&c->fwd.ct, ip.proto, PIF_HOST, &key, &side);
 	if (idx == FLOW_NONE) {
 		trace(c, "fwd: no flow for protocol %u from %s:%u to host "
-		      "port %u", ih->protocol, fwd_ntoa(ih->saddr).s, rport,
-		      hport);
+		      "port %u", ip.proto, inany_ntop(&ip.src).s, l4.sport,
+		      l4.dport);
 		return;
 	}
-	fwd_track(c, idx, CT_FROM_PEER, flags);
-	f = &c->ct.flows[idx];
-
-	/* Answers from the host itself (the gateway mapped to loopback) come
-	 * from the guest's router, not through it
-	 */
-	if (f->raddr == f->daddr) {
-		if (ih->ttl <= 1)
-			return;
-		nat_ttl_dec(ip);
-	}
-	/* TCP and UDP checksums are computed in full below (tcp.c for TCP):
-	 * updating them here too would be work thrown away
-	 */
-	if (ih->protocol == IPPROTO_ICMP)
-		nat_l4(l4, tot - ihl, ih->protocol, ih->saddr, ih->daddr,
-		       f->daddr, f->gaddr, NAT_DPORT, f->gport);
-	else
-		nat_port_set(l4, ih->protocol, NAT_DPORT, f->gport);
-	nat_ip4(ip, f->daddr, f->gaddr);
-	if (ih->protocol == IPPROTO_UDP)
-		fwd_udp_csum(ih, l4, tot - ihl);
-
-	fwd_to_guest_ip(c, ip, tot);
-}
-
-/**
- * fwd_room() - frames the queue to the guest can take, in packets
- * @c:		context
- *
- * A packet from a raw socket can be 64 KiB, and become dozens of frames
- * with their own headers once cut to the guest's MTU.
- *
- * Return: number of raw packets it is safe to read now
- */
-static unsigned int fwd_room(const struct ctx *c)
-{
-	size_t segs = RAW_PKT_MAX / (c->guest.mtu > 200 ? c->guest.mtu - 120 :
-				     80) + 1;
-	size_t worst = RAW_PKT_MAX + segs * (TAP_HDR_LEN + ETH_HLEN + 120);
-
-	return (unsigned int)MIN((c->tx.size - c->tx.used) / worst,
-				 (size_t)RAW_BATCH);
-}
-
-/**
- * fwd_raw_pause() - stop or restart reading the raw sockets
- * @c:		context
- * @pause:	stop if true
- */
-static void fwd_raw_pause(struct ctx *c, bool pause)
-{
-	int i;
-
-	if (c->raw.paused == pause)
-		return;
-	for (i = 0; i < RAW_PROTOS; i++) {
-		union epoll_ref ref = { .type = EPOLL_TYPE_RAW, .fd = i };
-		struct epoll_event ev = { .events = pause ? 0 : EPOLLIN,
-					  .data.u64 = ref.u64 };
-
-		epoll_ctl(c->epollfd, EPOLL_CTL_MOD, c->raw.fd[i], &ev);
-	}
-	c->raw.paused = pause;
-}
-
-/**
- * fwd_raw_resume() - read the raw sockets again once the queue drained
- * @c:		context
- */
-void fwd_raw_resume(struct ctx *c)
-{
-	if (c->raw.paused && fwd_room(c) == RAW_BATCH)
-		fwd_raw_pause(c, false);
-}
-
-/**
- * fwd_raw_handler() - read a batch from a raw socket, forward to the guest
- * @c:		context
- * @proto:	which socket
- */
-void fwd_raw_handler(struct ctx *c, enum raw_proto proto)
-{
-	struct mmsghdr mm[RAW_BATCH];
-	struct iovec iov[RAW_BATCH];
-	unsigned int room = fwd_room(c), i;
-	int n;
-
-	if (c->fd_tap >= 0 && !room) {
-		fwd_raw_pause(c, true);
+	if (ip.proto != IPPROTO_ICMP && !fwd_csum_trusted(&ip)) {
+		trace(c, "flow %u: bad checksum from %s, dropped", idx,
+		      inany_ntop(&ip.src).s);
 		return;
 	}
-	if (c->fd_tap < 0)
-		room = RAW_BATCH;	/* read and drop: nobody to give it */
-
-	for (i = 0; i < room; i++) {
-		iov[i].iov_base = c->raw.in + (size_t)i * RAW_PKT_MAX;
-		iov[i].iov_len = RAW_PKT_MAX;
-		memset(&mm[i], 0, sizeof(mm[i]));
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-	}
-
-	n = recvmmsg(c->raw.fd[proto], mm, room, MSG_DONTWAIT, NULL);
-	if (n <= 0 || c->fd_tap < 0)
+	if (fwd_track(c, idx, side, &l4))
 		return;
-	for (i = 0; i < (unsigned int)n; i++)
-		fwd_from_host(c, iov[i].iov_base, mm[i].msg_len);
+	fwd_to_guest(c, &ip, &l4, &c->fwd.ct.flows[idx], side);
 }

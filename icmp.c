@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* icmp.c - ICMP errors merd sends the guest, as its router
+/* icmp.c - ICMP errors for the guest: merd's own, and the network's
  *
  * Copyright (c) 2026 merd authors
  *
@@ -8,7 +8,14 @@
  * a packet that mustn't be fragmented doesn't fit (so path MTU discovery
  * works), and "administratively prohibited" when it can't take a new flow.
  * Errors come from the gateway address, as from a router, and quote the
- * guest's packet as RFC 792 and RFC 1812 4.3.2.3 say.
+ * guest's packet as RFC 792 and RFC 1812 4.3.2.3 say (icmp_error()).
+ *
+ * Errors the network sends about one of the guest's flows are translated
+ * (icmp_error_in()): the flow is found by the packet they quote, which was
+ * sent from the host; the quote is rewritten back into the packet as the
+ * guest sent it, every checksum in it kept right (nat.c); and the error gets
+ * a new outer header, to the guest, from the router that sent it (or from
+ * the gateway, if that was the host itself).
  */
 
 #include <string.h>
@@ -17,14 +24,17 @@
 #include <netinet/ip_icmp.h>
 #include <sys/uio.h>
 
+#include "conntrack.h"
 #include "csum.h"
 #include "icmp.h"
 #include "ip4.h"
 #include "log.h"
+#include "merd.h"
+#include "nat.h"
 #include "tap.h"
 
-/* ICMP header: type, code, checksum, and 4 bytes (RFC 792) */
-#define ICMP_HLEN	8
+/* Room for a quoted IPv4 header with options, and a TCP header */
+#define ICMP_QUOTE_HDR_MAX	(60 + TCP_HLEN_MAX)
 
 /**
  * icmp_error() - send the guest an ICMP error about one of its packets
@@ -33,52 +43,196 @@
  * @code:	ICMP code
  * @mtu:	next-hop MTU for "fragmentation needed" (RFC 1191), else 0
  * @saddr:	source of the error, network order
- * @orig:	the guest's packet, from its IPv4 header
- * @orig_len:	bytes of it available
+ * @orig:	the guest's packet (its header and payload lie one after the
+ *		other, as both parsers leave them)
  */
 void icmp_error(struct ctx *c, uint8_t type, uint8_t code, uint16_t mtu,
-		uint32_t saddr, const uint8_t *orig, size_t orig_len)
+		uint32_t saddr, const struct ip_view *orig)
 {
 	uint8_t hdr[IP4_HLEN_MIN + ICMP_HLEN];
 	struct icmphdr ih = { .type = type, .code = code };
-	struct iphdr oh;
+	uint8_t otype;
 	struct iovec iov[2];
 	size_t quote;
 	uint32_t sum;
 
-	if (orig_len < sizeof(oh))
-		return;
-	memcpy(&oh, orig, sizeof(oh));
-
 	/* RFC 1122 3.2.2: never about an ICMP error, a later fragment, or a
 	 * packet whose source doesn't name one host
 	 */
-	if ((ntohs(oh.frag_off) & IP_OFFMASK) || !ip4_is_unicast(oh.saddr))
+	if (orig->frag || !ip4_is_unicast(inany_v4(&orig->src)))
 		return;
-	if (oh.protocol == IPPROTO_ICMP && orig_len >= ip4_hlen(&oh) + 1 &&
-	    orig[ip4_hlen(&oh)] != ICMP_ECHO)
+	if (orig->proto == IPPROTO_ICMP && pkt_get(orig->l4, 0, &otype, 1) &&
+	    otype != ICMP_ECHO)
 		return;
 
 	/* As much as fits in 576 bytes (RFC 1812 4.3.2.3), and in the link */
-	quote = MIN(orig_len,
-		    MIN((size_t)ICMP_ERROR_MAX, (size_t)c->guest.mtu) -
+	quote = MIN(orig->hdr.len + orig->l4.len,
+		    MIN((size_t)ICMP_ERROR_MAX, (size_t)c->link.mtu) -
 		    sizeof(hdr));
 	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
 		ih.un.frag.mtu = htons(mtu);
 
 	memcpy(hdr + IP4_HLEN_MIN, &ih, sizeof(ih));
 	sum = csum_partial(hdr + IP4_HLEN_MIN, ICMP_HLEN, 0);
-	ih.checksum = csum_finish(csum_partial(orig, quote, sum));
+	ih.checksum = csum_finish(csum_partial(orig->hdr.p, quote, sum));
 	memcpy(hdr + IP4_HLEN_MIN, &ih, sizeof(ih));
-	ip4_header(hdr, saddr, oh.saddr, IPPROTO_ICMP, c->ip_id++,
-		   ICMP_HLEN + quote);
+	ip4_header(hdr, saddr, inany_v4(&orig->src), IPPROTO_ICMP,
+		   c->fwd.ip_id++, ICMP_HLEN + quote);
 
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = iov_const(orig);	/* only read */
+	iov[1].iov_base = iov_const(orig->hdr.p);	/* only read */
 	iov[1].iov_len = quote;
 	tap_send_ip(c, iov, 2);
 
 	trace(c, "icmp: type %u code %u to the guest about a packet to %s",
-	      type, code, inet_ntoa((struct in_addr){ oh.daddr }));
+	      type, code, inany_ntop(&orig->dst).s);
+}
+
+/**
+ * icmp_is_error() - tell whether an ICMP type is an error merd translates
+ * @type:	ICMP type
+ *
+ * Return: true for destination unreachable, time exceeded, parameter
+ *	   problem
+ */
+static bool icmp_is_error(uint8_t type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+	       type == ICMP_PARAMETERPROB;
+}
+
+/**
+ * icmp_error_src() - whom the translated error comes from, for the guest
+ * @c:		context
+ * @f:		flow
+ * @ts:		its side on the guest's link
+ * @src:	source of the error, network order
+ *
+ * Return: the router that sent it; the gateway if it was the host (or the
+ *	   peer the gateway address stands for)
+ */
+static uint32_t icmp_error_src(const struct ctx *c, const struct flow *f,
+			       unsigned int ts, uint32_t src)
+{
+	const struct flowside *host = &f->side[ct_other(ts)];
+	const struct flowside *tap = &f->side[ts];
+
+	if (src == inany_v4(&host->eaddr) &&
+	    !inany_equals(&host->eaddr, &tap->oaddr))
+		return inany_v4(&tap->oaddr);
+	if (ip4_is_loopback(src) || src == c->host.out4.s_addr)
+		return c->guest4.gw.s_addr;
+	return src;
+}
+
+/**
+ * icmp_quote_rewrite() - rewrite a quoted packet into the guest's
+ * @q:		copy of the quoted header and transport header
+ * @qhl:	length of the quoted IPv4 header
+ * @qip:	the quote as parsed
+ * @tap:	the flow's side on the guest's link
+ */
+static void icmp_quote_rewrite(struct wpkt q, size_t qhl,
+			       const struct ip_view *qip,
+			       const struct flowside *tap)
+{
+	struct nat_rw rw = {
+		.osaddr = inany_v4(&qip->src), .odaddr = inany_v4(&qip->dst),
+		.saddr = inany_v4(&tap->eaddr), .daddr = inany_v4(&tap->oaddr),
+		.sport = tap->eport, .dport = tap->oport,
+	};
+	struct wpkt ql4 = { NULL, 0 };
+
+	wpkt_tail(q, qhl, &ql4);
+	nat_l4(ql4, qip->proto, &rw);
+	nat_ip4(q, rw.saddr, rw.daddr);
+}
+
+/**
+ * icmp_error_in() - translate an ICMP error about one of the guest's flows
+ * @c:		context
+ * @ip:		the error, as received
+ * @l4:		its ICMP header; @data is the quote
+ */
+void icmp_error_in(struct ctx *c, const struct ip_view *ip,
+		   const struct l4_view *l4)
+{
+	uint8_t hdr[IP4_HLEN_MIN + ICMP_HLEN + ICMP_QUOTE_HDR_MAX];
+	struct wpkt q = { hdr + IP4_HLEN_MIN + ICMP_HLEN, 0 };
+	struct flowside key = { 0 };
+	struct ip_view qip;
+	struct l4_view ql4;
+	struct iovec iov[2];
+	const struct flow *f;
+	unsigned int hs, ts;
+	struct pkt rest = { NULL, 0 };
+	struct iphdr nh;
+	uint32_t idx, sum;
+	uint16_t check;
+	size_t len;
+
+	if (!icmp_is_error(l4->type) || ip4_parse_quote(l4->data, &qip) ||
+	    l4_parse_quote(&qip, &ql4))
+		return;
+
+	/* The quoted packet left from the host: it is the host side's key,
+	 * turned around
+	 */
+	key.eaddr = qip.dst;
+	key.eport = ql4.dport;
+	key.oaddr = qip.src;
+	key.oport = ql4.sport;
+	idx = ct_lookup(&c->fwd.ct, qip.proto, PIF_HOST, &key, &hs);
+	if (idx == FLOW_NONE) {
+		trace(c, "fwd: no flow for ICMP type %u from %s about protocol "
+		      "%u to %s:%u from host port %u", l4->type,
+		      inany_ntop(&ip->src).s, qip.proto,
+		      inany_ntop(&qip.dst).s, ql4.dport, ql4.sport);
+		return;
+	}
+	f = &c->fwd.ct.flows[idx];
+	ts = ct_other(hs);
+
+	/* The quote's headers, rewritten in a copy; the rest stays where it
+	 * was received
+	 */
+	q.len = MIN(qip.hdr.len + qip.l4.len, (size_t)ICMP_QUOTE_HDR_MAX);
+	memcpy(q.p, qip.hdr.p, q.len);
+	if (!pkt_tail(l4->data, q.len, &rest))
+		return;
+	icmp_quote_rewrite(q, qip.hdr.len, &qip, &f->side[ts]);
+
+	/* A new header, without options, right before the ICMP message: to
+	 * fit the guest's link, only the quote may be cut (RFC 1812 4.3.2.3)
+	 */
+	len = MIN(IP4_HLEN_MIN + ICMP_HLEN + q.len + rest.len,
+		  (size_t)c->link.mtu);
+	q.len = MIN(q.len, len - (IP4_HLEN_MIN + ICMP_HLEN));
+	rest.len = len - (IP4_HLEN_MIN + ICMP_HLEN + q.len);
+	nh = (struct iphdr){ .version = 4, .ihl = IP4_HLEN_MIN / 4,
+			     .tos = ip->tos, .id = htons(ip->id),
+			     .ttl = ip->ttl > 1 ? ip->ttl - 1 : 1,
+			     .protocol = IPPROTO_ICMP,
+			     .saddr = icmp_error_src(c, f, ts,
+						     inany_v4(&ip->src)),
+			     .daddr = inany_v4(&f->side[ts].eaddr) };
+	nh.tot_len = htons((uint16_t)len);
+	nh.check = csum_ip4_header(&nh, sizeof(nh));
+	memcpy(hdr, &nh, sizeof(nh));
+
+	memcpy(hdr + IP4_HLEN_MIN, l4->hdr.p, ICMP_HLEN);
+	memset(hdr + IP4_HLEN_MIN + 2, 0, 2);
+	sum = csum_partial(hdr + IP4_HLEN_MIN, ICMP_HLEN + q.len, 0);
+	check = csum_finish(csum_partial(rest.p, rest.len, sum));
+	memcpy(hdr + IP4_HLEN_MIN + 2, &check, 2);
+
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = IP4_HLEN_MIN + ICMP_HLEN + q.len;
+	iov[1].iov_base = iov_const(rest.p);
+	iov[1].iov_len = rest.len;
+	tap_send_ip(c, iov, 2);
+
+	trace(c, "flow %u: ICMP type %u code %u for the guest", idx, l4->type,
+	      l4->code);
 }

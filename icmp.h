@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* icmp.h - ICMP errors merd sends the guest, as its router
+/* icmp.h - ICMP errors for the guest: merd's own, and the network's
  *
  * Copyright (c) 2026 merd authors
  */
@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "merd.h"
+#include "ip.h"
+
+struct ctx;
 
 /* RFC 1812 4.3.2.3: an ICMP error, quote included, fits in 576 bytes */
 #define ICMP_ERROR_MAX	576
@@ -18,6 +20,8 @@
 #define ICMP_CODE_ADMIN_PROHIBITED	13
 
 void icmp_error(struct ctx *c, uint8_t type, uint8_t code, uint16_t mtu,
-		uint32_t saddr, const uint8_t *orig, size_t orig_len);
+		uint32_t saddr, const struct ip_view *orig);
+void icmp_error_in(struct ctx *c, const struct ip_view *ip,
+		   const struct l4_view *l4);
 
 #endif /* ICMP_H */

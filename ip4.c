@@ -10,6 +10,28 @@
 
 #include "csum.h"
 #include "ip4.h"
+#include "util.h"
+
+/**
+ * ip4_view_fill() - fill a view from a checked IPv4 header
+ * @h:		fixed header, aligned copy
+ * @ip:		view: everything but @hdr and @l4 set
+ */
+static void ip4_view_fill(const struct iphdr *h, struct ip_view *ip)
+{
+	uint16_t fo = ntohs(h->frag_off);
+
+	ip->family = AF_INET;
+	inany_from_v4(&ip->src, h->saddr);
+	inany_from_v4(&ip->dst, h->daddr);
+	ip->proto = h->protocol;
+	ip->ttl = h->ttl;
+	ip->tos = h->tos;
+	ip->id = ntohs(h->id);
+	ip->frag = (uint16_t)((fo & IP_OFFMASK) * 8);
+	ip->mf = fo & IP_MF;
+	ip->df = fo & IP_DF;
+}
 
 /**
  * ip4_parse() - check an IPv4 header and find its payload
@@ -22,25 +44,54 @@
  *
  * Return: 0 on success, -1 if the packet is malformed
  */
-int ip4_parse(struct pkt v, struct ip4_view *ip)
+int ip4_parse(struct pkt v, struct ip_view *ip)
 {
-	size_t tot;
+	struct iphdr h;
+	size_t hlen, tot;
 
-	if (!pkt_get(v, 0, &ip->h, sizeof(ip->h)))
+	if (!pkt_get(v, 0, &h, sizeof(h)))
 		return -1;
-	if (ip->h.version != 4 || ip->h.ihl < IP4_HLEN_MIN / 4)
-		return -1;
-
-	ip->hlen = (size_t)ip->h.ihl * 4;
-	tot = ntohs(ip->h.tot_len);
-	if (tot < ip->hlen || tot > v.len)
-		return -1;
-	if (!pkt_sub(v, 0, ip->hlen, &ip->hdr))
-		return -1;
-	if (csum_fold(csum_partial(ip->hdr.p, ip->hlen, 0)) != 0xffff)
+	if (h.version != 4 || h.ihl < IP4_HLEN_MIN / 4)
 		return -1;
 
-	return pkt_sub(v, ip->hlen, tot - ip->hlen, &ip->l4) ? 0 : -1;
+	hlen = ip4_hlen(&h);
+	tot = ntohs(h.tot_len);
+	if (tot < hlen || tot > v.len)
+		return -1;
+	if (!pkt_sub(v, 0, hlen, &ip->hdr))
+		return -1;
+	if (csum_fold(csum_partial(ip->hdr.p, hlen, 0)) != 0xffff)
+		return -1;
+
+	ip4_view_fill(&h, ip);
+	return pkt_sub(v, hlen, tot - hlen, &ip->l4) ? 0 : -1;
+}
+
+/**
+ * ip4_parse_quote() - check the IPv4 header an ICMP error quotes
+ * @v:		the quote, from the quoted header on
+ * @ip:		filled on success: @l4 is what was quoted of the payload
+ *
+ * A quote is cut short (RFC 792: the header and 8 bytes), so its total
+ * length field is only a bound, and its checksum is the sender's business.
+ *
+ * Return: 0 on success, -1 if the header itself isn't whole
+ */
+int ip4_parse_quote(struct pkt v, struct ip_view *ip)
+{
+	struct iphdr h;
+	size_t hlen, tot;
+
+	if (!pkt_get(v, 0, &h, sizeof(h)) || h.version != 4 ||
+	    h.ihl < IP4_HLEN_MIN / 4)
+		return -1;
+	hlen = ip4_hlen(&h);
+	tot = ntohs(h.tot_len);
+	if (tot < hlen || !pkt_sub(v, 0, hlen, &ip->hdr))
+		return -1;
+
+	ip4_view_fill(&h, ip);
+	return pkt_sub(v, hlen, MIN(tot, v.len) - hlen, &ip->l4) ? 0 : -1;
 }
 
 /**
@@ -58,17 +109,6 @@ bool ip4_is_unicast(uint32_t addr)
 
 	return (h >> IN_CLASSA_NSHIFT) != 0 && !ip4_is_loopback(addr) &&
 	       !IN_MULTICAST(h) && !IN_EXPERIMENTAL(h);
-}
-
-/**
- * ip4_is_fragment() - tell whether a packet is a fragment of a larger one
- * @ip:		checked packet
- *
- * Return: true if more fragments follow or the offset isn't zero
- */
-bool ip4_is_fragment(const struct ip4_view *ip)
-{
-	return ntohs(ip->h.frag_off) & (IP_MF | IP_OFFMASK);
 }
 
 /**

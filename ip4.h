@@ -14,26 +14,12 @@
 #include <netinet/ip.h>
 #include <linux/if_ether.h>
 
+#include "ip.h"
 #include "pkt.h"
 
 /* RFC 791: the header is at least five 32-bit words */
 #define IP4_HLEN_MIN	20
 #define IP4_DEFAULT_TTL	64
-#define UDP_HLEN	8
-
-/**
- * struct ip4_view - a checked IPv4 packet
- * @h:		copy of the fixed header (aligned, safe to read)
- * @hlen:	header length including options
- * @hdr:	the whole header, options included, in the frame
- * @l4:		payload, trimmed to the total length field
- */
-struct ip4_view {
-	struct iphdr h;
-	size_t hlen;
-	struct pkt hdr;
-	struct pkt l4;
-};
 
 /**
  * ip4_hlen() - header length of an IPv4 header, in bytes
@@ -46,7 +32,8 @@ static inline size_t ip4_hlen(const struct iphdr *h)
 	return (size_t)h->ihl * 4;
 }
 
-int ip4_parse(struct pkt v, struct ip4_view *ip);
+int ip4_parse(struct pkt v, struct ip_view *ip);
+int ip4_parse_quote(struct pkt v, struct ip_view *ip);
 bool ip4_is_unicast(uint32_t addr);
 
 /**
@@ -59,7 +46,6 @@ static inline bool ip4_is_loopback(uint32_t addr)
 {
 	return (ntohl(addr) >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET;
 }
-bool ip4_is_fragment(const struct ip4_view *ip);
 size_t eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
 		  uint16_t proto);
 size_t ip4_header(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint8_t proto,

@@ -40,7 +40,7 @@ void logmsg_perror(int pri, const char *fmt, ...)
 /* One line per packet, only with --trace: costs a branch otherwise */
 #define trace(c, ...)							\
 	do {								\
-		if ((c)->trace)						\
+		if ((c)->opts.trace)						\
 			logmsg(LOG_DEBUG, __VA_ARGS__);			\
 	} while (0)
 

@@ -21,13 +21,24 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include "arp.h"
 #include "conf.h"
+#include "dhcp.h"
+#include "epoll.h"
 #include "fwd.h"
+#include "ip4.h"
 #include "log.h"
 #include "merd.h"
+#include "raw.h"
 #include "tap.h"
 
 #define EPOLL_EVENTS	64
+/* Large enough for any reply merd builds itself (ARP, DHCP) */
+#define REPLY_MAX	1536
+/* Descriptors besides port blocks: stdio, epoll, timer, signals, raw
+ * sockets, the guest's connection, log and PID files
+ */
+#define FDS_SPARE	64
 
 /**
  * signals_block() - hold back SIGINT, SIGTERM, SIGHUP for a signalfd
@@ -58,7 +69,8 @@ static void signals_init(const struct ctx *c, const sigset_t *set)
 	int fd;
 
 	fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0 || epoll_add(c, fd, EPOLLIN, EPOLL_TYPE_SIGNAL))
+	if (fd < 0 || epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, fd, EPOLLIN,
+				    EPOLL_TYPE_SIGNAL, fd))
 		die("can't set up signal handling: %s", strerror(errno));
 }
 
@@ -88,9 +100,9 @@ static int pidfile_write(const struct ctx *c, pid_t pid)
 {
 	FILE *f;
 
-	if (!*c->pidfile)
+	if (!*c->opts.pidfile)
 		return 0;
-	f = fopen(c->pidfile, "we");
+	f = fopen(c->opts.pidfile, "we");
 	if (!f)
 		return -1;
 	if (fprintf(f, "%d\n", pid) < 0) {
@@ -120,7 +132,7 @@ static void daemonise(const struct ctx *c)
 			int e = errno;
 
 			kill(pid, SIGTERM);
-			die("can't write PID file %s: %s", c->pidfile,
+			die("can't write PID file %s: %s", c->opts.pidfile,
 			    strerror(e));
 		}
 		_exit(EXIT_SUCCESS);
@@ -142,18 +154,21 @@ static void daemonise(const struct ctx *c)
 }
 
 /**
- * nofile_raise() - raise RLIMIT_NOFILE to its hard limit, size the table
- * @c:		context: @flows_max reduced if descriptors can't cover it
+ * nofile_raise() - raise RLIMIT_NOFILE to its hard limit, and say how many
+ *		    port blocks it leaves room for
+ * @c:		context
  *
- * Each flow holds its host port with a socket (port.c), so the flow table
- * can't be larger than the descriptors merd may open.
+ * Each port of a claimed block is held by sockets (port.c): descriptors
+ * grow with the ports in use, never with the flows.
+ *
+ * Return: most port blocks merd may claim at once
  */
-static void nofile_raise(struct ctx *c)
+static uint32_t nofile_raise(const struct ctx *c)
 {
-	/* Descriptors besides flows: stdio, epoll, sockets, port blocks */
-	rlim_t spare = 64 + 2 * ((rlim_t)c->ports_hi - c->ports_lo + 1) /
-		       PORT_BLOCK;
+	uint32_t need = ((uint32_t)c->opts.ports_hi - c->opts.ports_lo +
+			 PORT_BLOCK) / PORT_BLOCK;
 	struct rlimit rl;
+	rlim_t room;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		die("getrlimit: %s", strerror(errno));
@@ -162,16 +177,19 @@ static void nofile_raise(struct ctx *c)
 		warn_perror("can't raise the descriptor limit to %llu",
 			    (unsigned long long)rl.rlim_max);
 
-	if (rl.rlim_cur != RLIM_INFINITY &&
-	    c->flows_max + spare > rl.rlim_cur) {
-		if (rl.rlim_cur <= spare)
-			die("descriptor limit %llu too low for any flow",
-			    (unsigned long long)rl.rlim_cur);
-		warn("flow table cut to %llu flows: the descriptor limit is "
-		     "%llu", (unsigned long long)(rl.rlim_cur - spare),
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return need;
+	if (rl.rlim_cur < FDS_SPARE + PORT_BLOCK_FDS)
+		die("descriptor limit %llu too low: merd needs %u for a block "
+		    "of ports", (unsigned long long)rl.rlim_cur,
+		    FDS_SPARE + PORT_BLOCK_FDS);
+	room = (rl.rlim_cur - FDS_SPARE) / (rlim_t)PORT_BLOCK_FDS;
+	if (room < need)
+		warn("--ports %u-%u cut to %llu blocks of %u: the descriptor "
+		     "limit is %llu", c->opts.ports_lo, c->opts.ports_hi,
+		     (unsigned long long)room, PORT_BLOCK,
 		     (unsigned long long)rl.rlim_cur);
-		c->flows_max = (uint32_t)(rl.rlim_cur - spare);
-	}
+	return (uint32_t)MIN(room, (rlim_t)need);
 }
 
 /**
@@ -197,13 +215,15 @@ static void loop_init(struct ctx *c)
 	int i;
 
 	for (i = 0; i < RAW_PROTOS; i++)
-		if (epoll_add_ref(c, c->raw.fd[i], EPOLLIN, EPOLL_TYPE_RAW, i))
+		if (epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fwd.raw.fd[i],
+				  EPOLLIN, EPOLL_TYPE_RAW, i))
 			die("epoll_ctl: %s", strerror(errno));
 
 	c->fd_timer = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->fd_timer < 0 || timerfd_settime(c->fd_timer, 0, &its, NULL) ||
-	    epoll_add(c, c->fd_timer, EPOLLIN, EPOLL_TYPE_TIMER))
+	    epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fd_timer, EPOLLIN,
+			  EPOLL_TYPE_TIMER, c->fd_timer))
 		die("can't set up the timer: %s", strerror(errno));
 }
 
@@ -221,15 +241,114 @@ static void timer_handler(struct ctx *c)
 }
 
 /**
- * buffers_init() - allocate the stream buffers, once, before the loop
+ * frame_ip4() - handle an IPv4 packet from the guest
  * @c:		context
+ * @l3:		bytes after the Ethernet header
+ * @reply:	buffer for a reply frame
+ * @size:	size of @reply
+ *
+ * Return: length of the reply frame in @reply, 0 for none
  */
-static void buffers_init(struct ctx *c)
+static size_t frame_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
+			size_t size)
 {
-	c->rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
-	c->rx.buf = malloc(c->rx.size);
-	if (!c->rx.buf || tap_tx_init(&c->tx, TAP_TX_QUEUE))
-		die("can't allocate buffers: %s", strerror(ENOMEM));
+	struct ip_view ip;
+
+	if (ip4_parse(l3, &ip)) {
+		trace(c, "tap: malformed IPv4 packet, dropped");
+		return 0;
+	}
+
+	if (dhcp_for_server(c, &ip))
+		return dhcp(c, &ip, reply, size);
+
+	fwd_from_guest(c, &ip);
+	return 0;
+}
+
+/**
+ * frame_handler() - handle one Ethernet frame from the guest
+ * @c:		context
+ * @frame:	frame, any alignment, untrusted
+ * @len:	its length, at least TAP_FRAME_MIN
+ */
+static void frame_handler(struct ctx *c, const uint8_t *frame, size_t len)
+{
+	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
+						 0xff, 0xff, 0xff };
+	uint8_t reply[REPLY_MAX];
+	struct pkt f = { frame, len }, l3;
+	struct ethhdr eh;
+	size_t rlen = 0;
+
+	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
+		return;
+
+	if (memcmp(eh.h_dest, c->link.mac, ETH_ALEN) != 0 &&
+	    memcmp(eh.h_dest, bcast, ETH_ALEN) != 0) {
+		trace(c, "tap: frame not for us, dropped");
+		return;
+	}
+	tap_learn_mac(c, eh.h_source);
+
+	switch (ntohs(eh.h_proto)) {
+	case ETH_P_ARP:
+		rlen = arp(c, f, reply, sizeof(reply));
+		break;
+	case ETH_P_IP:
+		rlen = frame_ip4(c, l3, reply, sizeof(reply));
+		break;
+	default:
+		trace(c, "tap: EtherType 0x%04x not handled",
+		      ntohs(eh.h_proto));
+		break;
+	}
+
+	if (rlen)
+		tap_send(c, reply, rlen);
+}
+
+/* What the loop does with what the guest sends: frames are dispatched,
+ * and once a batch of them is done with, the packets queued toward the
+ * network (which point into it) are sent
+ */
+static const struct tap_ops merd_tap_ops = {
+	.frame = frame_handler,
+	.batch = fwd_flush,
+};
+
+/**
+ * loop_dispatch() - handle one epoll event
+ * @c:		context
+ * @ev:		the event
+ */
+static void loop_dispatch(struct ctx *c, const struct epoll_event *ev)
+{
+	union epoll_ref ref = { .u64 = ev->data.u64 };
+
+	switch (ref.type) {
+	case EPOLL_TYPE_LISTEN:
+		tap_listen_handler(c, &merd_tap_ops);
+		break;
+	case EPOLL_TYPE_TAP:
+		if (ref.id == c->tap.fd)
+			tap_handler(c, ev->events, &merd_tap_ops);
+		break;
+	case EPOLL_TYPE_SIGNAL:
+		signal_handler(c, ref.id);
+		break;
+	case EPOLL_TYPE_TIMER:
+		timer_handler(c);
+		break;
+	case EPOLL_TYPE_RAW:
+		raw_handler(c, (enum raw_proto)ref.id, fwd_from_host);
+		break;
+	default:
+		break;
+	}
+	/* The guest went away: so do its flows */
+	if (tap_gone(c))
+		fwd_forget(c);
 }
 
 /**
@@ -251,34 +370,14 @@ static void loop(struct ctx *c)
 		}
 		c->now = clock_now();
 
-		for (i = 0; i < n; i++) {
-			union epoll_ref ref = { .u64 = events[i].data.u64 };
-
-			switch (ref.type) {
-			case EPOLL_TYPE_LISTEN:
-				tap_listen_handler(c);
-				break;
-			case EPOLL_TYPE_TAP:
-				if (ref.fd == c->fd_tap)
-					tap_handler(c, events[i].events);
-				break;
-			case EPOLL_TYPE_SIGNAL:
-				signal_handler(c, ref.fd);
-				break;
-			case EPOLL_TYPE_TIMER:
-				timer_handler(c);
-				break;
-			case EPOLL_TYPE_RAW:
-				fwd_raw_handler(c, (enum raw_proto)ref.fd);
-				break;
-			default:
-				break;
-			}
-		}
+		for (i = 0; i < n; i++)
+			loop_dispatch(c, &events[i]);
 
 		/* Everything queued while handling this batch, in one go */
 		tap_flush(c);
-		fwd_raw_resume(c);
+		if (tap_gone(c))
+			fwd_forget(c);
+		raw_resume(c);
 	}
 }
 
@@ -291,33 +390,45 @@ static void loop(struct ctx *c)
  */
 int main(int argc, char **argv)
 {
-	struct ctx c = { .fd_listen = -1, .fd_tap = -1, .epollfd = -1 };
+	struct ctx c = { .tap = { .fd_listen = -1, .fd = -1 }, .epollfd = -1 };
+	uint32_t max_blocks;
 	sigset_t sigs;
-
 	int ret;
 
 	conf(&c, argc, argv);
-	nofile_raise(&c);
-	buffers_init(&c);
+	max_blocks = nofile_raise(&c);
+	if (tap_init(&c))
+		die("can't allocate buffers: %s", strerror(ENOMEM));
 	signals_block(&sigs);
 	c.now = clock_now();
-	ret = fwd_init(&c);
+	ret = fwd_init(&c, max_blocks);
 	if (ret == -EPERM || ret == -EACCES)
 		die("can't open raw sockets: merd needs CAP_NET_RAW");
 	if (ret)
 		die("can't set up forwarding: %s", strerror(-ret));
+	ret = fwd_ports_init(&c);
+	if (ret == -EACCES && c.opts.ports_lo < IPPORT_RESERVED)
+		die("can't hold host ports %u-%u: below %u merd needs "
+		    "CAP_NET_BIND_SERVICE", c.opts.ports_lo, c.opts.ports_hi,
+		    IPPORT_RESERVED);
+	if (ret == -ENOSPC)
+		die("no block of host ports %u-%u is free: other programs, or "
+		    "other merds, hold them (see --ports)", c.opts.ports_lo,
+		    c.opts.ports_hi);
+	if (ret)
+		die("can't hold host ports: %s", strerror(-ret));
 	tap_sock_init(&c);
 
-	info("listening on %s", c.sock_path);
+	info("listening on %s", c.opts.sock_path);
 	conf_print(&c);
 
-	if (c.foreground) {
+	if (c.opts.foreground) {
 		if (pidfile_write(&c, getpid()))
-			die("can't write PID file %s: %s", c.pidfile,
+			die("can't write PID file %s: %s", c.opts.pidfile,
 			    strerror(errno));
 	} else {
 		daemonise(&c);
-		log_init(c.debug, true);
+		log_init(c.opts.debug, true);
 	}
 
 	/* Only now: a signalfd added to epoll before fork() would keep
@@ -328,17 +439,17 @@ int main(int argc, char **argv)
 	if (c.epollfd < 0)
 		die("epoll_create1: %s", strerror(errno));
 	signals_init(&c, &sigs);
-	if (epoll_add(&c, c.fd_listen, EPOLLIN, EPOLL_TYPE_LISTEN))
+	if (epoll_ref_ctl(c.epollfd, EPOLL_CTL_ADD, c.tap.fd_listen, EPOLLIN,
+			  EPOLL_TYPE_LISTEN, c.tap.fd_listen))
 		die("epoll_ctl: %s", strerror(errno));
 	loop_init(&c);
 
 	loop(&c);
 
 	tap_sock_cleanup(&c);
-	if (*c.pidfile)
-		unlink(c.pidfile);
+	if (*c.opts.pidfile)
+		unlink(c.opts.pidfile);
 	fwd_cleanup(&c);
-	free(c.rx.buf);
-	free(c.tx.buf);
+	tap_free(&c);
 	return EXIT_SUCCESS;
 }

@@ -9,15 +9,16 @@
  * the pseudo-header) and ports; the ICMP checksum for the echo identifier.
  * A zero UDP checksum means "none" (RFC 768) and stays zero.
  *
- * The functions work on headers that may be incomplete, as in the packet
- * an ICMP error quotes (RFC 792: IP header and 8 bytes): a field, or a
- * checksum, outside the bytes given is left alone.
+ * The functions work on copies of headers merd owns (struct wpkt), which
+ * may be incomplete, as in the packet an ICMP error quotes (RFC 792: IP
+ * header and 8 bytes): a field, or a checksum, outside the bytes given is
+ * left alone.
  */
 
 #include <stdbool.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 
 #include "csum.h"
 #include "nat.h"
@@ -27,77 +28,82 @@
 #define IP_OFF_CHECK	10
 #define IP_OFF_SADDR	12
 #define IP_OFF_DADDR	16
+/* Offsets in transport headers: ports (RFC 9293 3.1, RFC 768), the echo
+ * identifier (RFC 792), checksums
+ */
+#define L4_OFF_SPORT	0
+#define L4_OFF_DPORT	2
+#define ICMP_OFF_ID	4
+#define TCP_OFF_CHECK	16
+#define UDP_OFF_CHECK	6
+#define ICMP_OFF_CHECK	2
 
 /**
- * get16() - read a raw 16-bit word
- * @p:		location, any alignment
+ * get16() - read a raw 16-bit word, if it is there
+ * @v:		bytes
+ * @off:	offset
+ * @w:		set to the word, as stored
  *
- * Return: value, as stored
+ * Return: true if @off + 2 is inside @v
  */
-static uint16_t get16(const uint8_t *p)
+static bool get16(struct wpkt v, size_t off, uint16_t *w)
 {
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/**
- * put16() - write a raw 16-bit word
- * @p:		location, any alignment
- * @v:		value, as to be stored
- */
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
+	return pkt_get(wpkt_ro(v), off, w, sizeof(*w));
 }
 
 /**
  * nat_ip4() - set the addresses of an IPv4 header, fixing its checksum
- * @ip:		IPv4 header
+ * @ip:		IPv4 header, at least 20 bytes
  * @saddr:	new source address, network order
  * @daddr:	new destination address, network order
  */
-void nat_ip4(uint8_t *ip, uint32_t saddr, uint32_t daddr)
+void nat_ip4(struct wpkt ip, uint32_t saddr, uint32_t daddr)
 {
-	uint16_t check = get16(ip + IP_OFF_CHECK);
 	uint32_t os, od;
+	uint16_t check;
 
-	memcpy(&os, ip + IP_OFF_SADDR, 4);
-	memcpy(&od, ip + IP_OFF_DADDR, 4);
+	if (!get16(ip, IP_OFF_CHECK, &check) ||
+	    !pkt_get(wpkt_ro(ip), IP_OFF_SADDR, &os, 4) ||
+	    !pkt_get(wpkt_ro(ip), IP_OFF_DADDR, &od, 4))
+		return;
 	check = csum_update32(check, os, saddr);
 	check = csum_update32(check, od, daddr);
-	memcpy(ip + IP_OFF_SADDR, &saddr, 4);
-	memcpy(ip + IP_OFF_DADDR, &daddr, 4);
-	put16(ip + IP_OFF_CHECK, check);
+	wpkt_put(ip, IP_OFF_SADDR, &saddr, 4);
+	wpkt_put(ip, IP_OFF_DADDR, &daddr, 4);
+	wpkt_put(ip, IP_OFF_CHECK, &check, 2);
 }
 
 /**
  * nat_ttl_dec() - decrement the TTL of an IPv4 header (RFC 1812 5.3.1)
  * @ip:		IPv4 header, TTL at least 1
  */
-void nat_ttl_dec(uint8_t *ip)
+void nat_ttl_dec(struct wpkt ip)
 {
-	uint16_t old = get16(ip + IP_OFF_TTL), new;
+	uint16_t old, new, check;
 
-	ip[IP_OFF_TTL]--;
-	new = get16(ip + IP_OFF_TTL);
-	put16(ip + IP_OFF_CHECK,
-	      csum_update16(get16(ip + IP_OFF_CHECK), old, new));
+	if (!get16(ip, IP_OFF_TTL, &old) || !get16(ip, IP_OFF_CHECK, &check))
+		return;
+	ip.p[IP_OFF_TTL]--;
+	get16(ip, IP_OFF_TTL, &new);
+	check = csum_update16(check, old, new);
+	wpkt_put(ip, IP_OFF_CHECK, &check, 2);
 }
 
 /**
- * nat_port_off() - where the port (or echo identifier) lies
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
- * @which:	NAT_SPORT or NAT_DPORT
- *
- * Return: offset in the transport header
+ * nat_set16() - set a 16-bit field and follow it in a checksum
+ * @l4:		transport header
+ * @off:	offset of the field
+ * @v:		new value, host order
+ * @check:	checksum to update, raw
  */
-static size_t nat_port_off(uint8_t proto, enum nat_port which)
+static void nat_set16(struct wpkt l4, size_t off, uint16_t v, uint16_t *check)
 {
-	if (proto == IPPROTO_ICMP)
-		return 4;	/* RFC 792: identifier of echo and echo reply */
-	return which == NAT_SPORT ? 0 : 2;
+	uint16_t old, new = htons(v);
+
+	if (!get16(l4, off, &old))
+		return;
+	*check = csum_update16(*check, old, new);
+	wpkt_put(l4, off, &new, 2);
 }
 
 /**
@@ -110,84 +116,67 @@ static size_t nat_check_off(uint8_t proto)
 {
 	switch (proto) {
 	case IPPROTO_TCP:
-		return 16;	/* RFC 793 3.1 */
+		return TCP_OFF_CHECK;
 	case IPPROTO_UDP:
-		return 6;	/* RFC 768 */
+		return UDP_OFF_CHECK;
 	default:
-		return 2;	/* RFC 792 */
+		return ICMP_OFF_CHECK;
 	}
 }
 
 /**
- * nat_l4_port() - read a port or echo identifier
- * @l4:		transport header, at least 8 bytes
+ * nat_ports_set() - set the ports (or echo identifier), checksum left
+ *		     alone, for a packet whose checksum is computed in full
+ *		     afterwards
+ * @l4:		transport header
  * @proto:	protocol
- * @which:	NAT_SPORT or NAT_DPORT
- *
- * Return: port, host order
+ * @sport:	new source port (ICMP: identifier of a request)
+ * @dport:	new destination port (ICMP: identifier of a reply)
  */
-uint16_t nat_l4_port(const uint8_t *l4, uint8_t proto, enum nat_port which)
+void nat_ports_set(struct wpkt l4, uint8_t proto, uint16_t sport,
+		   uint16_t dport)
 {
-	return ntohs(get16(l4 + nat_port_off(proto, which)));
-}
+	uint16_t junk = 0;
 
-/**
- * nat_port_set() - set a port or echo identifier, checksum left alone
- * @l4:		transport header, at least 8 bytes
- * @proto:	protocol
- * @which:	NAT_SPORT or NAT_DPORT
- * @port:	new value, host order
- *
- * For a packet whose checksum is computed in full afterwards.
- *
- * Return: the old value, raw
- */
-uint16_t nat_port_set(uint8_t *l4, uint8_t proto, enum nat_port which,
-		      uint16_t port)
-{
-	size_t off = nat_port_off(proto, which);
-	uint16_t old = get16(l4 + off);
-
-	put16(l4 + off, htons(port));
-	return old;
-}
-
-/**
- * nat_l4() - rewrite a port and follow address changes in a transport header
- * @l4:		transport header (or the start of one, in an ICMP quote)
- * @len:	bytes available at @l4
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
- * @osaddr:	source address the checksum was computed with
- * @odaddr:	destination address the checksum was computed with
- * @saddr:	new source address (TCP, UDP pseudo-header)
- * @daddr:	new destination address
- * @which:	which port to set
- * @port:	new port or echo identifier, host order
- */
-void nat_l4(uint8_t *l4, size_t len, uint8_t proto, uint32_t osaddr,
-	    uint32_t odaddr, uint32_t saddr, uint32_t daddr,
-	    enum nat_port which, uint16_t port)
-{
-	size_t poff = nat_port_off(proto, which), coff = nat_check_off(proto);
-	uint16_t oport = 0, nport = htons(port), check;
-	bool have_port = poff + 2 <= len;
-
-	if (have_port)
-		oport = nat_port_set(l4, proto, which, port);
-	if (coff + 2 > len)
+	if (proto == IPPROTO_ICMP) {
+		nat_set16(l4, ICMP_OFF_ID, l4.len && l4.p[0] == ICMP_ECHOREPLY ?
+			  dport : sport, &junk);
 		return;
-
-	check = get16(l4 + coff);
-	if (proto == IPPROTO_UDP && !check)
-		return;		/* RFC 768: no checksum, and none now */
-
-	if (proto != IPPROTO_ICMP) {
-		check = csum_update32(check, osaddr, saddr);
-		check = csum_update32(check, odaddr, daddr);
 	}
-	if (have_port)
-		check = csum_update16(check, oport, nport);
+	nat_set16(l4, L4_OFF_SPORT, sport, &junk);
+	nat_set16(l4, L4_OFF_DPORT, dport, &junk);
+}
+
+/**
+ * nat_l4() - rewrite ports and follow address changes in a transport header
+ * @l4:		transport header (or the start of one, in an ICMP quote)
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ * @rw:		old addresses, new addresses and ports
+ */
+void nat_l4(struct wpkt l4, uint8_t proto, const struct nat_rw *rw)
+{
+	size_t coff = nat_check_off(proto);
+	uint16_t check = 0, junk = 0;
+	bool have_check = get16(l4, coff, &check);
+	uint16_t *ck = have_check ? &check : &junk;
+
+	if (proto == IPPROTO_UDP && have_check && !check) {
+		nat_ports_set(l4, proto, rw->sport, rw->dport);
+		return;		/* RFC 768: no checksum, and none now */
+	}
+
+	if (proto == IPPROTO_ICMP) {
+		nat_set16(l4, ICMP_OFF_ID, l4.len && l4.p[0] == ICMP_ECHOREPLY ?
+			  rw->dport : rw->sport, ck);
+	} else {
+		*ck = csum_update32(*ck, rw->osaddr, rw->saddr);
+		*ck = csum_update32(*ck, rw->odaddr, rw->daddr);
+		nat_set16(l4, L4_OFF_SPORT, rw->sport, ck);
+		nat_set16(l4, L4_OFF_DPORT, rw->dport, ck);
+	}
+	if (!have_check)
+		return;
 	if (proto == IPPROTO_UDP && !check)
 		check = 0xffff;	/* RFC 768: a computed zero is sent as ones */
-	put16(l4 + coff, check);
+	wpkt_put(l4, coff, &check, 2);
 }

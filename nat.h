@@ -7,22 +7,34 @@
 #ifndef NAT_H
 #define NAT_H
 
-#include <stddef.h>
 #include <stdint.h>
 
-/* Which port of a transport header to rewrite */
-enum nat_port {
-	NAT_SPORT,	/* TCP/UDP source port, or ICMP echo identifier */
-	NAT_DPORT,	/* TCP/UDP destination port (ICMP: identifier too) */
+#include "pkt.h"
+
+/**
+ * struct nat_rw - what a packet's headers become
+ * @osaddr:	source address the transport checksum was computed with
+ * @odaddr:	destination address it was computed with
+ * @saddr:	new source address, network order
+ * @daddr:	new destination address
+ * @sport:	new source port, host order; for ICMP echo, the identifier
+ *		of a request
+ * @dport:	new destination port; for ICMP echo, the identifier of a
+ *		reply
+ */
+struct nat_rw {
+	uint32_t osaddr;
+	uint32_t odaddr;
+	uint32_t saddr;
+	uint32_t daddr;
+	uint16_t sport;
+	uint16_t dport;
 };
 
-void nat_ip4(uint8_t *ip, uint32_t saddr, uint32_t daddr);
-void nat_ttl_dec(uint8_t *ip);
-void nat_l4(uint8_t *l4, size_t len, uint8_t proto, uint32_t osaddr,
-	    uint32_t odaddr, uint32_t saddr, uint32_t daddr,
-	    enum nat_port which, uint16_t port);
-uint16_t nat_l4_port(const uint8_t *l4, uint8_t proto, enum nat_port which);
-uint16_t nat_port_set(uint8_t *l4, uint8_t proto, enum nat_port which,
-		      uint16_t port);
+void nat_ip4(struct wpkt ip, uint32_t saddr, uint32_t daddr);
+void nat_ttl_dec(struct wpkt ip);
+void nat_l4(struct wpkt l4, uint8_t proto, const struct nat_rw *rw);
+void nat_ports_set(struct wpkt l4, uint8_t proto, uint16_t sport,
+		   uint16_t dport);
 
 #endif /* NAT_H */

@@ -91,4 +91,63 @@ static inline bool pkt_tail(struct pkt v, size_t off, struct pkt *out)
 	return true;
 }
 
+/**
+ * struct wpkt - a view of bytes merd owns and may rewrite: copies of
+ *		 headers, and its receive buffers
+ * @p:		first byte
+ * @len:	number of bytes
+ */
+struct wpkt {
+	uint8_t *p;
+	size_t len;
+};
+
+/**
+ * wpkt_ro() - the read-only view of writable bytes
+ * @w:		writable view
+ *
+ * Return: the same bytes, as a struct pkt
+ */
+static inline struct pkt wpkt_ro(struct wpkt w)
+{
+	struct pkt v = { w.p, w.len };
+
+	return v;
+}
+
+/**
+ * wpkt_put() - copy bytes into a range of a writable view
+ * @w:		view
+ * @off:	offset of the range
+ * @src:	bytes
+ * @n:		length of the range
+ *
+ * Return: true if copied, false if the range isn't inside @w
+ */
+static inline bool wpkt_put(struct wpkt w, size_t off, const void *src,
+			    size_t n)
+{
+	if (!pkt_in(wpkt_ro(w), off, n))
+		return false;
+	memcpy(w.p + off, src, n);
+	return true;
+}
+
+/**
+ * wpkt_tail() - the part of a writable view from an offset to its end
+ * @w:		view
+ * @off:	offset
+ * @out:	narrowed view, set on success
+ *
+ * Return: true on success, false if @off is past the end of @w
+ */
+static inline bool wpkt_tail(struct wpkt w, size_t off, struct wpkt *out)
+{
+	if (off > w.len)
+		return false;
+	out->p = w.p + off;
+	out->len = w.len - off;
+	return true;
+}
+
 #endif /* PKT_H */

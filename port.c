@@ -1,33 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* port.c - host ports held for guest flows, claimed in blocks
+/* port.c - host ports merd holds for its flows, claimed in blocks
  *
  * Copyright (c) 2026 merd authors
  *
- * Every flow leaves the host from a port of its own, and that port is held
- * by an ordinary socket for as long as the flow lives:
+ * Every host port a flow leaves from is held by an ordinary socket, so that
+ * the host's own stack stays quiet about the flow's packets (the raw socket
+ * has seen them already: raw delivery comes before the protocol's lookup)
+ * and no other program can take the port:
  *
- * - TCP: a listening socket with a one-instruction cBPF filter, "ret #0".
- *   Segments for the port (the peer's SYN-ACK, and everything after) find
- *   the listener, are dropped by its filter, and so draw no RST from the
- *   host's stack; the raw socket has already seen them (raw delivery comes
- *   before TCP's lookup). See ../shared/NOTES.md, 2.
- * - UDP: a UDP socket with the same filter, so that answers draw no ICMP
- *   port unreachable.
- * - ICMP echo identifiers: a ping socket (SOCK_DGRAM, IPPROTO_ICMP) bound to
- *   the identifier, with the same filter, so that no ping socket on the host
- *   shares it and reads the guest's replies. Where ping_group_range doesn't
- *   let merd open ping sockets, a UDP socket on the same number stands in.
+ * - TCP: a listening socket with IP_MINTTL 255 and a TCP-MD5 key for every
+ *   address (TCP_MD5SIG_EXT, prefix length 0). Segments for the port (the
+ *   peer's SYN-ACK, and everything after) find the listener, and the kernel
+ *   drops them before TCP looks at them, without a reset: for a TTL below
+ *   255 (RFC 5082's check), and for lacking the MD5 option that the key
+ *   demands (RFC 2385). Neither needs a privilege, unlike a socket filter
+ *   on a TCP socket, which takes CAP_NET_ADMIN on current kernels; the MD5
+ *   key also covers a peer on the host's own link that sends with TTL 255,
+ *   where the kernel has TCP-MD5 at all (doc/design.md has the readings).
+ * - UDP: a UDP socket with a one-instruction filter, "ret #0", so that
+ *   answers draw no ICMP port unreachable; a filter on a UDP socket needs
+ *   no privilege.
+ * - ICMP echo identifiers share the UDP numbers: the UDP socket holds the
+ *   number, and while echo flows use it, a ping socket (SOCK_DGRAM,
+ *   IPPROTO_ICMP) with the same filter holds the identifier too, where
+ *   ping_group_range lets merd open one, so that no host ping socket shares
+ *   it and reads the guest's replies.
  *
- * Both are bound to the wildcard address, so loopback flows (the gateway
- * mapped to the host) are covered too, and no other program, nor another
- * merd, can take the port meanwhile.
+ * All are bound to the wildcard address, so loopback flows (the gateway
+ * mapped to the host) are covered too.
  *
- * Ports come from a range outside the host's ephemeral range, in blocks of
- * PORT_BLOCK. merd claims a block by holding its first port, TCP and UDP:
- * another merd finds that port taken and uses other blocks. The raw sockets'
- * filters then only test which blocks this merd claimed: a handful of
- * ranges, whatever the number of flows, and no packet for another merd, or
- * for the host's own connections, is ever copied to this one.
+ * A port is shared by every flow that uses it (conntrack.c keeps their
+ * peers apart), so sockets grow with ports in use, never with flows. Ports
+ * come from a range outside the host's ephemeral range, in blocks of
+ * PORT_BLOCK, each claimed whole when merd needs more ports: merd holds the
+ * block's first port, TCP and UDP, then every other one. Another merd finds
+ * that first port taken and uses other blocks. The raw sockets' filters
+ * then only test which blocks this merd claimed: a handful of ranges,
+ * whatever the number of flows, and no packet for another merd, or for the
+ * host's own connections, is ever copied to this one. A block no flow used
+ * for PORT_BLOCK_IDLE seconds is given back, but for the last one.
  */
 
 #include <errno.h>
@@ -36,40 +47,58 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/filter.h>
+#include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "port.h"
 #include "util.h"
 
+/* RFC 5082: only a packet sent with TTL 255 from the next hop has 255 */
+#define PORT_MINTTL	255
+/* Length of the TCP-MD5 key nobody else has (RFC 2385 keys are secrets) */
+#define PORT_MD5_KEYLEN	16
+
 /**
- * port_socket() - a socket with a drop-all filter, bound to a port
+ * port_socket() - an unbound socket that will hold a port, set up so that
+ *		   the kernel drops what arrives for it without answering
  * @type:	SOCK_STREAM or SOCK_DGRAM
  * @proto:	0, or IPPROTO_ICMP for a ping socket
- * @port:	port or echo identifier, host order
  *
  * Return: descriptor, or -errno
  */
-static int port_socket(int type, int proto, uint16_t port)
+static int port_socket(int type, int proto)
 {
-	/* Drop everything: the raw socket handles the traffic */
 	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { .len = 1, .filter = &drop };
-	struct sockaddr_in a = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr = { htonl(INADDR_ANY) },
-	};
-	int fd;
+	struct tcp_md5sig md5 = { .tcpm_flags = TCP_MD5SIG_FLAG_PREFIX,
+				  .tcpm_prefixlen = 0,
+				  .tcpm_keylen = PORT_MD5_KEYLEN };
+	int fd, ttl = PORT_MINTTL, ret = 0;
 
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    (type == SOCK_STREAM && listen(fd, 1))) {
-		int ret = -errno;
-
+	if (type == SOCK_DGRAM) {
+		/* Drop everything: the raw socket handles the traffic */
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			       sizeof(prog)))
+			ret = -errno;
+	} else if (setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl))) {
+		ret = -errno;
+	} else {
+		md5.tcpm_addr.ss_family = AF_INET;
+		if (getrandom(md5.tcpm_key, PORT_MD5_KEYLEN, 0) !=
+		    PORT_MD5_KEYLEN)
+			ret = -EIO;
+		/* Best effort: a kernel without TCP-MD5 has IP_MINTTL */
+		else if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG_EXT, &md5,
+				    sizeof(md5)) && errno != ENOPROTOOPT &&
+			 errno != ENOENT)
+			ret = -errno;
+	}
+	if (ret) {
 		close(fd);
 		return ret;
 	}
@@ -79,83 +108,111 @@ static int port_socket(int type, int proto, uint16_t port)
 /**
  * port_hold() - hold a port, so that the host leaves it alone
  * @cls:	PORT_TCP: listening TCP socket; PORT_UDP: UDP socket;
- *		PORT_ICMP: ping socket on the echo identifier, or UDP socket
- *		if merd may not open ping sockets
+ *		PORT_ICMP: ping socket on the echo identifier
  * @port:	port or identifier, host order
  *
- * Return: descriptor, or -errno (-EADDRINUSE if the port is taken)
+ * Return: descriptor, or -errno (-EADDRINUSE if the port is taken, -EACCES
+ *	   for a ping socket ping_group_range doesn't allow)
  */
 int port_hold(enum port_class cls, uint16_t port)
 {
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr = { htonl(INADDR_ANY) },
+	};
 	int fd;
 
-	switch (cls) {
-	case PORT_TCP:
-		return port_socket(SOCK_STREAM, 0, port);
-	case PORT_ICMP:
-		fd = port_socket(SOCK_DGRAM, IPPROTO_ICMP, port);
-		if (fd != -EACCES && fd != -EPERM)
-			return fd;
-		/* ping_group_range leaves merd out: hold the number as UDP */
-		/* fall through */
-	default:
-		return port_socket(SOCK_DGRAM, 0, port);
-	}
-}
+	fd = port_socket(cls == PORT_TCP ? SOCK_STREAM : SOCK_DGRAM,
+			 cls == PORT_ICMP ? IPPROTO_ICMP : 0);
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    (cls == PORT_TCP && listen(fd, 1))) {
+		int ret = -errno;
 
-/**
- * port_space() - the number space of a class
- * @cls:	class
- *
- * Return: PORT_TCP, or PORT_UDP for UDP ports and echo identifiers
- */
-static int port_space(enum port_class cls)
-{
-	return cls == PORT_TCP ? PORT_TCP : PORT_UDP;
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 /**
  * port_init() - set up the range, claiming nothing yet
  * @p:		port state
  * @lo:		first port
- * @hi:		last port, at least @lo + 1
+ * @hi:		last port, at least @lo
+ * @max_claimed: most blocks that may be claimed at once, at least 1
  *
  * Return: 0 on success, -errno
  */
-int port_init(struct ports *p, uint16_t lo, uint16_t hi)
+int port_init(struct ports *p, uint16_t lo, uint16_t hi, uint32_t max_claimed)
 {
-	uint32_t n = (uint32_t)hi - lo + 1, i;
-	int c;
-
 	memset(p, 0, sizeof(*p));
 	p->lo = lo;
 	p->hi = hi;
-	p->nblocks = (n + PORT_BLOCK - 1) / PORT_BLOCK;
+	p->nblocks = ((uint32_t)hi - lo + PORT_BLOCK) / PORT_BLOCK;
+	p->max_claimed = MIN(MAX(max_claimed, 1U), p->nblocks);
+	p->ping = true;
 	p->blocks = calloc(p->nblocks, sizeof(*p->blocks));
-	for (c = 0; c < PORT_SPACES; c++)
-		p->busy[c] = calloc(n, 1);
-	if (!p->blocks || !p->busy[PORT_TCP] || !p->busy[PORT_UDP]) {
+	p->claimed = calloc(p->nblocks, sizeof(*p->claimed));
+	if (!p->blocks || !p->claimed) {
 		port_free(p);
 		return -ENOMEM;
 	}
-	for (i = 0; i < p->nblocks; i++)
-		p->blocks[i].fd_tcp = p->blocks[i].fd_udp = -1;
 	return 0;
 }
 
 /**
- * port_unclaim() - give a block back
+ * port_base() - first port of a block
  * @p:		port state
  * @b:		block number
+ *
+ * Return: port, host order
+ */
+static uint16_t port_base(const struct ports *p, uint32_t b)
+{
+	return (uint16_t)(p->lo + b * PORT_BLOCK);
+}
+
+/**
+ * port_block_len() - number of ports in a block (the last may be short)
+ * @p:		port state
+ * @b:		block number
+ *
+ * Return: number of ports
+ */
+static uint32_t port_block_len(const struct ports *p, uint32_t b)
+{
+	return MIN((uint32_t)PORT_BLOCK, (uint32_t)p->hi - port_base(p, b) + 1);
+}
+
+/**
+ * port_unclaim() - give a block back, closing every socket it holds
+ * @p:		port state
+ * @b:		block number, claimed
  */
 static void port_unclaim(struct ports *p, uint32_t b)
 {
 	struct port_block *blk = &p->blocks[b];
+	uint32_t i, last = p->claimed[--p->nclaimed];
 
-	close(blk->fd_tcp);
-	close(blk->fd_udp);
-	blk->fd_tcp = blk->fd_udp = -1;
-	p->claimed--;
+	for (i = 0; i < port_block_len(p, b); i++) {
+		struct port_slot *s = &blk->slot[i];
+
+		if (s->fd_tcp >= 0)
+			close(s->fd_tcp);
+		if (s->fd_udp >= 0)
+			close(s->fd_udp);
+		if (s->fd_ping >= 0)
+			close(s->fd_ping);
+	}
+	free(blk->slot);
+	blk->slot = NULL;
+
+	/* The last claimed block takes its place in the list */
+	p->claimed[blk->pos] = last;
+	p->blocks[last].pos = blk->pos;
 	p->changed = true;
 }
 
@@ -165,141 +222,205 @@ static void port_unclaim(struct ports *p, uint32_t b)
  */
 void port_free(struct ports *p)
 {
-	uint32_t b;
-
-	for (b = 0; p->blocks && b < p->nblocks; b++)
-		if (p->blocks[b].fd_tcp >= 0)
-			port_unclaim(p, b);
+	while (p->blocks && p->claimed && p->nclaimed)
+		port_unclaim(p, p->claimed[p->nclaimed - 1]);
 	free(p->blocks);
-	free(p->busy[PORT_TCP]);
-	free(p->busy[PORT_UDP]);
+	free(p->claimed);
 	memset(p, 0, sizeof(*p));
 }
 
 /**
- * port_claim() - claim a block by holding its first port, TCP and UDP
+ * port_claim_block() - claim one block: its first port, then every other
  * @p:		port state
- * @b:		block number
+ * @b:		block number, not claimed
+ * @now:	current time, seconds
  *
- * Return: 0 on success, -errno if another program or merd has it
+ * A port of the block another program holds is left out (its descriptors
+ * stay -1); only the first port, the claim's marker, must be had.
+ *
+ * Return: 0 on success, -errno if the first port is taken (another merd,
+ *	   or another program)
  */
-static int port_claim(struct ports *p, uint32_t b)
+static int port_claim_block(struct ports *p, uint32_t b, uint32_t now)
 {
 	struct port_block *blk = &p->blocks[b];
-	uint16_t base = (uint16_t)(p->lo + b * PORT_BLOCK);
-	int ret;
+	uint16_t base = port_base(p, b);
+	int tcp, udp;
+	uint32_t i;
 
-	/* A block must have a port for flows besides its first one */
-	if ((uint32_t)p->hi - base < 1)
-		return -ENOSPC;
-
-	blk->fd_tcp = port_hold(PORT_TCP, base);
-	if (blk->fd_tcp < 0) {
-		ret = blk->fd_tcp;
-		blk->fd_tcp = -1;
-		return ret;
+	tcp = port_hold(PORT_TCP, base);
+	if (tcp < 0)
+		return tcp;
+	udp = port_hold(PORT_UDP, base);
+	if (udp < 0) {
+		close(tcp);
+		return udp;
 	}
-	blk->fd_udp = port_hold(PORT_UDP, base);
-	if (blk->fd_udp < 0) {
-		ret = blk->fd_udp;
-		close(blk->fd_tcp);
-		blk->fd_tcp = blk->fd_udp = -1;
-		return ret;
+	blk->slot = calloc(PORT_BLOCK, sizeof(*blk->slot));
+	if (!blk->slot) {
+		close(tcp);
+		close(udp);
+		return -ENOMEM;
 	}
 
+	blk->slot[0].fd_tcp = tcp;
+	blk->slot[0].fd_udp = udp;
+	blk->slot[0].fd_ping = -1;
+	for (i = 1; i < port_block_len(p, b); i++) {
+		blk->slot[i].fd_tcp = port_hold(PORT_TCP, (uint16_t)(base + i));
+		blk->slot[i].fd_udp = port_hold(PORT_UDP, (uint16_t)(base + i));
+		blk->slot[i].fd_ping = -1;
+		blk->slot[i].fd_tcp = MAX(blk->slot[i].fd_tcp, -1);
+		blk->slot[i].fd_udp = MAX(blk->slot[i].fd_udp, -1);
+	}
 	blk->used = 0;
-	p->claimed++;
+	blk->idle = now;
+	blk->pos = p->nclaimed;
+	p->claimed[p->nclaimed++] = b;
 	p->changed = true;
 	return 0;
 }
 
 /**
- * port_try_claimed() - hold a free port of a claimed block
+ * port_claimable() - tell whether another block may be claimed now
  * @p:		port state
- * @cls:	port class
- * @fd:		set to the holding socket
+ * @now:	current time, seconds
  *
- * Starts after the port given last, so that a port just released isn't
- * handed out again at once (the peer may remember the old connection).
- *
- * Return: port, or 0 if every port of the claimed blocks is taken
+ * Return: false if merd holds all the blocks it may, or found none free
+ *	   less than a second ago
  */
-static uint16_t port_try_claimed(struct ports *p, enum port_class cls, int *fd)
+bool port_claimable(const struct ports *p, uint32_t now)
 {
-	uint32_t n = (uint32_t)p->hi - p->lo + 1, k;
-	int sp = port_space(cls);
-
-	for (k = 0; k < n; k++) {
-		uint32_t off = (p->cursor[sp] + k) % n, b = off / PORT_BLOCK;
-		struct port_block *blk = &p->blocks[b];
-		uint16_t port = (uint16_t)(p->lo + off);
-		int s;
-
-		if (blk->fd_tcp < 0) {
-			/* On to the next block, or the range's end */
-			k += MIN(PORT_BLOCK - off % PORT_BLOCK, n - off) - 1;
-			continue;
-		}
-		if (!(off % PORT_BLOCK) || p->busy[sp][off])
-			continue;
-
-		s = port_hold(cls, port);
-		if (s < 0)
-			continue;	/* some other program holds it */
-
-		p->busy[sp][off] = 1;
-		blk->used++;
-		p->cursor[sp] = off + 1;
-		*fd = s;
-		return port;
-	}
-	return 0;
+	return p->nclaimed < p->max_claimed && (int32_t)(now - p->retry) >= 0;
 }
 
 /**
- * port_alloc() - hold a host port for a new flow
+ * port_claim() - claim one more block, the first one free
  * @p:		port state
- * @cls:	PORT_TCP, PORT_UDP or PORT_ICMP
- * @fd:		set to the socket holding it
+ * @now:	current time, seconds
  *
- * Return: port, host order, or 0 if no port is left
+ * Blocks other programs (or merds) hold cost two system calls each to
+ * find out: after none was found, merd doesn't look again for a second.
+ *
+ * Return: 0 on success, -ENOSPC if no block is left (or may be claimed)
  */
-uint16_t port_alloc(struct ports *p, enum port_class cls, int *fd)
+int port_claim(struct ports *p, uint32_t now)
 {
-	uint16_t port;
 	uint32_t b;
 
-	port = port_try_claimed(p, cls, fd);
-	if (port)
-		return port;
+	if (!port_claimable(p, now))
+		return -ENOSPC;
+	for (b = 0; b < p->nblocks; b++)
+		if (!p->blocks[b].slot && !port_claim_block(p, b, now))
+			return 0;
+	p->retry = now + 1;
+	return -ENOSPC;
+}
 
-	for (b = 0; b < p->nblocks; b++) {
-		if (p->blocks[b].fd_tcp >= 0 || port_claim(p, b))
-			continue;
-		p->cursor[port_space(cls)] = b * PORT_BLOCK;
-		port = port_try_claimed(p, cls, fd);
-		if (port)
-			return port;
+/**
+ * port_count() - number of places in the claimed blocks
+ * @p:		port state
+ *
+ * Return: places port_nth() takes
+ */
+uint32_t port_count(const struct ports *p)
+{
+	return p->nclaimed * PORT_BLOCK;
+}
+
+/**
+ * port_slot() - the slot of a port, if it is in a claimed block
+ * @p:		port state
+ * @port:	port, host order
+ *
+ * Return: slot, NULL if the port isn't in a claimed block
+ */
+static struct port_slot *port_slot(const struct ports *p, uint16_t port)
+{
+	uint32_t off = (uint32_t)port - p->lo;
+
+	if (port < p->lo || port > p->hi || !p->blocks[off / PORT_BLOCK].slot)
+		return NULL;
+	return &p->blocks[off / PORT_BLOCK].slot[off % PORT_BLOCK];
+}
+
+/**
+ * port_nth() - a place in the claimed blocks, as a port usable by a class
+ * @p:		port state
+ * @cls:	class
+ * @i:		place, below port_count()
+ *
+ * Return: port, host order, or 0 if that place isn't one merd holds for
+ *	   the class (past the range's end, or another program has it)
+ */
+uint16_t port_nth(const struct ports *p, enum port_class cls, uint32_t i)
+{
+	uint32_t b = p->claimed[i / PORT_BLOCK];
+	uint16_t port;
+	const struct port_slot *s;
+
+	if (i % PORT_BLOCK >= port_block_len(p, b))
+		return 0;
+	port = (uint16_t)(port_base(p, b) + i % PORT_BLOCK);
+	s = port_slot(p, port);
+	if ((cls == PORT_TCP ? s->fd_tcp : s->fd_udp) < 0)
+		return 0;
+	return port;
+}
+
+/**
+ * port_ref() - a flow starts using a port
+ * @p:		port state
+ * @cls:	its class
+ * @port:	port from port_nth()
+ *
+ * The first echo flow on an identifier opens a ping socket on it, where
+ * the host allows (merd stops trying once it is told it may not).
+ *
+ * Return: 0 on success, -EADDRINUSE if a host program has that identifier
+ *	   for its own pings, other -errno for no ping socket
+ */
+int port_ref(struct ports *p, enum port_class cls, uint16_t port)
+{
+	struct port_slot *s = port_slot(p, port);
+
+	if (!s)
+		return -EINVAL;
+	if (cls == PORT_ICMP && !s->refs[cls] && p->ping) {
+		int fd = port_hold(PORT_ICMP, port);
+
+		if (fd == -EACCES || fd == -EPERM)
+			p->ping = false;
+		else if (fd < 0)
+			return fd;
+		else
+			s->fd_ping = fd;
 	}
+	s->refs[cls]++;
+	p->blocks[((uint32_t)port - p->lo) / PORT_BLOCK].used++;
 	return 0;
 }
 
 /**
- * port_release() - let go of a flow's port
+ * port_unref() - a flow stops using a port
  * @p:		port state
- * @cls:	class it was allocated in
- * @port:	port, host order
- * @fd:		socket holding it
+ * @cls:	class it was used as
+ * @port:	port
  * @now:	current time, seconds
  */
-void port_release(struct ports *p, enum port_class cls, uint16_t port, int fd,
-		  uint32_t now)
+void port_unref(struct ports *p, enum port_class cls, uint16_t port,
+		uint32_t now)
 {
-	uint32_t off = (uint32_t)port - p->lo;
-	struct port_block *blk = &p->blocks[off / PORT_BLOCK];
+	struct port_slot *s = port_slot(p, port);
+	struct port_block *blk;
 
-	close(fd);
-	p->busy[port_space(cls)][off] = 0;
+	if (!s || !s->refs[cls])
+		return;
+	if (!--s->refs[cls] && cls == PORT_ICMP && s->fd_ping >= 0) {
+		close(s->fd_ping);
+		s->fd_ping = -1;
+	}
+	blk = &p->blocks[((uint32_t)port - p->lo) / PORT_BLOCK];
 	if (!--blk->used)
 		blk->idle = now;
 }
@@ -311,13 +432,13 @@ void port_release(struct ports *p, enum port_class cls, uint16_t port, int fd,
  */
 void port_tick(struct ports *p, uint32_t now)
 {
-	uint32_t b;
+	uint32_t i;
 
-	for (b = 0; b < p->nblocks && p->claimed > 1; b++) {
+	for (i = p->nclaimed; i-- > 0 && p->nclaimed > 1;) {
+		uint32_t b = p->claimed[i];
 		const struct port_block *blk = &p->blocks[b];
 
-		if (blk->fd_tcp >= 0 && !blk->used &&
-		    now - blk->idle >= PORT_BLOCK_IDLE)
+		if (!blk->used && now - blk->idle >= PORT_BLOCK_IDLE)
 			port_unclaim(p, b);
 	}
 }
@@ -363,11 +484,10 @@ int port_ranges(struct ports *p, struct port_range *r, int max)
 	max = MIN(MAX(max, 1), PORT_RANGES_MAX);
 
 	for (b = 0; b < p->nblocks; b++) {
-		uint16_t lo = (uint16_t)(p->lo + b * PORT_BLOCK);
-		uint16_t hi = (uint32_t)lo + PORT_BLOCK - 1 > p->hi ?
-			      p->hi : (uint16_t)(lo + PORT_BLOCK - 1);
+		uint16_t lo = port_base(p, b);
+		uint16_t hi = (uint16_t)(lo + port_block_len(p, b) - 1);
 
-		if (p->blocks[b].fd_tcp < 0)
+		if (!p->blocks[b].slot)
 			continue;
 		if (n && (uint32_t)all[n - 1].hi + 1 == lo) {
 			all[n - 1].hi = hi;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* port.h - host ports held for guest flows, claimed in blocks
+/* port.h - host ports merd holds for its flows, claimed in blocks
  *
  * Copyright (c) 2026 merd authors
  */
@@ -14,24 +14,31 @@
  * one range per run of claimed blocks, whatever the number of flows
  */
 #define PORT_BLOCK	256
-/* A block nobody used for this long is given back (one is always kept) */
+/* A block no flow used for this long is given back (one is always kept) */
 #define PORT_BLOCK_IDLE	60
 /* Most ranges a filter tests: more are merged (accepting a few ports too
  * many costs a lookup, never a wrong answer)
  */
 #define PORT_RANGES_MAX	32
+/* Descriptors a claimed block may take: a TCP and a UDP socket per port,
+ * and a ping socket per echo identifier in use
+ */
+#define PORT_BLOCK_FDS	(3U * PORT_BLOCK)
 
-/* What a port is held for: TCP, UDP, or an ICMP echo identifier (drawn
- * from the UDP numbers, so the two share a busy map and a cursor)
+/**
+ * enum port_class - what a port is used as: a TCP port, a UDP port, or an
+ *		     ICMP echo identifier (drawn from the UDP numbers)
+ * @PORT_TCP:	TCP
+ * @PORT_UDP:	UDP
+ * @PORT_ICMP:	ICMP echo identifier
+ * @PORT_CLASSES: number of classes
  */
 enum port_class {
 	PORT_TCP,
 	PORT_UDP,
 	PORT_ICMP,
+	PORT_CLASSES,
 };
-
-/* Number spaces: TCP ports, and UDP ports with echo identifiers */
-#define PORT_SPACES	2
 
 /**
  * struct port_range - inclusive range of ports
@@ -44,16 +51,31 @@ struct port_range {
 };
 
 /**
+ * struct port_slot - one port of a claimed block
+ * @fd_tcp:	TCP listener holding it, -1 if another program has it
+ * @fd_udp:	UDP socket holding it, -1 if another program has it
+ * @fd_ping:	ping socket holding it as an echo identifier while echo
+ *		flows use it and the host lets merd open one, else -1
+ * @refs:	per class, flows using it
+ */
+struct port_slot {
+	int fd_tcp;
+	int fd_udp;
+	int fd_ping;
+	uint32_t refs[PORT_CLASSES];
+};
+
+/**
  * struct port_block - a block of ports, claimed or not
- * @fd_tcp:	TCP listener on the block's first port while claimed, or -1
- * @fd_udp:	UDP socket on the block's first port while claimed, or -1
- * @used:	ports of the block held for flows, both classes
+ * @slot:	its ports, allocated while claimed
+ * @pos:	its place in the claimed list, while claimed
+ * @used:	references to its ports, all classes
  * @idle:	when @used dropped to zero, seconds
  */
 struct port_block {
-	int fd_tcp;
-	int fd_udp;
-	uint16_t used;
+	struct port_slot *slot;
+	uint32_t pos;
+	uint32_t used;
 	uint32_t idle;
 };
 
@@ -62,28 +84,36 @@ struct port_block {
  * @lo:		first port of the configured range
  * @hi:		last port
  * @nblocks:	number of blocks in the range
+ * @max_claimed: most blocks merd may claim (descriptors)
  * @blocks:	the blocks
- * @busy:	per space, per port of the range: held for a flow
- * @cursor:	per space, where the next search starts (offset in range)
- * @claimed:	blocks claimed
+ * @claimed:	block numbers of the claimed blocks, in claim order
+ * @nclaimed:	number of them
+ * @ping:	ping sockets may be opened (ping_group_range lets merd in)
  * @changed:	the claimed set changed since port_ranges() was last called
+ * @retry:	when to try claiming again, after no block was free
  */
 struct ports {
 	uint16_t lo;
 	uint16_t hi;
 	uint32_t nblocks;
+	uint32_t max_claimed;
 	struct port_block *blocks;
-	uint8_t *busy[PORT_SPACES];
-	uint32_t cursor[PORT_SPACES];
-	uint32_t claimed;
+	uint32_t *claimed;
+	uint32_t nclaimed;
+	bool ping;
 	bool changed;
+	uint32_t retry;
 };
 
-int port_init(struct ports *p, uint16_t lo, uint16_t hi);
+int port_init(struct ports *p, uint16_t lo, uint16_t hi, uint32_t max_claimed);
 void port_free(struct ports *p);
-uint16_t port_alloc(struct ports *p, enum port_class cls, int *fd);
-void port_release(struct ports *p, enum port_class cls, uint16_t port, int fd,
-		  uint32_t now);
+uint32_t port_count(const struct ports *p);
+uint16_t port_nth(const struct ports *p, enum port_class cls, uint32_t i);
+bool port_claimable(const struct ports *p, uint32_t now);
+int port_claim(struct ports *p, uint32_t now);
+int port_ref(struct ports *p, enum port_class cls, uint16_t port);
+void port_unref(struct ports *p, enum port_class cls, uint16_t port,
+		uint32_t now);
 void port_tick(struct ports *p, uint32_t now);
 int port_ranges(struct ports *p, struct port_range *r, int max);
 int port_hold(enum port_class cls, uint16_t port);

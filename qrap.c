@@ -14,6 +14,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -23,7 +24,15 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "tap.h"
+
+/* merd's default socket paths (tap.h): the same list, in the same order.
+ * qrap is a separate program and includes none of merd's headers;
+ * test_qrap.py checks that it finds a merd on a default path
+ */
+#define QRAP_SOCK_FMT	"/tmp/merd_%d.socket"
+#define QRAP_SOCK_MAX	100
+#define QRAP_SOCK_RANGE	"/tmp/merd_1.socket to /tmp/merd_100.socket"
+#define QRAP_PATH_LEN	sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* merd closes a refused connection at once: wait this long to see it */
 #define QRAP_BUSY_WAIT_MS	300
@@ -41,7 +50,7 @@ static void usage(const char *name)
 	fprintf(stderr,
 		"Usage: %s [-s PATH] FDNUM QEMU [ARGS...]\n"
 		"Connect to merd's socket (default: the first free merd of "
-		TAP_SOCK_DEFAULT_RANGE "),\n"
+		QRAP_SOCK_RANGE "),\n"
 		"place the connection on descriptor FDNUM and run QEMU with "
 		"ARGS,\n"
 		"adding -netdev socket,fd=FDNUM and a virtio-net-pci device "
@@ -100,7 +109,7 @@ static int qrap_connect(const char *path, int *fd)
  */
 static int qrap_find(const char *path)
 {
-	char p[UNIX_PATH_LEN];
+	char p[QRAP_PATH_LEN];
 	bool busy = false;
 	int fd = -1, ret, i;
 
@@ -120,8 +129,8 @@ static int qrap_find(const char *path)
 		exit(EXIT_FAILURE);
 	}
 
-	for (i = 1; i <= TAP_SOCK_MAX; i++) {
-		snprintf(p, sizeof(p), TAP_SOCK_FMT, i);
+	for (i = 1; i <= QRAP_SOCK_MAX; i++) {
+		snprintf(p, sizeof(p), QRAP_SOCK_FMT, i);
 		ret = qrap_connect(p, &fd);
 		if (!ret) {
 			fprintf(stderr, "qrap: connected to merd at %s\n", p);
@@ -132,10 +141,10 @@ static int qrap_find(const char *path)
 
 	if (busy)
 		fprintf(stderr, "qrap: every merd found in "
-			TAP_SOCK_DEFAULT_RANGE " is busy with another guest\n");
+			QRAP_SOCK_RANGE " is busy with another guest\n");
 	else
 		fprintf(stderr, "qrap: no merd listening at "
-			TAP_SOCK_DEFAULT_RANGE " (is merd running? or give "
+			QRAP_SOCK_RANGE " (is merd running? or give "
 			"-s PATH)\n");
 	exit(EXIT_FAILURE);
 }

@@ -16,19 +16,31 @@
  * echo replies to those identifiers, and ICMP errors quoting a packet sent
  * from them. The kernel runs it before queueing, so the host's own traffic,
  * and other merds', never reaches this process.
+ *
+ * Guest packets leave in batches: fwd.c fills send slots (headers rewritten
+ * in the slot, payload where it lies in qemu's stream buffer) and
+ * raw_flush() hands them to one sendmmsg(). Packets from the network come
+ * in batches too: raw_handler() reads as many as the queue toward the guest
+ * can take with one recvmmsg(), and stops reading (raw_resume() starts
+ * again) when that queue is full, so nothing is read only to be dropped.
  */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <sys/socket.h>
 
+#include "epoll.h"
+#include "merd.h"
 #include "raw.h"
+#include "tap.h"
+#include "util.h"
 
 /* Return value of a filter keeping the whole packet */
 #define BPF_ACCEPT	0xffffffffU
@@ -157,26 +169,6 @@ static void bpf_icmp(struct bpf_prog *p, const struct port_range *r, int n)
 	bpf_quoted(p, IPPROTO_UDP, 0, r, n);
 	bpf_quoted(p, IPPROTO_ICMP, 4, r, n);
 	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
-}
-
-/**
- * raw_filter_len() - instructions of the largest program, for @n ranges
- * @n:		number of ranges
- *
- * Return: instruction count of the ICMP program
- */
-unsigned int raw_filter_len(int n)
-{
-	struct port_range r[PORT_RANGES_MAX] = { { 0, 0 } };
-	struct bpf_prog *p = calloc(1, sizeof(*p));
-	unsigned int len;
-
-	if (!p)
-		return 0;
-	bpf_icmp(p, r, n);
-	len = p->n;
-	free(p);
-	return len;
 }
 
 /**
@@ -328,4 +320,176 @@ void raw_close(struct raw *r)
 	r->fd_send = -1;
 	for (i = 0; i < RAW_PROTOS; i++)
 		r->fd[i] = -1;
+}
+
+/**
+ * raw_out_slot() - the next free slot of the send batch
+ * @r:		raw sockets
+ *
+ * Return: the slot, to fill in and raw_out_commit()
+ */
+struct raw_out *raw_out_slot(struct raw *r)
+{
+	return &r->out[r->nout];
+}
+
+/**
+ * raw_out_commit() - add the slot raw_out_slot() gave to the batch, and
+ *		      send the batch if it is full
+ * @c:		context
+ * @err:	called for a packet the kernel refused
+ */
+void raw_out_commit(struct ctx *c, raw_err_fn err)
+{
+	if (++c->fwd.raw.nout == RAW_BATCH)
+		raw_flush(c, err);
+}
+
+/**
+ * raw_flush() - send the batch of guest packets
+ * @c:		context
+ * @err:	called for a packet the kernel refused, with its errno
+ *
+ * Must run before the buffer the payloads point into changes.
+ */
+void raw_flush(struct ctx *c, raw_err_fn err)
+{
+	struct raw *r = &c->fwd.raw;
+	struct mmsghdr mm[RAW_BATCH];
+	int i, done = 0;
+
+	for (i = 0; i < r->nout; i++) {
+		struct raw_out *o = &r->out[i];
+
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &o->dst;
+		mm[i].msg_hdr.msg_namelen = sizeof(o->dst);
+		mm[i].msg_hdr.msg_iov = o->iov;
+		mm[i].msg_hdr.msg_iovlen = 2;
+	}
+
+	while (done < r->nout) {
+		int n = sendmmsg(r->fd_send, mm + done,
+				 (unsigned int)(r->nout - done), 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* The first packet left failed: report it, go on */
+			err(c, &r->out[done], errno);
+			done++;
+			continue;
+		}
+		done += n;
+	}
+	r->nout = 0;
+}
+
+/**
+ * raw_send() - send one packet at once, outside the batch
+ * @r:		raw sockets
+ * @iov:	the packet, from its IPv4 header
+ * @cnt:	number of pieces
+ * @daddr:	destination, network order
+ *
+ * Return: 0 on success, -errno
+ */
+int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
+	     uint32_t daddr)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET,
+				   .sin_addr = { daddr } };
+	struct msghdr mh = { .msg_name = &dst, .msg_namelen = sizeof(dst),
+			     .msg_iov = iov_const(iov),
+			     .msg_iovlen = (size_t)cnt };
+
+	return sendmsg(r->fd_send, &mh, 0) < 0 ? -errno : 0;
+}
+
+/**
+ * raw_room() - packets the queue to the guest can take now
+ * @c:		context
+ *
+ * A packet from a raw socket can be 64 KiB, and become dozens of frames
+ * with their own headers once cut to the guest's MTU.
+ *
+ * Return: number of raw packets it is safe to read now
+ */
+static unsigned int raw_room(const struct ctx *c)
+{
+	size_t segs = RAW_PKT_MAX / (c->link.mtu > 200 ? c->link.mtu - 120 :
+				     80) + 1;
+	size_t worst = RAW_PKT_MAX + segs * (TAP_HDR_LEN + ETH_HLEN + 120);
+
+	return (unsigned int)MIN(tap_room(c) / worst, (size_t)RAW_BATCH);
+}
+
+/**
+ * raw_pause() - stop or restart reading the raw sockets
+ * @c:		context
+ * @pause:	stop if true
+ */
+static void raw_pause(struct ctx *c, bool pause)
+{
+	struct raw *r = &c->fwd.raw;
+	int i;
+
+	if (r->paused == pause)
+		return;
+	for (i = 0; i < RAW_PROTOS; i++)
+		epoll_ref_ctl(c->epollfd, EPOLL_CTL_MOD, r->fd[i],
+			      pause ? 0 : EPOLLIN, EPOLL_TYPE_RAW, i);
+	r->paused = pause;
+}
+
+/**
+ * raw_resume() - read the raw sockets again once the queue drained
+ * @c:		context
+ */
+void raw_resume(struct ctx *c)
+{
+	if (c->fwd.raw.paused && raw_room(c) == RAW_BATCH)
+		raw_pause(c, false);
+}
+
+/**
+ * raw_handler() - read a batch from a raw socket, pass on each packet
+ * @c:		context
+ * @proto:	which socket
+ * @fn:		called for each packet received (nothing is passed on
+ *		without a guest: the packets are read and dropped)
+ */
+void raw_handler(struct ctx *c, enum raw_proto proto, raw_pkt_fn fn)
+{
+	struct raw *r = &c->fwd.raw;
+	struct mmsghdr mm[RAW_BATCH];
+	struct iovec iov[RAW_BATCH];
+	unsigned int room = raw_room(c), i;
+	bool guest = tap_connected(c);
+	int n;
+
+	if (guest && !room) {
+		raw_pause(c, true);
+		return;
+	}
+	if (!guest)
+		room = RAW_BATCH;	/* read and drop: nobody to give it */
+
+	for (i = 0; i < room; i++) {
+		iov[i].iov_base = r->in + (size_t)i * RAW_PKT_MAX;
+		iov[i].iov_len = RAW_PKT_MAX;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+
+	n = recvmmsg(r->fd[proto], mm, room, MSG_DONTWAIT, NULL);
+	if (n <= 0 || !guest)
+		return;
+	for (i = 0; i < (unsigned int)n; i++) {
+		struct pkt p = { iov[i].iov_base,
+				 MIN((size_t)mm[i].msg_len, (size_t)RAW_PKT_MAX) };
+
+		fn(c, p);
+	}
 }

@@ -14,7 +14,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "pkt.h"
 #include "port.h"
+
+struct ctx;
 
 /* Receive sockets, by protocol */
 enum raw_proto {
@@ -70,9 +73,18 @@ struct raw {
 	int nout;
 };
 
+typedef void (*raw_err_fn)(struct ctx *c, const struct raw_out *o, int err);
+typedef void (*raw_pkt_fn)(struct ctx *c, struct pkt pkt);
+
 int raw_init(struct raw *r);
 void raw_close(struct raw *r);
 int raw_filter(const struct raw *r, const struct port_range *ranges, int n);
-unsigned int raw_filter_len(int n);
+struct raw_out *raw_out_slot(struct raw *r);
+void raw_out_commit(struct ctx *c, raw_err_fn err);
+void raw_flush(struct ctx *c, raw_err_fn err);
+int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
+	     uint32_t daddr);
+void raw_handler(struct ctx *c, enum raw_proto proto, raw_pkt_fn fn);
+void raw_resume(struct ctx *c);
 
 #endif /* RAW_H */

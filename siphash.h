@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* siphash.h - SipHash-2-4 of 16 bytes, for the connection tracking indexes
+/* siphash.h - SipHash-2-4 of whole words, for hash tables and port picks
  *
  * Copyright (c) 2026 merd authors
  *
@@ -12,6 +12,7 @@
 #ifndef SIPHASH_H
 #define SIPHASH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,24 +41,25 @@ static inline void sipround(uint64_t *v)
 }
 
 /**
- * siphash_16b() - SipHash-2-4 of a 16-byte message
- * @in:		message
+ * siphash_words() - SipHash-2-4 of a message of whole 64-bit words
+ * @m:		message, native byte order
+ * @n:		number of words
  * @k:		128-bit key
  *
  * Return: 64-bit hash
  */
-static inline uint64_t siphash_16b(const uint8_t *in, const uint64_t *k)
+static inline uint64_t siphash_words(const uint64_t *m, size_t n,
+				     const uint64_t *k)
 {
 	/* "somepseudorandomlygeneratedbytes", from the paper */
 	uint64_t v[4] = { 0x736f6d6570736575ULL ^ k[0],
 			  0x646f72616e646f6dULL ^ k[1],
 			  0x6c7967656e657261ULL ^ k[0],
 			  0x7465646279746573ULL ^ k[1] };
-	uint64_t m[2], b = (uint64_t)16 << 56;
-	int i;
+	uint64_t b = (uint64_t)(n * 8) << 56;
+	size_t i;
 
-	memcpy(m, in, sizeof(m));
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		v[3] ^= m[i];
 		sipround(v);
 		sipround(v);
@@ -74,6 +76,21 @@ static inline uint64_t siphash_16b(const uint8_t *in, const uint64_t *k)
 		sipround(v);
 
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/**
+ * siphash_16b() - SipHash-2-4 of a 16-byte message
+ * @in:		message
+ * @k:		128-bit key
+ *
+ * Return: 64-bit hash
+ */
+static inline uint64_t siphash_16b(const uint8_t *in, const uint64_t *k)
+{
+	uint64_t m[2];
+
+	memcpy(m, in, sizeof(m));
+	return siphash_words(m, 2, k);
 }
 
 #endif /* SIPHASH_H */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* tap.c - the guest's side: qemu's stream socket, framing, frame dispatch
+/* tap.c - the guest's side: qemu's stream socket, framing, transmit ring
  *
  * Copyright (c) 2026 merd authors
  *
@@ -9,6 +9,10 @@
  * a write can be partial or fail with EAGAIN. Received bytes are kept until
  * a frame is whole; frames for the guest go through a byte ring (struct
  * tap_tx), written with at most two iovecs, whatever the number of frames.
+ *
+ * What a frame means is the main loop's business (merd.c, struct tap_ops):
+ * this unit knows nothing of ARP, DHCP or forwarding, and they learn of the
+ * connection only through tap_connected(), tap_room() and tap_gone().
  */
 
 #include <errno.h>
@@ -25,9 +29,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include "arp.h"
-#include "dhcp.h"
-#include "fwd.h"
+#include "epoll.h"
 #include "ip4.h"
 #include "log.h"
 #include "merd.h"
@@ -36,8 +38,6 @@
 /* Reads per EPOLLIN event before going back to the loop, for fairness */
 #define TAP_READS_PER_EVENT	8
 #define TAP_LISTEN_BACKLOG	8
-/* Large enough for any reply merd builds itself (ARP, DHCP) */
-#define TAP_REPLY_MAX		1536
 
 static const uint8_t tap_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
 					     0xff, 0xff, 0xff };
@@ -79,6 +79,33 @@ int tap_parse(const uint8_t *buf, size_t len, tap_frame_fn fn, void *arg,
 
 	*consumed = off;
 	return 0;
+}
+
+/**
+ * tap_init() - allocate the stream buffers, once, before the loop
+ * @c:		context
+ *
+ * Return: 0 on success, -ENOMEM
+ */
+int tap_init(struct ctx *c)
+{
+	c->tap.fd = -1;
+	c->tap.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
+	c->tap.rx.buf = malloc(c->tap.rx.size);
+	if (!c->tap.rx.buf || tap_tx_init(&c->tap.tx, TAP_TX_QUEUE))
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * tap_free() - release the stream buffers
+ * @c:		context
+ */
+void tap_free(struct ctx *c)
+{
+	free(c->tap.rx.buf);
+	free(c->tap.tx.buf);
+	c->tap.rx.buf = c->tap.tx.buf = NULL;
 }
 
 /**
@@ -299,27 +326,27 @@ void tap_sock_init(struct ctx *c)
 {
 	int fd, i;
 
-	if (c->sock_path_set) {
-		fd = tap_sock_bind(c->sock_path);
+	if (c->opts.sock_path_set) {
+		fd = tap_sock_bind(c->opts.sock_path);
 		if (fd == -EADDRINUSE)
 			die("socket %s is in use by another program",
-			    c->sock_path);
+			    c->opts.sock_path);
 		if (fd < 0)
-			die("can't listen on %s: %s", c->sock_path,
+			die("can't listen on %s: %s", c->opts.sock_path,
 			    strerror(-fd));
-		c->fd_listen = fd;
+		c->tap.fd_listen = fd;
 		return;
 	}
 
 	for (i = 1; i <= TAP_SOCK_MAX; i++) {
-		snprintf(c->sock_path, sizeof(c->sock_path), TAP_SOCK_FMT, i);
-		fd = tap_sock_bind(c->sock_path);
+		snprintf(c->opts.sock_path, sizeof(c->opts.sock_path), TAP_SOCK_FMT, i);
+		fd = tap_sock_bind(c->opts.sock_path);
 		if (fd >= 0) {
-			c->fd_listen = fd;
+			c->tap.fd_listen = fd;
 			return;
 		}
 		if (fd != -EADDRINUSE && fd != -ENOTSOCK)
-			die("can't listen on %s: %s", c->sock_path,
+			die("can't listen on %s: %s", c->opts.sock_path,
 			    strerror(-fd));
 	}
 	die("no free socket path among " TAP_SOCK_FMT " to " TAP_SOCK_FMT
@@ -332,8 +359,8 @@ void tap_sock_init(struct ctx *c)
  */
 void tap_sock_cleanup(const struct ctx *c)
 {
-	if (c->fd_listen >= 0)
-		unlink(c->sock_path);
+	if (c->tap.fd_listen >= 0)
+		unlink(c->opts.sock_path);
 }
 
 /**
@@ -343,24 +370,60 @@ void tap_sock_cleanup(const struct ctx *c)
  */
 static void tap_close(struct ctx *c, const char *why)
 {
-	epoll_ctl(c->epollfd, EPOLL_CTL_DEL, c->fd_tap, NULL);
-	close(c->fd_tap);
-	c->fd_tap = -1;
-	c->rx.len = 0;
-	c->tx.head = c->tx.used = 0;
-	c->tx_waiting = false;
-	c->guest_mac_known = false;
-	fwd_forget(c);
+	epoll_ctl(c->epollfd, EPOLL_CTL_DEL, c->tap.fd, NULL);
+	close(c->tap.fd);
+	c->tap.fd = -1;
+	c->tap.rx.len = 0;
+	c->tap.tx.head = c->tap.tx.used = 0;
+	c->tap.tx_waiting = false;
+	c->tap.guest_mac_known = false;
+	c->tap.gone = true;
 
-	info("guest disconnected (%s) after %lu frames", why, c->tap_frames);
+	info("guest disconnected (%s) after %lu frames", why, c->tap.frames);
 
 	/* A connection that never sent a frame wasn't a guest: it may be
 	 * another merd probing the socket path, or qrap finding a socket
 	 */
-	if (c->one_off && c->tap_frames) {
+	if (c->opts.one_off && c->tap.frames) {
 		info("--one-off: exiting");
 		c->quit = true;
 	}
+}
+
+/**
+ * tap_gone() - tell whether a guest went away, once
+ * @c:		context
+ *
+ * Return: true if a guest connection ended since the last call
+ */
+bool tap_gone(struct ctx *c)
+{
+	bool gone = c->tap.gone;
+
+	c->tap.gone = false;
+	return gone;
+}
+
+/**
+ * tap_connected() - tell whether a guest is connected
+ * @c:		context
+ *
+ * Return: true if frames for the guest can be queued
+ */
+bool tap_connected(const struct ctx *c)
+{
+	return c->tap.fd >= 0;
+}
+
+/**
+ * tap_room() - bytes the queue toward the guest can take now
+ * @c:		context
+ *
+ * Return: free bytes in the transmit ring
+ */
+size_t tap_room(const struct ctx *c)
+{
+	return c->tap.tx.size - c->tap.tx.used;
 }
 
 /**
@@ -380,73 +443,88 @@ static bool tap_hung_up(int fd)
 /**
  * tap_listen_handler() - accept a connection from qemu
  * @c:		context
+ * @ops:	what to do with frames an old connection left
  */
-void tap_listen_handler(struct ctx *c)
+void tap_listen_handler(struct ctx *c, const struct tap_ops *ops)
 {
 	int fd;
 
-	fd = accept4(c->fd_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(c->tap.fd_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			warn_perror("accept on %s", c->sock_path);
+			warn_perror("accept on %s", c->opts.sock_path);
 		return;
 	}
 
 	/* qemu restarting: the old connection may have hung up already */
-	if (c->fd_tap >= 0 && tap_hung_up(c->fd_tap))
-		tap_handler(c, EPOLLIN | EPOLLRDHUP);
+	if (c->tap.fd >= 0 && tap_hung_up(c->tap.fd))
+		tap_handler(c, EPOLLIN | EPOLLRDHUP, ops);
 
-	if (c->fd_tap >= 0) {
+	if (c->tap.fd >= 0) {
 		warn("refusing a second client on %s: a guest is connected",
-		     c->sock_path);
+		     c->opts.sock_path);
 		close(fd);
 		return;
 	}
 
-	if (epoll_add(c, fd, EPOLLIN | EPOLLRDHUP, EPOLL_TYPE_TAP)) {
+	if (epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP,
+			  EPOLL_TYPE_TAP, fd)) {
 		err_perror("epoll_ctl for the guest connection");
 		close(fd);
 		return;
 	}
 
-	c->fd_tap = fd;
-	c->rx.len = 0;
-	c->tx.head = c->tx.used = 0;
-	c->tap_frames = 0;
-	info("guest connected on %s", c->sock_path);
+	c->tap.fd = fd;
+	c->tap.rx.len = 0;
+	c->tap.tx.head = c->tap.tx.used = 0;
+	c->tap.frames = 0;
+	info("guest connected on %s", c->opts.sock_path);
 }
 
 /**
+ * struct tap_dispatch - where tap_parse() hands frames
+ * @c:		context
+ * @ops:	the main loop's handlers
+ */
+struct tap_dispatch {
+	struct ctx *c;
+	const struct tap_ops *ops;
+};
+
+/**
  * tap_frame_cb() - tap_parse() callback: count and dispatch one frame
- * @arg:	context
+ * @arg:	struct tap_dispatch
  * @frame:	Ethernet frame
  * @len:	its length
  */
 static void tap_frame_cb(void *arg, const uint8_t *frame, size_t len)
 {
-	struct ctx *c = arg;
+	const struct tap_dispatch *d = arg;
 
-	c->tap_frames++;
-	tap_frame(c, frame, len);
+	d->c->tap.frames++;
+	d->ops->frame(d->c, frame, len);
 }
 
 /**
  * tap_input() - read from qemu and handle every complete frame
  * @c:		context
  * @drain:	the peer hung up: read everything it sent, then close
+ * @ops:	the main loop's handlers
  *
  * Return: 0, or -1 if the connection was closed
  */
-static int tap_input(struct ctx *c, bool drain)
+static int tap_input(struct ctx *c, bool drain, const struct tap_ops *ops)
 {
+	struct tap_dispatch d = { c, ops };
+	struct tap_rx *rx = &c->tap.rx;
 	int i;
 
 	for (i = 0; drain || i < TAP_READS_PER_EVENT; i++) {
-		size_t room = c->rx.size - c->rx.len, used;
+		size_t room = rx->size - rx->len, used;
 		uint32_t bad;
 		ssize_t n;
 
-		n = read(c->fd_tap, c->rx.buf + c->rx.len, room);
+		n = read(c->tap.fd, rx->buf + rx->len, room);
 		if (n == 0) {
 			tap_close(c, "end of stream");
 			return -1;
@@ -461,20 +539,20 @@ static int tap_input(struct ctx *c, bool drain)
 			return -1;
 		}
 
-		c->rx.len += (size_t)n;
-		if (tap_parse(c->rx.buf, c->rx.len, tap_frame_cb, c, &used,
+		rx->len += (size_t)n;
+		if (tap_parse(rx->buf, rx->len, tap_frame_cb, &d, &used,
 			      &bad)) {
 			warn("bad frame length %u from guest (valid: %u to %u)",
 			     bad, TAP_FRAME_MIN, TAP_FRAME_MAX);
-			fwd_flush(c);
+			ops->batch(c);
 			tap_close(c, "framing error");
 			return -1;
 		}
 
 		/* Queued packets point into the buffer: send them first */
-		fwd_flush(c);
-		memmove(c->rx.buf, c->rx.buf + used, c->rx.len - used);
-		c->rx.len -= used;
+		ops->batch(c);
+		memmove(rx->buf, rx->buf + used, rx->len - used);
+		rx->len -= used;
 
 		if ((size_t)n < room && !drain)
 			return 0;
@@ -488,15 +566,13 @@ static int tap_input(struct ctx *c, bool drain)
  */
 void tap_flush(struct ctx *c)
 {
-	struct epoll_event ev = { 0 };
-	union epoll_ref ref = { .type = EPOLL_TYPE_TAP, .fd = c->fd_tap };
 	bool waiting;
 	ssize_t n;
 
-	if (c->fd_tap < 0 || !c->tx.used)
+	if (c->tap.fd < 0 || !c->tap.tx.used)
 		return;
 
-	n = tap_tx_write(&c->tx, c->fd_tap);
+	n = tap_tx_write(&c->tap.tx, c->tap.fd);
 	if (n < 0) {
 		errno = (int)-n;
 		warn_perror("write to guest");
@@ -504,23 +580,24 @@ void tap_flush(struct ctx *c)
 		return;
 	}
 
-	waiting = c->tx.used > 0;
-	if (waiting == c->tx_waiting)
+	waiting = c->tap.tx.used > 0;
+	if (waiting == c->tap.tx_waiting)
 		return;
 
-	ev.events = EPOLLIN | EPOLLRDHUP | (waiting ? EPOLLOUT : 0);
-	ev.data.u64 = ref.u64;
-	if (epoll_ctl(c->epollfd, EPOLL_CTL_MOD, c->fd_tap, &ev))
+	if (epoll_ref_ctl(c->epollfd, EPOLL_CTL_MOD, c->tap.fd,
+			  EPOLLIN | EPOLLRDHUP | (waiting ? EPOLLOUT : 0),
+			  EPOLL_TYPE_TAP, c->tap.fd))
 		warn_perror("epoll_ctl on the guest connection");
-	c->tx_waiting = waiting;
+	c->tap.tx_waiting = waiting;
 }
 
 /**
  * tap_handler() - handle events on the qemu connection
  * @c:		context
  * @events:	epoll events
+ * @ops:	the main loop's handlers for what arrives
  */
-void tap_handler(struct ctx *c, uint32_t events)
+void tap_handler(struct ctx *c, uint32_t events, const struct tap_ops *ops)
 {
 	if (events & EPOLLERR) {
 		tap_close(c, "socket error");
@@ -529,7 +606,7 @@ void tap_handler(struct ctx *c, uint32_t events)
 
 	/* Once the peer hung up, what it sent is finite: take it all now */
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) {
-		if (tap_input(c, events & (EPOLLHUP | EPOLLRDHUP)))
+		if (tap_input(c, events & (EPOLLHUP | EPOLLRDHUP), ops))
 			return;
 	}
 
@@ -551,9 +628,9 @@ void tap_handler(struct ctx *c, uint32_t events)
 static int tap_queue(struct ctx *c, const void *first, size_t first_len,
 		     const struct iovec *iov, int cnt)
 {
-	if (c->fd_tap < 0)
+	if (c->tap.fd < 0)
 		return -ENOTCONN;
-	if (tap_tx_pushv(&c->tx, first, first_len, iov, cnt)) {
+	if (tap_tx_pushv(&c->tap.tx, first, first_len, iov, cnt)) {
 		trace(c, "tap: queue full, dropped a frame");
 		return -ENOBUFS;
 	}
@@ -589,8 +666,8 @@ int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt)
 {
 	uint8_t eh[ETH_HLEN];
 
-	eth_header(eh, c->guest_mac_known ? c->guest_mac : tap_bcast,
-		   c->guest.our_mac, ETH_P_IP);
+	eth_header(eh, c->tap.guest_mac_known ? c->tap.guest_mac : tap_bcast,
+		   c->link.mac, ETH_P_IP);
 	return tap_queue(c, eh, sizeof(eh), iov, cnt);
 }
 
@@ -599,83 +676,16 @@ int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt)
  * @c:		context
  * @src:	source MAC of a frame from the guest
  */
-static void tap_learn_mac(struct ctx *c, const uint8_t *src)
+void tap_learn_mac(struct ctx *c, const uint8_t *src)
 {
 	static const uint8_t zero[ETH_ALEN];
 
 	if ((src[0] & 1) || !memcmp(src, zero, ETH_ALEN))
 		return;	/* multicast or unset: not a station address */
-	if (c->guest_mac_known && !memcmp(c->guest_mac, src, ETH_ALEN))
+	if (c->tap.guest_mac_known && !memcmp(c->tap.guest_mac, src, ETH_ALEN))
 		return;
 
-	memcpy(c->guest_mac, src, ETH_ALEN);
-	c->guest_mac_known = true;
-	debug("guest MAC is %02x:%02x:%02x:%02x:%02x:%02x", src[0], src[1],
-	      src[2], src[3], src[4], src[5]);
-}
-
-/**
- * tap_ip4() - handle an IPv4 packet from the guest
- * @c:		context
- * @l3:		bytes after the Ethernet header
- * @reply:	buffer for a reply frame
- * @size:	size of @reply
- *
- * Return: length of the reply frame in @reply, 0 for none
- */
-static size_t tap_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
-		      size_t size)
-{
-	struct ip4_view ip;
-
-	if (ip4_parse(l3, &ip)) {
-		trace(c, "tap: malformed IPv4 packet, dropped");
-		return 0;
-	}
-
-	if (dhcp_for_server(c, &ip))
-		return dhcp(c, &ip, reply, size);
-
-	fwd_from_guest(c, &ip);
-	return 0;
-}
-
-/**
- * tap_frame() - handle one Ethernet frame from the guest
- * @c:		context
- * @frame:	frame, any alignment, untrusted
- * @len:	its length, at least TAP_FRAME_MIN
- */
-void tap_frame(struct ctx *c, const uint8_t *frame, size_t len)
-{
-	uint8_t reply[TAP_REPLY_MAX];
-	struct pkt f = { frame, len }, l3;
-	struct ethhdr eh;
-	size_t rlen = 0;
-
-	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
-		return;
-
-	if (memcmp(eh.h_dest, c->guest.our_mac, ETH_ALEN) != 0 &&
-	    memcmp(eh.h_dest, tap_bcast, ETH_ALEN) != 0) {
-		trace(c, "tap: frame not for us, dropped");
-		return;
-	}
-	tap_learn_mac(c, eh.h_source);
-
-	switch (ntohs(eh.h_proto)) {
-	case ETH_P_ARP:
-		rlen = arp(c, f, reply, sizeof(reply));
-		break;
-	case ETH_P_IP:
-		rlen = tap_ip4(c, l3, reply, sizeof(reply));
-		break;
-	default:
-		trace(c, "tap: EtherType 0x%04x not handled",
-		      ntohs(eh.h_proto));
-		break;
-	}
-
-	if (rlen)
-		tap_send(c, reply, rlen);
+	memcpy(c->tap.guest_mac, src, ETH_ALEN);
+	c->tap.guest_mac_known = true;
+	debug("guest MAC is %s", mac_ntop(src).s);
 }

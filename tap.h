@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* tap.h - the guest's side: qemu's stream socket, framing, frame dispatch
+/* tap.h - the guest's side: qemu's stream socket, framing, transmit ring
  *
  * Copyright (c) 2026 merd authors
  */
@@ -7,28 +7,101 @@
 #ifndef TAP_H
 #define TAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <linux/if_ether.h>
 #include <netinet/ip.h>
 
-#include "merd.h"
+struct ctx;
 
 /* qemu's stream netdev: each frame follows its length, 32-bit big-endian */
 #define TAP_HDR_LEN	4
 #define TAP_FRAME_MIN	ETH_HLEN
 #define TAP_FRAME_MAX	(ETH_HLEN + IP_MAXPACKET)
 
+/* Receive buffer for the qemu stream: room for many frames per read(),
+ * plus the largest frame so that a partial one can always be completed
+ */
+#define TAP_RX_BATCH	((size_t)1024 * 1024)
+/* Bound on what waits to be written to qemu */
+#define TAP_TX_QUEUE	((size_t)8 * 1024 * 1024)
+
 /* Default socket paths: /tmp/merd_1.socket ... /tmp/merd_100.socket */
 #define TAP_SOCK_FMT	"/tmp/merd_%d.socket"
 #define TAP_SOCK_MAX	100
 #define TAP_SOCK_DEFAULT_RANGE "/tmp/merd_1.socket to /tmp/merd_100.socket"
 
+/**
+ * struct tap_rx - bytes read from qemu, not yet split into frames
+ * @buf:	buffer, TAP_RX_BATCH + TAP_FRAME_MAX + 4 bytes
+ * @size:	size of @buf
+ * @len:	bytes held in @buf, starting at offset 0
+ */
+struct tap_rx {
+	uint8_t *buf;
+	size_t size;
+	size_t len;
+};
+
+/**
+ * struct tap_tx - byte ring of length-prefixed frames waiting for qemu
+ * @buf:	ring storage
+ * @size:	size of @buf
+ * @head:	offset of the first byte not yet written
+ * @used:	bytes queued
+ * @dropped:	frames dropped because the queue was full
+ */
+struct tap_tx {
+	uint8_t *buf;
+	size_t size;
+	size_t head;
+	size_t used;
+	unsigned long dropped;
+};
+
+/**
+ * struct tap - the connection to qemu
+ * @fd_listen:	listening AF_UNIX socket
+ * @fd:		connected qemu socket, -1 if none
+ * @frames:	frames received on the current connection
+ * @rx:		receive state of @fd
+ * @tx:		transmit queue of @fd
+ * @tx_waiting:	EPOLLOUT is armed on @fd
+ * @gone:	a guest went away since tap_gone() last said so
+ * @guest_mac:	MAC address of the guest, learnt from its frames
+ * @guest_mac_known: @guest_mac is valid
+ */
+struct tap {
+	int fd_listen;
+	int fd;
+	unsigned long frames;
+	struct tap_rx rx;
+	struct tap_tx tx;
+	bool tx_waiting;
+	bool gone;
+	uint8_t guest_mac[ETH_ALEN];
+	bool guest_mac_known;
+};
+
 typedef void (*tap_frame_fn)(void *arg, const uint8_t *frame, size_t len);
+
+/**
+ * struct tap_ops - what the main loop does with what the guest sends
+ * @frame:	handle one frame; it lies in the receive buffer until @batch
+ * @batch:	the frames handed so far are done with: whatever still points
+ *		into them (packets queued for sending) must go now
+ */
+struct tap_ops {
+	void (*frame)(struct ctx *c, const uint8_t *frame, size_t len);
+	void (*batch)(struct ctx *c);
+};
 
 int tap_parse(const uint8_t *buf, size_t len, tap_frame_fn fn, void *arg,
 	      size_t *consumed, uint32_t *bad);
+int tap_init(struct ctx *c);
 int tap_tx_init(struct tap_tx *tx, size_t size);
 int tap_tx_pushv(struct tap_tx *tx, const void *first, size_t first_len,
 		 const struct iovec *iov, int cnt);
@@ -36,12 +109,16 @@ int tap_tx_push(struct tap_tx *tx, const void *frame, size_t len);
 ssize_t tap_tx_write(struct tap_tx *tx, int fd);
 int tap_sock_probe(const char *path);
 void tap_sock_init(struct ctx *c);
-void tap_listen_handler(struct ctx *c);
-void tap_handler(struct ctx *c, uint32_t events);
-void tap_frame(struct ctx *c, const uint8_t *frame, size_t len);
+void tap_sock_cleanup(const struct ctx *c);
+void tap_free(struct ctx *c);
+void tap_listen_handler(struct ctx *c, const struct tap_ops *ops);
+void tap_handler(struct ctx *c, uint32_t events, const struct tap_ops *ops);
+bool tap_gone(struct ctx *c);
+bool tap_connected(const struct ctx *c);
+size_t tap_room(const struct ctx *c);
+void tap_learn_mac(struct ctx *c, const uint8_t *src);
 int tap_send(struct ctx *c, const void *frame, size_t len);
 int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt);
 void tap_flush(struct ctx *c);
-void tap_sock_cleanup(const struct ctx *c);
 
 #endif /* TAP_H */

@@ -27,105 +27,103 @@
 #include "csum.h"
 #include "ip4.h"
 #include "log.h"
+#include "merd.h"
 #include "tap.h"
 #include "tcp.h"
 
-#define TCP_HLEN_MIN	20
-#define TCP_HLEN_MAX	60
-/* The flags byte of the TCP header, and its CWR bit (RFC 3168 6.1) */
-#define TCP_OFF_FLAGS	13
+/* The CWR bit of the flags byte (RFC 3168 6.1) */
 #define TCP_FLAG_CWR	0x80
 
 /**
- * tcp_rst() - answer a guest's segment with a reset (RFC 793 3.4)
+ * tcp_rst() - answer a guest's segment with a reset (RFC 9293 3.10.7.1)
  * @c:		context
- * @ip:		the guest's packet, from its IPv4 header, checked
- * @len:	its length
+ * @ip:		the guest's packet
+ * @l4:		its TCP header
  */
-void tcp_rst(struct ctx *c, const uint8_t *ip, size_t len)
+void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
 {
 	uint8_t out[IP4_HLEN_MIN + TCP_HLEN_MIN];
-	struct tcphdr in, th = { 0 };
-	struct iphdr ih;
+	uint32_t saddr = inany_v4(&ip->dst), daddr = inany_v4(&ip->src);
+	struct tcphdr th = { 0 };
 	struct iovec iov = { out, sizeof(out) };
 
-	memcpy(&ih, ip, sizeof(ih));
-	if (len < ip4_hlen(&ih) + sizeof(in))
-		return;
-	memcpy(&in, ip + ip4_hlen(&ih), sizeof(in));
-	/* Never a reset for a reset (RFC 793), nor to a source that doesn't
-	 * name one host (RFC 1122 4.2.3.10)
+	/* Never a reset for a reset (RFC 9293 3.10.7.1), nor to a source that
+	 * doesn't name one host (RFC 1122 4.2.3.10)
 	 */
-	if (in.rst || !ip4_is_unicast(ih.saddr))
+	if ((l4->flags & TH_RST) || !ip4_is_unicast(daddr))
 		return;
 
-	th.source = in.dest;
-	th.dest = in.source;
+	th.source = htons(l4->dport);
+	th.dest = htons(l4->sport);
 	th.doff = TCP_HLEN_MIN / 4;
 	th.rst = 1;
-	if (in.ack) {
-		th.seq = in.ack_seq;
+	if (l4->flags & TH_ACK) {
+		th.seq = htonl(l4->ack);
 	} else {
 		/* SEG.SEQ + SEG.LEN, SYN and FIN counting one each */
-		size_t seglen = ntohs(ih.tot_len) - ip4_hlen(&ih) -
-				(size_t)in.doff * 4 + in.syn + in.fin;
+		uint32_t seglen = (uint32_t)l4->data.len +
+				  !!(l4->flags & TH_SYN) +
+				  !!(l4->flags & TH_FIN);
 
-		th.ack_seq = htonl(ntohl(in.seq) + (uint32_t)seglen);
+		th.ack_seq = htonl(l4->seq + seglen);
 		th.ack = 1;
 	}
-	th.check = csum_l4_ip4(ih.daddr, ih.saddr, IPPROTO_TCP, &th,
-			       sizeof(th));
+	th.check = csum_l4_ip4(saddr, daddr, IPPROTO_TCP, &th, sizeof(th));
 
-	ip4_header(out, ih.daddr, ih.saddr, IPPROTO_TCP, c->ip_id++,
-		   sizeof(th));
+	ip4_header(out, saddr, daddr, IPPROTO_TCP, c->fwd.ip_id++, sizeof(th));
 	memcpy(out + IP4_HLEN_MIN, &th, sizeof(th));
 	tap_send_ip(c, &iov, 1);
 
-	trace(c, "tcp: reset to the guest, port %u to %u", ntohs(in.dest),
-	      ntohs(in.source));
+	trace(c, "tcp: reset to the guest, port %u to %u", l4->dport,
+	      l4->sport);
 }
 
 /**
  * tcp_segment() - send one segment of a larger packet to the guest
  * @c:		context
- * @ip:		the packet: IPv4 and TCP headers, then the payload
- * @hlen:	IPv4 plus TCP header length
- * @off:	offset of this segment's payload in the packet's
- * @n:		payload bytes in this segment
+ * @hdr:	the packet's IPv4 and TCP headers, rewritten for the guest
+ * @l3len:	length of the IPv4 header in @hdr
+ * @payload:	this segment's payload
+ * @off:	its offset in the packet's payload
  * @idx:	segment number, 0 for the first
  * @last:	this is the last segment
  */
-static void tcp_segment(struct ctx *c, const uint8_t *ip, size_t hlen,
-			size_t off, size_t n, uint16_t idx, bool last)
+static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
+			struct pkt payload, size_t off, uint16_t idx, bool last)
 {
-	uint8_t hdr[60 + TCP_HLEN_MAX] __attribute__((aligned(4)));
-	const uint8_t *payload = ip + hlen + off;
-	struct iovec iov[2] = { { hdr, hlen },
-				{ iov_const(payload), n } };
-	struct iphdr *ih = (struct iphdr *)hdr;
-	struct tcphdr *th;
-	uint8_t *flags;
+	uint8_t h[60 + TCP_HLEN_MAX];
+	struct iovec iov[2] = { { h, hdr.len },
+				{ iov_const(payload.p), payload.len } };
+	size_t l4len = hdr.len - l3len;
+	struct iphdr ih;
+	struct tcphdr th;
 	uint32_t sum;
 
-	memcpy(hdr, ip, hlen);
-	th = (struct tcphdr *)(hdr + ip4_hlen(ih));
+	memcpy(h, hdr.p, hdr.len);
+	memcpy(&ih, h, sizeof(ih));
+	memcpy(&th, h + l3len, sizeof(th));
 
-	ih->tot_len = htons((uint16_t)(hlen + n));
-	ih->id = htons((uint16_t)(ntohs(ih->id) + idx));
-	ih->check = 0;
-	ih->check = csum_ip4_header(ih, ip4_hlen(ih));
+	ih.tot_len = htons((uint16_t)(hdr.len + payload.len));
+	ih.id = htons((uint16_t)(ntohs(ih.id) + idx));
+	ih.check = 0;
+	memcpy(h, &ih, sizeof(ih));
+	ih.check = csum_ip4_header(h, l3len);
+	memcpy(h, &ih, sizeof(ih));
 
-	th->seq = htonl(ntohl(th->seq) + (uint32_t)off);
-	flags = (uint8_t *)th + TCP_OFF_FLAGS;
+	th.seq = htonl(ntohl(th.seq) + (uint32_t)off);
+	th.check = 0;
+	memcpy(h + l3len, &th, sizeof(th));
 	if (!last)	/* FIN and PSH belong with the last byte */
-		*flags &= (uint8_t)~(TH_FIN | TH_PUSH);
+		h[l3len + TCP_OFF_FLAGS] &= (uint8_t)~(TH_FIN | TH_PUSH);
 	if (idx)	/* RFC 3168 6.1.2: CWR on the first segment only */
-		*flags &= (uint8_t)~TCP_FLAG_CWR;
-	th->check = 0;
-	sum = csum_pseudo4(ih->saddr, ih->daddr, IPPROTO_TCP,
-			   (uint16_t)(hlen - ip4_hlen(ih) + n));
-	sum = csum_partial(th, hlen - ip4_hlen(ih), sum);
-	th->check = csum_finish(csum_partial(payload, n, sum));
+		h[l3len + TCP_OFF_FLAGS] &= (uint8_t)~TCP_FLAG_CWR;
+
+	sum = csum_pseudo4(ih.saddr, ih.daddr, IPPROTO_TCP,
+			   (uint16_t)(l4len + payload.len));
+	sum = csum_partial(h + l3len, l4len, sum);
+	th.check = csum_finish(csum_partial(payload.p, payload.len, sum));
+	memcpy(h + l3len + offsetof(struct tcphdr, check), &th.check,
+	       sizeof(th.check));
 
 	tap_send_ip(c, iov, 2);
 }
@@ -133,34 +131,31 @@ static void tcp_segment(struct ctx *c, const uint8_t *ip, size_t hlen,
 /**
  * tcp_to_guest() - send a TCP packet to the guest, segmented to its MTU
  * @c:		context
- * @ip:		packet, addresses and ports already the guest's, aligned
- * @len:	its length (the IPv4 total length)
+ * @hdr:	IPv4 and TCP headers, addresses and ports already the guest's
+ * @l3len:	length of the IPv4 header in @hdr
+ * @payload:	the payload, which may be many segments' worth (GRO)
  *
- * Return: number of segments sent, 0 if the packet was malformed
+ * Return: number of segments sent, 0 if the headers leave no room
  */
-int tcp_to_guest(struct ctx *c, uint8_t *ip, size_t len)
+int tcp_to_guest(struct ctx *c, struct pkt hdr, size_t l3len,
+		 struct pkt payload)
 {
-	const struct iphdr *ih = (const struct iphdr *)ip;
-	const struct tcphdr *th;
-	size_t ihl = ip4_hlen(ih), hlen, payload, mss, off;
+	size_t mss, off;
 	uint16_t i;
 
-	if (len < ihl + TCP_HLEN_MIN)
-		return 0;
-	th = (const struct tcphdr *)(ip + ihl);
-	hlen = ihl + (size_t)th->doff * 4;
-	if ((size_t)th->doff * 4 < TCP_HLEN_MIN || hlen > len ||
-	    c->guest.mtu <= hlen)
+	if (c->link.mtu <= hdr.len || hdr.len > 60 + TCP_HLEN_MAX)
 		return 0;
 
-	payload = len - hlen;
-	mss = c->guest.mtu - hlen;
-	if (!payload) {
-		tcp_segment(c, ip, hlen, 0, 0, 0, true);
+	mss = c->link.mtu - hdr.len;
+	if (!payload.len) {
+		tcp_segment(c, hdr, l3len, payload, 0, 0, true);
 		return 1;
 	}
-	for (i = 0, off = 0; off < payload; off += mss, i++)
-		tcp_segment(c, ip, hlen, off, MIN(mss, payload - off), i,
-			    off + mss >= payload);
+	for (i = 0, off = 0; off < payload.len; off += mss, i++) {
+		struct pkt seg;
+
+		pkt_sub(payload, off, MIN(mss, payload.len - off), &seg);
+		tcp_segment(c, hdr, l3len, seg, off, i, off + mss >= payload.len);
+	}
 	return i;
 }

@@ -10,9 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "merd.h"
+#include "ip.h"
+#include "pkt.h"
 
-void tcp_rst(struct ctx *c, const uint8_t *ip, size_t len);
-int tcp_to_guest(struct ctx *c, uint8_t *ip, size_t len);
+struct ctx;
+
+void tcp_rst(struct ctx *c, const struct ip_view *ip,
+	     const struct l4_view *l4);
+int tcp_to_guest(struct ctx *c, struct pkt hdr, size_t l3len,
+		 struct pkt payload);
 
 #endif /* TCP_H */

@@ -35,15 +35,6 @@ CAPS = ("net_raw",)
 # Whom a "caps" merd runs as
 NOBODY = 65534
 
-# Why a merd with only CAP_NET_RAW can't forward yet: each flow's port, and
-# each port block's claim, is held by a TCP listener with a drop-all filter,
-# and SO_ATTACH_FILTER on a TCP socket needs CAP_NET_ADMIN on this kernel
-# (Linux commit 5d39580f68e6): no block is claimed, every new flow refused.
-# The tests that show it are strict xfails: they must fail until it's fixed
-NONROOT_REFUSES = ("a merd with only CAP_NET_RAW claims no port block (a TCP socket "
-                   "takes a filter only with CAP_NET_ADMIN) and refuses every flow; "
-                   "the flow core issue fixes it")
-
 SANITIZER_RE = re.compile(r"(AddressSanitizer|UndefinedBehaviorSanitizer|runtime error:|"
                           r"LeakSanitizer)")
 

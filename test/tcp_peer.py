@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """tcp_peer.py - TCP peers for test_tcp.py, run inside a namespace
 
-    tcp_peer.py serve ADDR PORT
+    tcp_peer.py serve ADDR PORT [--quiet]
         echo server: every connection gets back what it sends. Runs until
         killed; prints "listening" once it accepts, then "peer ADDR PORT"
-        for every connection it accepts.
+        for every connection it accepts (not with --quiet).
     tcp_peer.py clients ADDR PORT COUNT [--size N] [--abort K] [--hold]
                 [--timeout S]
         open COUNT connections at once, each sends its own N bytes and
@@ -16,6 +16,10 @@
         Prints one JSON line with the results.
     tcp_peer.py connect ADDR PORT [--timeout S]
         one connect(); prints one JSON line: its outcome and how long it took.
+    tcp_peer.py churn ADDR PORT SECONDS [--parallel K]
+        for SECONDS, keep K connections going, each a connect, one request
+        of 16 bytes echoed back, and a close, the client first; prints one
+        JSON line: connections done, the rate, and every failure by kind.
 
 Everything is bounded by --timeout (default 30 s). Exit status 0 if the
 script itself ran; what happened is in the JSON for the test to judge.
@@ -26,7 +30,7 @@ import errno
 import hashlib
 import json
 import os
-import select
+import resource
 import selectors
 import socket
 import struct
@@ -34,11 +38,17 @@ import sys
 import time
 
 
+def nofile_raise():
+    """As many descriptors as the hard limit allows: thousands of sockets."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def serve(args):
     lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lsn.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsn.bind((args.addr, args.port))
-    lsn.listen(1024)
+    lsn.listen(4096)
     lsn.setblocking(False)
     sel = selectors.DefaultSelector()
     sel.register(lsn, selectors.EVENT_READ, None)
@@ -57,7 +67,8 @@ def serve(args):
                     c, peer = lsn.accept()
                 except BlockingIOError:
                     continue
-                print("peer %s %d" % peer, flush=True)
+                if not args.quiet:
+                    print("peer %s %d" % peer, flush=True)
                 c.setblocking(False)
                 pending[c] = b""
                 sel.register(c, selectors.EVENT_READ, "conn")
@@ -117,19 +128,25 @@ def clients(args):
         socks.append(s)
 
     # Wait until every connection is established (or failed)
-    waiting = {s: i for i, s in enumerate(socks) if str(i) not in result["errors"]}
+    sel = selectors.DefaultSelector()
+    for i, s in enumerate(socks):
+        if str(i) not in result["errors"]:
+            sel.register(s, selectors.EVENT_WRITE, i)
+    waiting = len(sel.get_map())
     while waiting and time.monotonic() < deadline:
-        _, w, _ = select.select([], list(waiting), [], deadline - time.monotonic())
-        for s in w:
-            i = waiting.pop(s)
+        for key, _ in sel.select(min(1.0, deadline - time.monotonic())):
+            s, i = key.fileobj, key.data
+            sel.unregister(s)
+            waiting -= 1
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
                 fail(i, "connect: " + os.strerror(err))
             else:
                 result["connected"] += 1
                 result["ports"].append(s.getsockname()[1])
-    for s, i in waiting.items():
-        fail(i, "connect: timed out")
+    for key in list(sel.get_map().values()):
+        fail(key.data, "connect: timed out")
+        sel.unregister(key.fileobj)
 
     # Every connected socket sends its data and reads the echo, all at once
     out, inb, want = {}, {}, {}
@@ -139,49 +156,56 @@ def clients(args):
         want[s] = payload(i, args.size)
         out[s] = want[s]
         inb[s] = bytearray()
-    idx = {s: i for i, s in enumerate(socks)}
-    active = set(want)
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, i)
+    active = len(want)
     while active and time.monotonic() < deadline:
-        wl = [s for s in active if out[s]]
-        r, w, _ = select.select(list(active), wl, [], min(1.0, deadline - time.monotonic()))
-        for s in w:
-            try:
-                n = s.send(out[s][:65536])
-                out[s] = out[s][n:]
-            except BlockingIOError:
-                pass
-            except OSError as e:
-                fail(idx[s], "send: " + e.strerror)
-                active.discard(s)
-        for s in r:
-            if s not in active:
+        for key, ev in sel.select(min(1.0, deadline - time.monotonic())):
+            s, i = key.fileobj, key.data
+            if ev & selectors.EVENT_WRITE and out[s]:
+                try:
+                    n = s.send(out[s][:65536])
+                    out[s] = out[s][n:]
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    fail(i, "send: " + e.strerror)
+                    sel.unregister(s)
+                    active -= 1
+                    continue
+                if not out[s]:
+                    sel.modify(s, selectors.EVENT_READ, i)
+            if not ev & selectors.EVENT_READ:
                 continue
             try:
                 d = s.recv(65536)
             except BlockingIOError:
                 continue
             except OSError as e:
-                fail(idx[s], "recv: " + e.strerror)
-                active.discard(s)
+                fail(i, "recv: " + e.strerror)
+                sel.unregister(s)
+                active -= 1
                 continue
             if not d:
-                fail(idx[s], "closed early after %d bytes" % len(inb[s]))
-                active.discard(s)
+                fail(i, "closed early after %d bytes" % len(inb[s]))
+                sel.unregister(s)
+                active -= 1
                 continue
             inb[s] += d
             if len(inb[s]) >= len(want[s]):
                 if bytes(inb[s]) == want[s]:
                     result["echoed"] += 1
                 else:
-                    fail(idx[s], "echo differs")
-                active.discard(s)
-    for s in active:
-        fail(idx[s], "echo timed out after %d of %d bytes" % (len(inb[s]), len(want[s])))
+                    fail(i, "echo differs")
+                sel.unregister(s)
+                active -= 1
+    for key in list(sel.get_map().values()):
+        s = key.fileobj
+        fail(key.data, "echo timed out after %d of %d bytes" % (len(inb[s]), len(want[s])))
 
     if args.hold:
         print(json.dumps({"holding": True, "connected": result["connected"]}), flush=True)
-        r, _, _ = select.select([sys.stdin], [], [], max(0, deadline - time.monotonic()))
-        if r:
+        sel.register(sys.stdin, selectors.EVENT_READ)
+        if sel.select(max(0, deadline - time.monotonic())):
             sys.stdin.readline()
 
     for i, s in enumerate(socks):
@@ -189,6 +213,71 @@ def clients(args):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
     print(json.dumps(result), flush=True)
+
+
+def churn(args):
+    """K connections at a time, each connect, request, echo, close, for
+    args.seconds; counts what went wrong, by kind."""
+    deadline = time.monotonic() + args.seconds
+    sel = selectors.DefaultSelector()
+    request = b"request %08d\n" % 0
+    done, errors = 0, {}
+
+    def fail(why):
+        errors[why] = errors.get(why, 0) + 1
+
+    def start():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        err = s.connect_ex((args.addr, args.port))
+        if err not in (0, errno.EINPROGRESS):
+            fail("connect: " + os.strerror(err))
+            s.close()
+            return False
+        sel.register(s, selectors.EVENT_WRITE, [b"", time.monotonic()])
+        return True
+
+    t0 = time.monotonic()
+    for _ in range(args.parallel):
+        start()
+    while sel.get_map() and time.monotonic() < deadline + 5:
+        for key, ev in sel.select(1.0):
+            s, st = key.fileobj, key.data
+            end = True
+            try:
+                if ev & selectors.EVENT_WRITE:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        fail("connect: " + os.strerror(err))
+                    else:
+                        s.send(request)
+                        sel.modify(s, selectors.EVENT_READ, st)
+                        end = False
+                else:
+                    d = s.recv(64)
+                    st[0] += d
+                    if not d:
+                        fail("closed early")
+                    elif len(st[0]) < len(request):
+                        end = False
+                    elif st[0] != request:
+                        fail("echo differs")
+                    else:
+                        done += 1
+            except OSError as e:
+                fail("%s: %s" % ("send" if ev & selectors.EVENT_WRITE else "recv",
+                                 e.strerror))
+            if end:
+                sel.unregister(s)
+                s.close()
+                if time.monotonic() < deadline:
+                    start()
+    for key in list(sel.get_map().values()):
+        fail("timed out")
+        key.fileobj.close()
+    elapsed = time.monotonic() - t0
+    print(json.dumps({"done": done, "errors": errors, "seconds": elapsed,
+                      "rate": done / elapsed}), flush=True)
 
 
 def connect(args):
@@ -215,6 +304,7 @@ def main():
     p = sub.add_parser("serve")
     p.add_argument("addr")
     p.add_argument("port", type=int)
+    p.add_argument("--quiet", action="store_true")
     p = sub.add_parser("clients")
     p.add_argument("addr")
     p.add_argument("port", type=int)
@@ -223,12 +313,19 @@ def main():
     p.add_argument("--abort", type=int, default=0)
     p.add_argument("--hold", action="store_true")
     p.add_argument("--timeout", type=float, default=30)
+    p = sub.add_parser("churn")
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("seconds", type=float)
+    p.add_argument("--parallel", type=int, default=4)
     p = sub.add_parser("connect")
     p.add_argument("addr")
     p.add_argument("port", type=int)
     p.add_argument("--timeout", type=float, default=5)
     args = ap.parse_args()
-    {"serve": serve, "clients": clients, "connect": connect}[args.cmd](args)
+    nofile_raise()
+    {"serve": serve, "clients": clients, "connect": connect,
+     "churn": churn}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 """Flow aging and the flow table's limit, as a user sees them.
 
 merd forgets a flow once it has been idle for its state's timeout
-(--timeout STATE=SECONDS) and then lets go of the host port it held: the
-socket holding it disappears from `ss` in the host namespace. A packet the
-peer sends after that no longer reaches the guest, and a TCP segment the
-guest sends on a forgotten connection draws a reset. A full table (--flows)
-refuses new flows (TCP: reset; UDP and ICMP: ICMP "administratively
+(--timeout STATE=SECONDS), and says so with --trace ("flow N: ... expired");
+the host port stays held for the port's other flows and the next ones. A
+packet the peer sends after that no longer reaches the guest, and a TCP
+segment the guest sends on a forgotten connection draws a reset. UDP ages
+as Linux conntrack: a single exchange is forgotten after "udp"; traffic
+going on both ways two seconds after the flow began makes it a stream, kept
+for "udp-stream". A full table (--flows) refuses new flows only when every
+flow in it is live (TCP: reset; UDP and ICMP: ICMP "administratively
 prohibited" from the gateway) and leaves the existing ones alone.
 
 The guest is the guest namespace's Linux stack behind test/pump; the peers are
@@ -38,13 +41,14 @@ QUIET_PORT = 7002       # UDP server that reads and never answers
 SLACK = 2.5             # seconds allowed beyond a flow's latest expiry
 
 
-def wait_released(merd, proto, port, limit):
-    """Poll ss until merd no longer holds port; return how long that took."""
+def wait_expired(merd, proto, port, limit):
+    """Until merd says a flow of proto ("TCP", "UDP", "ICMP") on host port
+    expired; return how long that took."""
     t0 = time.monotonic()
-    wait_for(lambda: port not in merd.held(proto), limit,
-             "merd to release %s port %d" % (proto, port), interval=0.1)
+    merd.wait_log(r"flow \d+: %s \S+, host port %d, expired" % (proto, port),
+                  timeout=limit)
     took = time.monotonic() - t0
-    log("%s port %d released after %.2f s" % (proto, port, took))
+    log("%s flow on host port %d expired after %.2f s" % (proto, port, took))
     return took
 
 
@@ -74,33 +78,44 @@ def echo_server(topo):
 
 # ---- UDP ------------------------------------------------------------------
 
-def test_udp_flow_expires(topo, start):
-    """Held while answered; released after the timeout; a late answer is lost."""
-    merd = start("--trace", "--timeout", "udp=2", "--timeout", "udp-stream=3")
+def udp_pair(topo, port):
+    """A UDP server on the remote and a connected client in the guest."""
     with inside(topo.remote):
         srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        srv.bind((REMOTE_ADDR, UDP_PORT))
+        srv.bind((REMOTE_ADDR, port))
     srv.settimeout(5)
     cli = sock_in(topo.guest, kind=socket.SOCK_DGRAM)
-    cli.connect((REMOTE_ADDR, UDP_PORT))
+    cli.connect((REMOTE_ADDR, port))
     cli.settimeout(2)
+    return srv, cli
 
-    cli.send(b"question")
+
+def exchange(srv, cli, what):
+    """The guest asks, the remote answers; return the host side the remote
+    saw the question come from."""
+    cli.send(what)
     data, host_side = srv.recvfrom(100)
-    assert data == b"question"
+    assert data == what
+    srv.sendto(b"re: " + what, host_side)
+    assert cli.recv(100) == b"re: " + what
+    return host_side
+
+
+def test_udp_single_exchange_expires(topo, start):
+    """One exchange: forgotten after "udp", not "udp-stream"; a late answer
+    is lost; the guest talking again starts a new flow."""
+    merd = start("--trace", "--timeout", "udp=2", "--timeout", "udp-stream=6")
+    srv, cli = udp_pair(topo, UDP_PORT)
+    host_side = exchange(srv, cli, b"question")
     assert host_side[0] == HOST_ADDR
     hport = host_side[1]
-    # An answer well within the timeout reaches the guest
-    time.sleep(0.5)
-    srv.sendto(b"answer", host_side)
-    assert cli.recv(100) == b"answer"
     assert hport in merd.held("u"), "no socket holds host port %d" % hport
 
-    took = wait_released(merd, "u", hport, 3 + 1 + SLACK)
-    assert took >= 3 - 1 - 0.5, "answered flow forgotten after %.1f s" % took
+    took = wait_expired(merd, "UDP", hport, 2 + 1 + SLACK)
+    assert took >= 2 - 1 - 0.5, "forgotten after %.1f s" % took
 
     # The remote answers again, now that merd forgot the flow: merd gets it
-    # (its filter still covers the port's block) and drops it
+    # (its filter covers the port's block) and drops it
     srv.sendto(b"too late", host_side)
     merd.wait_log(r"no flow for protocol 17 from %s:%d to host port %d" %
                   (REMOTE_ADDR, UDP_PORT, hport))
@@ -109,54 +124,39 @@ def test_udp_flow_expires(topo, start):
         pytest.fail("the guest got %r after its flow expired" % got)
 
     # The guest talks again: a new flow, and answers come through again
-    cli.send(b"again")
-    data, host_side2 = srv.recvfrom(100)
-    assert data == b"again"
-    srv.sendto(b"welcome back", host_side2)
-    assert cli.recv(100) == b"welcome back"
+    exchange(srv, cli, b"again")
     for s in (cli, srv):
         s.close()
 
 
-def test_unanswered_udp_expires_first(topo, start):
-    """udp (no answer yet) and udp-stream (answered) are separate timeouts:
-    of two flows started together, the unanswered one goes a tick earlier."""
-    merd = start("--timeout", "udp=2", "--timeout", "udp-stream=3")
-    srvs = {}
-    with inside(topo.remote):
-        for port in (UDP_PORT, QUIET_PORT):
-            srvs[port] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            srvs[port].bind((REMOTE_ADDR, port))
-            srvs[port].settimeout(5)
-    clis = {}
-    for port in (UDP_PORT, QUIET_PORT):
-        clis[port] = sock_in(topo.guest, kind=socket.SOCK_DGRAM)
-        clis[port].connect((REMOTE_ADDR, port))
-        clis[port].settimeout(2)
-
-    hports = {}
-    for port in (UDP_PORT, QUIET_PORT):
-        clis[port].send(b"hello")
-    for port in (UDP_PORT, QUIET_PORT):
-        _, host_side = srvs[port].recvfrom(100)
-        hports[port] = host_side[1]
-        if port == UDP_PORT:
-            srvs[port].sendto(b"hi", host_side)
-    assert clis[UDP_PORT].recv(100) == b"hi"
-    assert set(hports.values()) <= merd.held("u")
-
-    took = wait_released(merd, "u", hports[QUIET_PORT], 2 + 1 + SLACK)
-    assert hports[UDP_PORT] in merd.held("u"), \
-        "the answered flow went with the unanswered one (%.1f s)" % took
-    wait_released(merd, "u", hports[UDP_PORT], 2 + SLACK)
-    for s in list(clis.values()) + list(srvs.values()):
-        s.close()
+def test_udp_stream_outlives_single_exchange(topo, start):
+    """Two flows start together; one has a single exchange, the other goes
+    on talking both ways past two seconds: the first is forgotten after
+    "udp", the second only after "udp-stream" (Linux conntrack's rule)."""
+    merd = start("--trace", "--timeout", "udp=2", "--timeout", "udp-stream=6")
+    pairs = {port: udp_pair(topo, port) for port in (UDP_PORT, QUIET_PORT)}
+    hports = {port: exchange(*pairs[port], b"hello")[1] for port in pairs}
+    time.sleep(1.2)
+    exchange(*pairs[UDP_PORT], b"still there?")
+    time.sleep(1.2)
+    t_stream = time.monotonic()
+    exchange(*pairs[UDP_PORT], b"and now?")
+    # The single exchange goes first, its stream sibling stays
+    wait_expired(merd, "UDP", hports[QUIET_PORT], 2 + SLACK)
+    assert not re.search(r"host port %d, expired" % hports[UDP_PORT], merd.log()), \
+        "the stream went with the single exchange"
+    wait_expired(merd, "UDP", hports[UDP_PORT], 6 + 1 + SLACK)
+    idle = time.monotonic() - t_stream
+    assert idle >= 6 - 1, "the stream was forgotten after %.1f s idle" % idle
+    for srv, cli in pairs.values():
+        srv.close()
+        cli.close()
 
 
 # ---- TCP ------------------------------------------------------------------
 
 def test_tcp_time_wait_releases_port(topo, start, echo_server):
-    merd = start("--timeout", "tcp-time-wait=2")
+    merd = start("--trace", "--timeout", "tcp-time-wait=2")
     c = guest_connect(topo)
     echo(c, b"hello")
     addr, hport = echo_server.peers.get(timeout=5)
@@ -169,7 +169,7 @@ def test_tcp_time_wait_releases_port(topo, start, echo_server):
     c.close()
     # All other timeouts are the defaults (10 s and more): only time-wait's
     # 2 s can release the port this soon
-    took = wait_released(merd, "t", hport, 2 + 1 + SLACK)
+    took = wait_expired(merd, "TCP", hport, 2 + 1 + SLACK)
     assert took >= 2 - 1 - 0.5, "closed connection forgotten after %.1f s" % took
     # ...and the next connection works
     c = guest_connect(topo)
@@ -180,7 +180,7 @@ def test_tcp_time_wait_releases_port(topo, start, echo_server):
 def test_tcp_idle_established_forgotten(topo, start, echo_server):
     """Idle for tcp-established: forgotten, port released, and the guest's
     next segment on the connection is answered with a reset."""
-    merd = start("--timeout", "tcp-established=3")
+    merd = start("--trace", "--timeout", "tcp-established=3")
     c = guest_connect(topo)
     echo(c, b"hello")
     _, hport = echo_server.peers.get(timeout=5)
@@ -188,8 +188,8 @@ def test_tcp_idle_established_forgotten(topo, start, echo_server):
     assert hport in merd.held("t")
 
     time.sleep(1)
-    assert hport in merd.held("t"), "forgotten after idling 1 s of 3"
-    wait_released(merd, "t", hport, 3 + 1 + SLACK)
+    assert "expired" not in merd.log(), "forgotten after idling 1 s of 3"
+    wait_expired(merd, "TCP", hport, 3 + 1 + SLACK)
     idle = time.monotonic() - t_last
     assert idle >= 3 - 1, "forgotten after %.1f s" % idle
 
@@ -258,7 +258,7 @@ def test_icmp_echo_flow_expires(topo, start):
         "the guest got no echo reply with its own identifier"
     assert hid in merd.held("u"), "identifier %d not held" % hid
 
-    took = wait_released(merd, "u", hid, 2 + 1 + SLACK)
+    took = wait_expired(merd, "ICMP", hid, 2 + 1 + SLACK)
     assert took >= 2 - 1 - 0.5
 
     rem.sendto(icmp_echo(0, hid, 2, b"merd-2"), (HOST_ADDR, 0))
@@ -301,7 +301,7 @@ def icmp_error_of(u, wait):
 
 
 def test_full_table_refuses_new_flows_only(topo, start, echo_server):
-    merd = start("--flows", "4", "--timeout", "tcp-time-wait=1")
+    merd = start("--trace", "--flows", "4")
     conns = []
     for i in range(4):
         conns.append(guest_connect(topo))
@@ -338,7 +338,8 @@ def test_full_table_refuses_new_flows_only(topo, start, echo_server):
         echo(c, b"still here %d" % i)
     assert set(hports) <= merd.held("t")
 
-    # Closed, and past time-wait, they make room: connections work again
+    # Closed, the guest first, they are finished: in TIME_WAIT (120 s by
+    # default) they give way to new flows at once
     for c in conns:
         c.shutdown(socket.SHUT_WR)
         assert c.recv(100) == b""
@@ -352,6 +353,7 @@ def test_full_table_refuses_new_flows_only(topo, start, echo_server):
         echo(c, b"room again")
         return c
     t0 = time.monotonic()
-    again = wait_for(fresh_connection, 1 + 1 + SLACK, "room in the flow table", interval=0.25)
+    again = wait_for(fresh_connection, 2, "room in the flow table", interval=0.25)
     log("new connection accepted %.2f s after the close" % (time.monotonic() - t0))
+    merd.wait_log(r"given way: table full")
     again.close()

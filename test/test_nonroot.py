@@ -8,9 +8,7 @@ user with fewer capabilities is told."""
 import os
 import socket
 
-import pytest
-
-from merdtest import CAPS, NOBODY, NONROOT_REFUSES, Merd
+from merdtest import CAPS, NOBODY, Merd
 from netns import HOST_ADDR, REMOTE_ADDR, sock_in
 from peers import EchoServer
 
@@ -32,7 +30,6 @@ def test_caps_mode_is_unprivileged(topo, start):
     assert m.lease["ip"] == HOST_ADDR
 
 
-@pytest.mark.xfail(strict=True, reason=NONROOT_REFUSES)
 def test_caps_mode_forwards(topo, start):
     """The unprivileged merd forwards TCP, UDP and ICMP echo like a root one."""
     m = start(mode="caps")

@@ -19,7 +19,7 @@ from scapy.all import (ICMP, IP, TCP, UDP, Ether, IPerror, Raw,  # noqa: E402
                        UDPerror, fragment, raw)
 
 import netns  # noqa: E402
-from netns import sock_in, wait_for  # noqa: E402
+from netns import sock_in  # noqa: E402
 from peers import PY, ip4_ok, l4_ok  # noqa: E402
 from streamclient import StreamClient  # noqa: E402
 from wire import Wire  # noqa: E402
@@ -343,17 +343,19 @@ def raw_sockets(pid):
     return fds
 
 
-def test_raw_sockets_do_not_grow_with_flows(topo, merd, client):
-    c, mac = client
-    before = raw_sockets(merd.proc.pid)
+def test_raw_sockets_do_not_grow_with_flows(topo, start):
+    m = start("--trace", guest=False)
+    c = StreamClient(m.sock)
+    before = raw_sockets(m.proc.pid)
     for i in range(300):
         c.send_frame(frame(IP(src=netns.HOST_ADDR, dst=REMOTE) /
-                           UDP(sport=10000 + i, dport=9) / b"x", mac))
-    wait_for(lambda: len(re.findall(r"\n", topo.host.run("ss -uanH sport ge 61000").stdout))
-             >= 300, 10, "300 held UDP ports")
+                           UDP(sport=10000 + i, dport=9) / b"x", topo.host_mac))
+    m.wait_log(r"flow 299: UDP")
+    assert len(re.findall(r"flow \d+: UDP \S+ from guest port", m.log())) == 300
     # TCP, UDP and ICMP to receive, IPPROTO_RAW to send
-    assert raw_sockets(merd.proc.pid) == before == 4, \
-        "raw sockets: %d before, %d with 300 flows" % (before, raw_sockets(merd.proc.pid))
+    assert raw_sockets(m.proc.pid) == before == 4, \
+        "raw sockets: %d before, %d with 300 flows" % (before, raw_sockets(m.proc.pid))
+    c.close()
 
 
 def test_corrupt_checksum_from_peer_never_reaches_guest(topo, merd, client):
