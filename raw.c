@@ -5,7 +5,7 @@
  *
  * Every raw socket of a protocol gets a copy of every packet of that
  * protocol the host receives; per-flow raw sockets would make each packet
- * the host receives cost a copy per flow (../shared/NOTES.md, 1). merd opens
+ * the host receives cost a copy per flow (doc/design.md). merd opens
  * three receiving sockets, TCP, UDP and ICMP, whatever the number of flows,
  * and one IPPROTO_RAW socket that only sends (IP_HDRINCL: merd writes the
  * whole IPv4 header, so TTL, TOS, ECN, DF and the identification travel as

@@ -10,7 +10,7 @@
  *   longer knows) is answered with a reset, as RFC 793 (p. 36) has a host
  *   answer a segment for no connection, so the guest fails fast;
  * - raw sockets see packets after GRO: one read can return a TCP "segment"
- *   of up to 64 KiB that arrived as many (../shared/NOTES.md, 3). It is cut
+ *   of up to 64 KiB that arrived as many (doc/design.md). It is cut
  *   back into segments that fit the guest's MTU, each with its own sequence
  *   number, IP identification and checksums. The checksum field of such a
  *   packet was never valid for it (and on veth or loopback the sender left

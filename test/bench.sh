@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# bench.sh - TCP throughput through merd, and what merd costs the host's own
-# traffic with 0 and with 10,000 guest flows open. Prints numbers; checks
-# nothing beyond what it needs to measure the right thing.
+# bench.sh - TCP throughput through merd, connections per second, how many
+# flows it holds and at what cost, and what merd costs the host's own traffic
+# with 0 and with 10,000 guest flows open. Prints numbers; checks nothing
+# beyond what it needs to measure the right thing.
 #
 #      guest ns                    host ns                      remote ns
 #  +--------------+  stream  +-----------------+   veth   +--------------------+
@@ -12,7 +13,7 @@
 #  +--------------+          +-----------------+          +--------------------+
 #
 # The guest is the guest namespace's Linux stack behind test/pump (see
-# ../shared/NOTES.md 4), configured by busybox udhcpc from merd. Its tap has a
+# doc/design.md, "Test guests"), configured by busybox udhcpc from merd. Its tap has a
 # 10,000-frame ring: with the default 1000, tun dropped guest frames during
 # bursts (the pump isn't lossless there), and those drops were the guest's
 # TCP retransmits. Drops are counted and printed, by place.
@@ -273,6 +274,63 @@ echo "(tapTX: the guest kernel's tun ring was full, pump and merd behind; tapRX:
 echo " the guest kernel dropped what pump wrote; merd-raw: merd's raw sockets'"
 echo " receive buffers overflowed)"
 
+# ---- connections per second, and concurrent flows ---------------------------
+# The same loop (tcp_peer.py churn: 4 connections at a time, each connect,
+# 16 bytes echoed, close, the client first) from the host namespace for 4 s
+# (longer, the host's own TIME_WAIT limits it: 28k ports a minute), then from
+# the guest through merd for CHURN_TIME s; then CONCURRENT connections held
+# open at once, over 4 ports of the remote, and what merd holds for them.
+churn_secs=${CHURN_TIME:-10}
+nconc=${CONCURRENT:-15000}
+peer="$top/test/tcp_peer.py"
+topology 1500
+for p in 7000 7001 7002 7003 7004; do
+	ip netns exec "$remote" "$py" "$peer" serve "$REMOTE" "$p" --quiet >/dev/null 2>&1 &
+	pids+=($!)
+done
+wait_until 10 port_listening "$remote" 7004 || die "echo servers didn't start"
+churn_rate() {	# NS SECONDS
+	n "$1" "$py" "$peer" churn "$REMOTE" 7000 "$2" --parallel 4 |
+		$py -c 'import json, sys; r = json.loads(sys.stdin.read())
+print("%.0f %d" % (r["rate"], sum(r["errors"].values())))'
+}
+read -r host_rate host_err <<<"$(churn_rate "$host" 4)"
+start_merd
+start_guest 1500
+n "$guest" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+read -r guest_rate guest_err <<<"$(churn_rate "$guest" "$churn_secs")"
+read -r _ _ _ churn_fds <<<"$(merd_fds)"
+churn_rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$merd_pid/status")
+mkfifo "$tmp/hold.in"
+exec 4<>"$tmp/hold.in"
+per=$((nconc / 4))
+for p in 7001 7002 7003 7004; do
+	ip netns exec "$guest" "$py" "$peer" clients "$REMOTE" "$p" "$per" --size 64 --hold \
+		--timeout 120 <"$tmp/hold.in" >"$tmp/hold.$p" 2>&1 &
+	pids+=($!)
+done
+held=0
+for p in 7001 7002 7003 7004; do
+	wait_until 120 grep -q holding "$tmp/hold.$p" || true
+	held=$((held + $($py -c 'import json, sys
+print(json.loads(open(sys.argv[1]).readline())["connected"])' "$tmp/hold.$p" 2>/dev/null || echo 0)))
+done
+read -r _ conc_udp conc_tcp conc_fds <<<"$(merd_fds)"
+conc_rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$merd_pid/status")
+exec 4>&-
+teardown
+
+echo
+echo "Connections per second, one server, 4 at a time, failures in brackets:"
+printf '%-22s %-22s %-8s\n' "host ns (4 s)" "guest, merd (${churn_secs} s)" "ratio"
+printf '%-22s %-22s %-8s\n' "$host_rate ($host_err)" "$guest_rate ($guest_err)" \
+	"$($py -c "print('%.2f' % ($guest_rate / $host_rate))")"
+echo "merd after the churn: $churn_fds descriptors, $churn_rss KiB resident"
+echo
+echo "Concurrent TCP connections, guest -> 4 ports of the remote: $held of $nconc held"
+echo "merd meanwhile: $conc_fds descriptors ($conc_tcp TCP, $conc_udp UDP port holders)," \
+	"$conc_rss KiB resident"
+
 # ---- the host's own TCP, with merd holding 0 and N guest flows -------------
 # Rounds of: no merd; merd with 0 guest flows; the same merd with N. The
 # states alternate, so that load from elsewhere on the machine drifting over
@@ -283,9 +341,9 @@ measure_own() {	# STATE
 	own["$1 dn"]+=" $(iperf "$host" -R | cut -d' ' -f1)"
 }
 
-# open_flows: one datagram from each of N guest source ports to a sink on the
-# remote, in bursts of 250 a tenth of a second apart: a new flow costs merd a
-# few system calls, and what the guest's tun ring can't hold is lost
+# open_flows: one datagram from each of N guest source ports to 40 ports of
+# the remote, in bursts of 250 a tenth of a second apart (what the guest's
+# tun ring can't hold is lost): N flows, sharing a few host ports
 open_flows() {
 	n "$guest" "$py" - "$REMOTE" "$nflows" <<'EOF'
 import socket, sys, time
@@ -293,14 +351,14 @@ remote, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", 20000 + i))     # N distinct flows, whatever the ephemeral range
-    s.sendto(b"x", (remote, 9))
+    s.sendto(b"x", (remote, 9000 + i % 40))
     s.close()
     if i % 250 == 0:
         time.sleep(0.1)
 EOF
 }
-# Each claimed port block holds one TCP listener and one UDP socket of its own
-flows_held() { local u t; read -r _ u t _ <<<"$(merd_fds)"; echo $((u - t)); }
+# Flows merd started, as its trace says
+flows_held() { grep -c "from guest port" "$tmp/merd.log" || true; }
 all_held() { [ "$(flows_held)" -ge "$nflows" ]; }
 
 topology 1500
@@ -308,15 +366,14 @@ ip netns exec "$remote" socat -u "UDP4-RECV:9,bind=$REMOTE" OPEN:/dev/null &
 pids+=($!)
 for ((r = 0; r < reps; r++)); do
 	measure_own none
-	start_merd --ports 20000-32767 --flows $((nflows + 2000)) \
-		--timeout udp=900 --timeout udp-stream=900
+	start_merd --trace --timeout udp=900 --timeout udp-stream=900
 	start_guest 1500
 	measure_own zero
 	[ "$r" -eq 0 ] && read -r raw0 udp0 tcp0 fds0 <<<"$(merd_fds)"
 	t0=$(date +%s.%N)
 	open_flows
 	wait_until 30 all_held ||
-		echo "warning: merd holds only $(flows_held) flow ports of $nflows (guest" \
+		echo "warning: merd started only $(flows_held) flows of $nflows (guest" \
 			"tap TX drops: $(n "$guest" cat /sys/class/net/tap0/statistics/tx_dropped))"
 	t1=$(date +%s.%N)
 	[ "$r" -eq 0 ] && open_time=$($py -c "print($t1 - $t0)") &&
@@ -354,6 +411,7 @@ printf '%-28s %-8s %-12s %-14s %-8s\n' "" "raw" "UDP sockets" "TCP listeners" "a
 printf '%-28s %-8s %-12s %-14s %-8s\n' "0 guest flows" "$raw0" "$udp0" "$tcp0" "$fds0"
 printf '%-28s %-8s %-12s %-14s %-8s\n' "$nflows guest flows" "$rawn" "$udpn" "$tcpn" "$fdsn"
 printf '%-28s %-8s %-12s %-14s %-8s\n' "  after the measurement" "$rawm" "$udpm" "-" "$fdsm"
-printf '%s guest flows opened, their ports held by merd, in %.1f s (first round)\n' \
+printf '%s guest flows opened in %.1f s (first round), to 40 peers: they\n' \
 	"$nflows" "$open_time"
+echo "share host ports, which merd holds a block at a time (TCP and UDP each)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,7 +12,7 @@
  * rather than make the sender wait, so the tests give it a long queue).
  * This is the "guest" of the tests:
  * the Linux stack of a network namespace behind a tap. qemu's hub does the
- * same job but drops frames under load (see ../shared/NOTES.md).
+ * same job but drops frames under load (doc/design.md, "Test guests").
  *
  * Prints "ready" on stdout once both ends are open; exits when either closes.
  */
