@@ -647,10 +647,8 @@ size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	}
 
 	type = dhcp_decide(c, &msg, &r);
-	trace(c, "dhcp: %s from %02x:%02x:%02x:%02x:%02x:%02x, %s",
-	      dhcp_type_name(r.type), msg.chaddr[0], msg.chaddr[1],
-	      msg.chaddr[2], msg.chaddr[3], msg.chaddr[4], msg.chaddr[5],
-	      type ? dhcp_type_name(type) : "no reply");
+	trace(c, "dhcp: %s from %s, %s", dhcp_type_name(r.type),
+	      mac_ntop(msg.chaddr).s, type ? dhcp_type_name(type) : "no reply");
 	if (!type)
 		return 0;
 

@@ -444,16 +444,15 @@ static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
 	struct ports *p = &c->fwd.ports;
 	enum port_class cls = fwd_port_class(proto);
 	uint32_t *ctr, start, i, idx;
-	const struct flow *best;
-	uint16_t port, best_port;
+	uint16_t port;
 
 	start = fwd_port_start(c, proto, hs, &ctr);
 	for (;;) {
 		uint32_t n = port_count(p);
 		bool more = port_claimable(p, c->now);
+		const struct flow *best = NULL;
+		uint16_t best_port = 0;
 
-		best = NULL;
-		best_port = 0;
 		*victim = FLOW_NONE;
 		for (i = 0; i < n; i++) {
 			port = port_nth(p, cls, (start + i) % n);

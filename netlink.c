@@ -24,6 +24,7 @@
 
 #include "merd.h"
 #include "netlink.h"
+#include "util.h"
 
 /* Room for one read of a dump: the kernel fills at most 32 KiB per read
  * (libmnl's MNL_SOCKET_DUMP_SIZE), twice that leaves no doubt
@@ -247,7 +248,7 @@ static int nl_route_cb(const struct nlmsghdr *nlh, void *data)
  */
 static bool nl_prefix_holds(uint32_t addr, int len, uint32_t other)
 {
-	uint32_t mask = len ? htonl(~0U << (32 - len)) : 0;
+	uint32_t mask = htonl(prefix4_mask(len));
 
 	return (addr & mask) == (other & mask);
 }
