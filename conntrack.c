@@ -531,6 +531,11 @@ int ct_tcp_track(struct flow *f, unsigned int side, const struct l4_view *l4,
 	uint8_t fl = l4->flags;
 
 	*state = s;
+	/* RFC 9293 3.10.7 looks at RST before SYN; Linux conntrack takes
+	 * SYN with RST for what it is: invalid
+	 */
+	if ((fl & (TH_SYN | TH_RST)) == (TH_SYN | TH_RST))
+		return -1;
 	if ((fl & (TH_SYN | TH_ACK)) == TH_SYN) {
 		if (side != INISIDE || (s != CT_TCP_SYN_SENT &&
 		    s != CT_TCP_TIME_WAIT && s != CT_TCP_CLOSE))

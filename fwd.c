@@ -926,33 +926,39 @@ static void fwd_guest_frag(void *arg, const uint8_t *hdr, size_t hlen,
 /**
  * fwd_to_guest_ip() - send a datagram to the guest, fragmented to its MTU
  * @c:		context
- * @hdr:	its IPv4 header, and the transport header if in one piece
+ * @hdr:	its IPv4 header, and the transport header
+ * @l3len:	length of the IPv4 header in @hdr
  * @payload:	the rest
  */
-void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, struct pkt payload)
+void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, size_t l3len,
+		     struct pkt payload)
 {
 	struct iovec iov[2] = { { iov_const(hdr.p), hdr.len },
 				{ iov_const(payload.p), payload.len } };
-	size_t l4len;
+	uint8_t h[IP4_HLEN_MIN];
+	struct pkt h4 = { h, sizeof(h) }, all;
+	size_t l4len = hdr.len - l3len;
 
 	if (hdr.len + payload.len <= c->link.mtu) {
 		tap_send_ip(c, iov, 2);
 		return;
 	}
-	/* frag_split() takes the payload in one piece: the transport header
-	 * joins it in the scratch buffer
+	/* Fragments get a header without options (RFC 791 3.1 would copy
+	 * some to every fragment: none the guest needs from its router), and
+	 * frag_split() takes the payload in one piece, the transport header
+	 * and the rest joined in the scratch buffer
 	 */
-	l4len = hdr.len - IP4_HLEN_MIN;
-	memcpy(c->fwd.scratch, hdr.p + IP4_HLEN_MIN, l4len);
+	memcpy(h, hdr.p, sizeof(h));
+	h[0] = (uint8_t)(4 << 4 | IP4_HLEN_MIN / 4);
+	memcpy(c->fwd.scratch, hdr.p + l3len, l4len);
 	if (payload.len)
 		memcpy(c->fwd.scratch + l4len, payload.p, payload.len);
-	hdr.len = IP4_HLEN_MIN;
-	payload.p = c->fwd.scratch;
-	payload.len += l4len;
-	if (frag_split(hdr, payload, c->link.mtu, c->fwd.ip_id++,
-		       fwd_guest_frag, c) < 0)
+	all.p = c->fwd.scratch;
+	all.len = l4len + payload.len;
+	if (frag_split(h4, all, c->link.mtu, c->fwd.ip_id++, fwd_guest_frag,
+		       c) < 0)
 		trace(c, "fwd: %zu-byte datagram too large for the guest",
-		      hdr.len + payload.len);
+		      l3len + all.len);
 }
 
 /**
@@ -1065,7 +1071,7 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 	}
 	if (ip->proto == IPPROTO_UDP)
 		fwd_udp_csum(hdr, l3len, payload);
-	fwd_to_guest_ip(c, wpkt_ro(hdr), payload);
+	fwd_to_guest_ip(c, wpkt_ro(hdr), l3len, payload);
 }
 
 /**

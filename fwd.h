@@ -8,6 +8,7 @@
 #define FWD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conntrack.h"
@@ -53,7 +54,8 @@ bool fwd_dst_ok(const struct ctx *c, uint32_t daddr);
 void fwd_from_guest(struct ctx *c, const struct ip_view *ip);
 void fwd_from_host(struct ctx *c, struct pkt pkt);
 void fwd_flush(struct ctx *c);
-void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, struct pkt payload);
+void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, size_t l3len,
+		     struct pkt payload);
 const char *fwd_proto_name(uint8_t proto);
 
 #endif /* FWD_H */

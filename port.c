@@ -121,13 +121,18 @@ int port_hold(enum port_class cls, uint16_t port)
 		.sin_port = htons(port),
 		.sin_addr = { htonl(INADDR_ANY) },
 	};
-	int fd;
+	int fd, off = 0;
 
 	fd = port_socket(cls == PORT_TCP ? SOCK_STREAM : SOCK_DGRAM,
 			 cls == PORT_ICMP ? IPPROTO_ICMP : 0);
 	if (fd < 0)
 		return fd;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	/* Ping sockets start with SO_REUSEADDR on, and two such sockets may
+	 * share an identifier: merd's must keep it to itself
+	 */
+	if ((cls == PORT_ICMP &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off))) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
 	    (cls == PORT_TCP && listen(fd, 1))) {
 		int ret = -errno;
 

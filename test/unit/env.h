@@ -9,7 +9,8 @@
  * for the guest are queued in its transmit ring, where ring_next() takes
  * them out again, one by one, with an independent reader that checks the
  * length field and the Ethernet header. No raw socket is opened: the raw
- * descriptors are -1, so nothing merd would send to the network leaves.
+ * descriptors are -1, so nothing merd would send to the network leaves
+ * (a send fails with EBADF, which merd only traces).
  */
 
 #ifndef ENV_H
@@ -18,6 +19,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "ip4.h"
 #include "merd.h"
 #include "ref.h"
 #include "tap.h"
@@ -49,26 +51,26 @@ static inline struct env *env_new(void)
 
 	assert_non_null(e);
 	c = &e->c;
-	c->guest.addr.s_addr = htonl(GUEST);
-	c->guest.prefix_len = 24;
-	c->guest.gw.s_addr = htonl(GW);
-	c->guest.mtu = 1500;
-	memcpy(c->guest.our_mac, our_mac, ETH_ALEN);
-	memcpy(c->guest_mac, guest_mac, ETH_ALEN);
-	c->guest_mac_known = true;
+	c->guest4.addr.s_addr = htonl(GUEST);
+	c->guest4.prefix_len = 24;
+	c->guest4.gw.s_addr = htonl(GW);
+	c->link.mtu = 1500;
+	memcpy(c->link.mac, our_mac, ETH_ALEN);
+	memcpy(c->tap.guest_mac, guest_mac, ETH_ALEN);
+	c->tap.guest_mac_known = true;
 	c->host.mtu = 1500;
-	c->out_addr.s_addr = htonl(HOST);
-	c->fd_listen = c->epollfd = c->fd_timer = -1;
-	c->ip_id = 0x1000;
+	c->host.out4.s_addr = htonl(HOST);
+	c->tap.fd_listen = c->epollfd = c->fd_timer = -1;
+	c->fwd.ip_id = 0x1000;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	c->fd_tap = sv[0];
+	c->tap.fd = sv[0];
 	e->peer = sv[1];
-	assert_int_equal(tap_tx_init(&c->tx, TAP_TX_QUEUE), 0);
+	assert_int_equal(tap_tx_init(&c->tap.tx, TAP_TX_QUEUE), 0);
 
 	for (i = 0; i < RAW_PROTOS; i++)
-		c->raw.fd[i] = -1;
-	c->raw.fd_send = -1;
+		c->fwd.raw.fd[i] = -1;
+	c->fwd.raw.fd_send = -1;
 	return e;
 }
 
@@ -78,9 +80,10 @@ static inline struct env *env_new(void)
  */
 static inline void env_free(struct env *e)
 {
-	close(e->c.fd_tap);
+	if (e->c.tap.fd >= 0)
+		close(e->c.tap.fd);
 	close(e->peer);
-	free(e->c.tx.buf);
+	free(e->c.tap.tx.buf);
 	free(e);
 }
 
@@ -116,7 +119,7 @@ static inline void ring_get(struct tap_tx *tx, uint8_t *dst, size_t n)
  */
 static inline size_t ring_next(struct env *e, uint8_t *ip, size_t size)
 {
-	struct tap_tx *tx = &e->c.tx;
+	struct tap_tx *tx = &e->c.tap.tx;
 	uint8_t lenf[4], eh[ETH_HLEN];
 	size_t len;
 
@@ -127,7 +130,7 @@ static inline size_t ring_next(struct env *e, uint8_t *ip, size_t size)
 	len = get32(lenf);
 	assert_true(len >= ETH_HLEN && len <= tx->used);
 	ring_get(tx, eh, ETH_HLEN);
-	assert_memory_equal(eh, e->c.guest_mac_known ? guest_mac : bcast,
+	assert_memory_equal(eh, e->c.tap.guest_mac_known ? guest_mac : bcast,
 			    ETH_ALEN);
 	assert_memory_equal(eh + ETH_ALEN, our_mac, ETH_ALEN);
 	assert_int_equal(get16(eh + 12), ETH_P_IP);
@@ -135,6 +138,24 @@ static inline size_t ring_next(struct env *e, uint8_t *ip, size_t size)
 	assert_true(len <= size);
 	ring_get(tx, ip, len);
 	return len;
+}
+
+/**
+ * parse_ok() - the views of a packet, which must be well-formed, as the
+ *		data path gets them (ip4_parse(), then l4_parse())
+ * @p:		packet, from its IPv4 header
+ * @len:	its length
+ * @ip:		filled in
+ * @l4:		filled in, NULL if not wanted
+ */
+static inline void parse_ok(const uint8_t *p, size_t len, struct ip_view *ip,
+			    struct l4_view *l4)
+{
+	struct pkt v = { p, len };
+
+	assert_int_equal(ip4_parse(v, ip), 0);
+	if (l4)
+		assert_int_equal(l4_parse(ip, l4), 0);
 }
 
 #endif /* ENV_H */

@@ -39,12 +39,12 @@ static struct ctx *ctx_make(void)
 	struct ctx *c = calloc(1, sizeof(*c));
 
 	assert_non_null(c);
-	inet_pton(AF_INET, "10.42.0.2", &c->guest.addr);
-	c->guest.prefix_len = 24;
-	inet_pton(AF_INET, "10.42.0.1", &c->guest.gw);
-	c->guest.mtu = 1400;
-	memcpy(c->guest.our_mac, our_mac, ETH_ALEN);
-	c->fd_tap = -1;
+	inet_pton(AF_INET, "10.42.0.2", &c->guest4.addr);
+	c->guest4.prefix_len = 24;
+	inet_pton(AF_INET, "10.42.0.1", &c->guest4.gw);
+	c->link.mtu = 1400;
+	memcpy(c->link.mac, our_mac, ETH_ALEN);
+	c->tap.fd = -1;
 	return c;
 }
 

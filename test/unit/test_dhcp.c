@@ -17,7 +17,7 @@
 #include "ip4.h"
 #include "unit.h"
 
-#define REPLY_MAX	1536	/* tap.c's buffer for replies */
+#define REPLY_MAX	1536	/* merd.c's buffer for replies */
 #define BOOTP_LEN	240	/* fixed part and magic cookie */
 #define XID		0x1a2b3c4d
 
@@ -65,18 +65,18 @@ static void ctx_init(struct ctx *c)
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
-	c->guest.addr.s_addr = ip("10.42.0.2");
-	c->guest.prefix_len = 24;
-	c->guest.gw.s_addr = ip("10.42.0.1");
-	c->guest.dns[0].s_addr = ip("192.0.2.53");
-	c->guest.dns[1].s_addr = ip("198.51.100.53");
-	c->guest.dns_n = 2;
+	c->guest4.addr.s_addr = ip("10.42.0.2");
+	c->guest4.prefix_len = 24;
+	c->guest4.gw.s_addr = ip("10.42.0.1");
+	c->guest4.dns[0].s_addr = ip("192.0.2.53");
+	c->guest4.dns[1].s_addr = ip("198.51.100.53");
+	c->guest4.dns_n = 2;
 	for (i = 0; i < ARRAY_SIZE(search); i++)
-		strcpy(c->guest.search[i], search[i]);
-	c->guest.search_n = (int)ARRAY_SIZE(search);
-	c->guest.mtu = 1400;
-	memcpy(c->guest.our_mac, our_mac, ETH_ALEN);
-	c->fd_tap = -1;
+		strcpy(c->link.search[i], search[i]);
+	c->link.search_n = (int)ARRAY_SIZE(search);
+	c->link.mtu = 1400;
+	memcpy(c->link.mac, our_mac, ETH_ALEN);
+	c->tap.fd = -1;
 }
 
 /* setup() - cmocka fixture: a configured context */
@@ -195,7 +195,7 @@ static size_t serve(const struct ctx *c, const uint8_t *f, size_t len,
 {
 	uint8_t *out = malloc(REPLY_MAX);
 	struct pkt l3 = { f + ETH_HLEN, len - ETH_HLEN };
-	struct ip4_view v;
+	struct ip_view v;
 	size_t n;
 
 	assert_non_null(out);
@@ -453,9 +453,9 @@ static void check_search(const struct ctx *c, const struct reply *r)
 
 	assert_true(len > 0);
 	n = dns_decode(d, (size_t)len, names, SEARCH_MAX);
-	assert_int_equal(n, c->guest.search_n);
+	assert_int_equal(n, c->link.search_n);
 	for (i = 0; i < n; i++)
-		assert_string_equal(names[i], c->guest.search[i]);
+		assert_string_equal(names[i], c->link.search[i]);
 }
 
 /* check_values() - every configuration option present has its exact value */
@@ -478,8 +478,8 @@ static void check_values(const struct ctx *c, const struct reply *r)
 	}
 	len = opt(r, 15, d);
 	if (len >= 0) {
-		assert_int_equal(len, strlen(c->guest.search[0]));
-		assert_memory_equal(d, c->guest.search[0], (size_t)len);
+		assert_int_equal(len, strlen(c->link.search[0]));
+		assert_memory_equal(d, c->link.search[0], (size_t)len);
 	}
 	if (opt(r, 119, d) >= 0)
 		check_search(c, r);
@@ -822,6 +822,68 @@ static void test_not_for_us(void **state)
 	assert_false(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 }
 
+/* for_server() - what dhcp_for_server() says of a DISCOVER to @dst, UDP
+ * port @port, its IPv4 header byte @off set to @val (checksum fixed)
+ * unless @off is 0
+ */
+static bool for_server(const struct ctx *c, const char *dst, uint16_t port,
+		       size_t off, uint8_t val)
+{
+	struct msg m;
+	struct ip_view v;
+	uint8_t *f, *ih;
+	struct pkt l3;
+	size_t len;
+	bool ret;
+
+	msg_init(&m, DISCOVER);
+	msg_end(&m);
+	f = frame_build(&m, ip("0.0.0.0"), ip(dst), &len);
+	ih = f + ETH_HLEN;
+	ih[20 + 2] = (uint8_t)(port >> 8);
+	ih[20 + 3] = (uint8_t)port;
+	if (off) {
+		uint32_t sum = 0;
+		size_t i;
+
+		ih[off] = val;
+		ih[10] = ih[11] = 0;
+		for (i = 0; i < 20; i += 2)
+			sum += (uint32_t)ih[i] << 8 | ih[i + 1];
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		ih[10] = (uint8_t)(~sum >> 8);
+		ih[11] = (uint8_t)~sum;
+	}
+	l3.p = ih;
+	l3.len = len - ETH_HLEN;
+	assert_int_equal(ip4_parse(l3, &v), 0);
+	ret = dhcp_for_server(c, &v);
+	free(f);
+	return ret;
+}
+
+/* What merd.c hands to dhcp() rather than forward: UDP to port 67, to the
+ * broadcast address or the gateway (the server), whole; the rest, other
+ * destinations, ports, protocols, fragments, isn't
+ */
+static void test_for_server(void **state)
+{
+	const struct ctx *c = *state;
+
+	assert_true(for_server(c, "255.255.255.255", 67, 0, 0));
+	assert_true(for_server(c, "10.42.0.1", 67, 0, 0));
+	assert_false(for_server(c, "10.42.0.99", 67, 0, 0));
+	assert_false(for_server(c, "10.42.0.255", 67, 0, 0));
+	assert_false(for_server(c, "192.0.2.67", 67, 0, 0));
+	assert_false(for_server(c, "255.255.255.255", 68, 0, 0));
+	assert_false(for_server(c, "10.42.0.1", 53, 0, 0));
+	assert_false(for_server(c, "255.255.255.255", 67, 9, IPPROTO_TCP));
+	assert_false(for_server(c, "255.255.255.255", 67, 6, 0x20)); /* MF */
+	assert_false(for_server(c, "255.255.255.255", 67, 7, 0x01)); /* off */
+	assert_true(for_server(c, "255.255.255.255", 67, 6, 0x40));  /* DF */
+}
+
 /* The shortest replies are still 300-byte BOOTP messages, zero padded */
 static void test_bootp_min_len(void **state)
 {
@@ -835,8 +897,8 @@ static void test_bootp_min_len(void **state)
 	check_nak(&r);
 	assert_int_equal(r.bp_len, 300);
 
-	c->guest.search_n = 0;
-	c->guest.dns_n = 0;
+	c->link.search_n = 0;
+	c->guest4.dns_n = 0;
 	msg_one(&m, DISCOVER, 55, prl, sizeof(prl));
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(r.bp_len, 300);
@@ -857,8 +919,8 @@ static void test_search_encoding(void **state)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(names); i++)
-		strcpy(c->guest.search[i], names[i]);
-	c->guest.search_n = (int)ARRAY_SIZE(names);
+		strcpy(c->link.search[i], names[i]);
+	c->link.search_n = (int)ARRAY_SIZE(names);
 
 	msg_one(&m, DISCOVER, 55, prl, sizeof(prl));
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
@@ -872,10 +934,10 @@ static void long_search(struct ctx *c)
 	int i;
 
 	for (i = 0; i < SEARCH_MAX; i++)
-		snprintf(c->guest.search[i], sizeof(c->guest.search[i]),
+		snprintf(c->link.search[i], sizeof(c->link.search[i]),
 			 "host-%d.a-rather-long-subdomain-name.example.com",
 			 i);
-	c->guest.search_n = SEARCH_MAX;
+	c->link.search_n = SEARCH_MAX;
 }
 
 /* A search list over 255 bytes goes in consecutive instances of option
@@ -962,14 +1024,14 @@ static void test_max_size_boundary(void **state)
 	 */
 	msg_init(&m, DISCOVER);
 	msg_end(&m);
-	fill_name(c->guest.search[0], 100, 'a');
-	fill_name(c->guest.search[1], 46, 'b');
+	fill_name(c->link.search[0], 100, 'a');
+	fill_name(c->link.search[1], 46, 'b');
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	assert_int_equal(r.ip_len, 576);
 	check_codes(&r, all, sizeof(all), NULL, 0);
 	check_values(c, &r);
 
-	fill_name(c->guest.search[1], 47, 'b');
+	fill_name(c->link.search[1], 47, 'b');
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
 	check_codes(&r, all, sizeof(all) - 1, NULL, 0);
 	check_values(c, &r);
@@ -990,11 +1052,11 @@ static void test_max_size_below_minimum(void **state)
 
 	/* 8 DNS servers and 4 names: about 230 bytes of options */
 	for (i = 0; i < DNS_MAX; i++)
-		c->guest.dns[i].s_addr = htonl(0xc0000200 + (uint32_t)i);
-	c->guest.dns_n = DNS_MAX;
+		c->guest4.dns[i].s_addr = htonl(0xc0000200 + (uint32_t)i);
+	c->guest4.dns_n = DNS_MAX;
 	for (i = 0; i < 4; i++)
-		fill_name(c->guest.search[i], 24, (char)('a' + i));
-	c->guest.search_n = 4;
+		fill_name(c->link.search[i], 24, (char)('a' + i));
+	c->link.search_n = 4;
 
 	msg_one(&m, DISCOVER, 57, &small, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
@@ -1006,7 +1068,7 @@ static void test_max_size_below_minimum(void **state)
 /* Regression tests of bugs the tests above found in dhcp.c */
 
 /* With a jumbo MTU and a client taking large messages, the reply must
- * still fit the buffer dhcp() is given (tap.c's: 1536 bytes), leaving out
+ * still fit the buffer dhcp() is given (merd.c's: 1536 bytes), leaving out
  * what doesn't fit; dhcp() builds up to 1728 bytes of BOOTP instead, and
  * then returns 0: the DISCOVER goes unanswered
  */
@@ -1018,10 +1080,10 @@ static void test_bug_reply_exceeds_buffer(void **state)
 	struct msg m;
 	int i;
 
-	c->guest.mtu = 9000;
+	c->link.mtu = 9000;
 	for (i = 0; i < SEARCH_MAX; i++)
-		fill_name(c->guest.search[i], 140, (char)('a' + i));
-	c->guest.search_n = SEARCH_MAX;
+		fill_name(c->link.search[i], 140, (char)('a' + i));
+	c->link.search_n = SEARCH_MAX;
 
 	msg_one(&m, DISCOVER, 57, &max, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
@@ -1037,7 +1099,7 @@ static void test_bug_small_mtu_ignored(void **state)
 	struct reply r;
 	struct msg m;
 
-	c->guest.mtu = 500;
+	c->link.mtu = 500;
 	long_search(c);
 	msg_one(&m, DISCOVER, 57, &max, 2);
 	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
@@ -1376,11 +1438,11 @@ static void test_mutations(void **state)
 	struct reply r;
 
 	long_search(c);
-	c->guest.search_n = 4;
+	c->link.search_n = 4;
 	rng_seed(2131);
 	for (i = 0; i < 20000; i++) {
 		struct pkt l3;
-		struct ip4_view v;
+		struct ip_view v;
 		uint8_t *f;
 
 		m = s[rng() % n];
@@ -1398,7 +1460,7 @@ static void test_mutations(void **state)
 		l3.p = f + ETH_HLEN;
 		l3.len = len - ETH_HLEN;
 		if (ip4_parse(l3, &v) || get16(f + ETH_HLEN + 22) != 67) {
-			bad_ip++;	/* tap.c wouldn't call dhcp() */
+			bad_ip++;	/* merd.c wouldn't call dhcp() */
 			free(f);
 			continue;
 		}
@@ -1437,6 +1499,7 @@ int main(void)
 		T(test_request_renewing),
 		T(test_release_decline),
 		T(test_not_for_us),
+		T(test_for_server),
 		T(test_bootp_min_len),
 		T(test_search_encoding),
 		T(test_search_long_split),

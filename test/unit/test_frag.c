@@ -6,10 +6,11 @@
  *
  * Datagrams of random bytes are cut into fragments here, as RFC 791 3.2
  * describes it, each fragment in a buffer malloc()ed to its exact length
- * (AddressSanitizer catches a read past it), and fed to frag_in() in many
- * orders. A reassembled datagram must be the original payload behind the
- * first fragment's header, with the total length set, the fragment fields
- * cleared and a header checksum right from scratch (ref.h). The edge cases
+ * (AddressSanitizer catches a read past it), parsed by ip4_parse() as the
+ * data path does, and fed to frag_in() in many orders. A reassembled
+ * datagram must be the original payload behind the first fragment's
+ * header, with the total length set, the fragment fields cleared and a
+ * header checksum right from scratch (ref.h). The edge cases
  * are the ones attacks and broken stacks produce: overlaps, holes, a last
  * fragment that changes its mind, fragments past the end or past 64 KiB,
  * too many datagrams at once, keys that differ in one field. The other
@@ -20,6 +21,7 @@
 #include <netinet/in.h>
 
 #include "frag.h"
+#include "ip4.h"
 #include "merd.h"
 #include "ref.h"
 
@@ -115,31 +117,35 @@ static uint8_t *frag_build(const struct dgram *d, size_t off, size_t n,
 
 /* feed_raw() - give frag_in() @n bytes at @off with MF as given */
 static int feed_raw(struct frag *fr, const struct dgram *d, size_t off,
-		    size_t n, bool mf, uint32_t now, uint8_t **out,
-		    size_t *out_len)
+		    size_t n, bool mf, uint32_t now, struct pkt *out)
 {
 	size_t len;
 	uint8_t *f = frag_build(d, off, n, mf, &len);
+	struct pkt v = { f, len };
+	struct ip_view ip;
 	int ret;
 
-	*out = NULL;
-	ret = frag_in(fr, f, len, now, out, out_len);
+	out->p = NULL;
+	out->len = 0;
+	assert_int_equal(ip4_parse(v, &ip), 0);
+	ret = frag_in(fr, &ip, now, out);
 	free(f);
 	return ret;
 }
 
 /* feed() - give frag_in() fragment @i of @d */
 static int feed(struct frag *fr, const struct dgram *d, size_t i,
-		uint32_t now, uint8_t **out, size_t *out_len)
+		uint32_t now, struct pkt *out)
 {
 	return feed_raw(fr, d, d->off[i], d->n[i], d->off[i] + d->n[i] <
-			d->len, now, out, out_len);
+			d->len, now, out);
 }
 
 /* check_whole() - @out is @d reassembled: its header, fixed; its payload */
-static void check_whole(const struct dgram *d, const uint8_t *out,
-			size_t out_len)
+static void check_whole(const struct dgram *d, struct pkt whole)
 {
+	const uint8_t *out = whole.p;
+	size_t out_len = whole.len;
 	uint8_t want[60];
 
 	assert_non_null(out);
@@ -164,18 +170,18 @@ static void check_whole(const struct dgram *d, const uint8_t *out,
 static void feed_order(struct frag *fr, const struct dgram *d,
 		       const size_t *order, uint32_t now)
 {
-	uint8_t *out;
-	size_t i, out_len;
+	struct pkt out;
+	size_t i;
 
 	for (i = 0; i < d->nf; i++) {
-		int ret = feed(fr, d, order[i], now, &out, &out_len);
+		int ret = feed(fr, d, order[i], now, &out);
 
 		if (i + 1 < d->nf) {
 			assert_int_equal(ret, 0);
 			continue;
 		}
 		assert_int_equal(ret, 1);
-		check_whole(d, out, out_len);
+		check_whole(d, out);
 		frag_done(fr, out);
 	}
 }
@@ -249,8 +255,7 @@ static void test_max_size(void **state)
 	struct frag *fr = *state;
 	static size_t order[9000];
 	struct dgram *d;
-	uint8_t *out;
-	size_t out_len;
+	struct pkt out;
 
 	rng_seed(65535);
 	d = dgram_make(FRAG_DGRAM_MAX - 20, 20, IPPROTO_UDP, SRC, DST, 8);
@@ -261,12 +266,11 @@ static void test_max_size(void **state)
 	/* A last fragment ending one byte further, a middle one, and the
 	 * largest offset there is
 	 */
-	assert_int_equal(feed_raw(fr, d, 65512, 4, false, 1, &out, &out_len),
+	assert_int_equal(feed_raw(fr, d, 65512, 4, false, 1, &out),
 			 -1);
-	assert_int_equal(feed_raw(fr, d, 65512, 8, true, 1, &out, &out_len),
+	assert_int_equal(feed_raw(fr, d, 65512, 8, true, 1, &out),
 			 -1);
-	assert_int_equal(feed_raw(fr, d, 8 * 8191, 8, false, 1, &out,
-				  &out_len), -1);
+	assert_int_equal(feed_raw(fr, d, 8 * 8191, 8, false, 1, &out), -1);
 	dgram_free(d);
 }
 
@@ -278,21 +282,22 @@ static void test_max_size_options(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d;
-	uint8_t *out;
-	size_t out_len;
+	struct pkt out;
 	int ret;
 
 	rng_seed(65536);
 	d = dgram_make(FRAG_DGRAM_MAX - 20, 60, IPPROTO_UDP, SRC, DST, 9);
-	assert_int_equal(feed_raw(fr, d, 0, 8, true, 1, &out, &out_len), 0);
-	ret = feed_raw(fr, d, 8, d->len - 8, false, 1, &out, &out_len);
-	if (ret == 1 && out_len > FRAG_DGRAM_MAX) {
+	assert_int_equal(feed_raw(fr, d, 0, 8, true, 1, &out), 0);
+	ret = feed_raw(fr, d, 8, d->len - 8, false, 1, &out);
+	if (ret == 1 && out.len > FRAG_DGRAM_MAX) {
+		uint16_t tot = get16(out.p + R_IP_LEN);
+
 		frag_done(fr, out);
 		dgram_free(d);
 		fail_msg("frag_in() reassembled a %zu-byte datagram (total "
 			  "length field %u): the 65535-byte limit is checked "
 			  "with each fragment's header length, not the first "
-			  "fragment's", out_len, get16(out + R_IP_LEN));
+			  "fragment's", out.len, tot);
 	}
 	assert_int_equal(ret, -1);
 	dgram_free(d);
@@ -305,14 +310,14 @@ static void test_max_size_options(void **state)
 static void expect_forgotten(struct frag *fr, const struct dgram *d,
 			     size_t gone)
 {
-	uint8_t *out;
-	size_t i, out_len;
+	struct pkt out;
+	size_t i;
 
 	for (i = 0; i < d->nf; i++)
 		if (i != gone)
-			assert_int_equal(feed(fr, d, i, 10, &out, &out_len), 0);
-	assert_int_equal(feed(fr, d, gone, 10, &out, &out_len), 1);
-	check_whole(d, out, out_len);
+			assert_int_equal(feed(fr, d, i, 10, &out), 0);
+	assert_int_equal(feed(fr, d, gone, 10, &out), 1);
+	check_whole(d, out);
 	frag_done(fr, out);
 }
 
@@ -322,13 +327,13 @@ static void expect_forgotten(struct frag *fr, const struct dgram *d,
 static void feed_rest(struct frag *fr, const struct dgram *d, size_t from,
 		      uint32_t now)
 {
-	uint8_t *out;
-	size_t i, out_len;
+	struct pkt out;
+	size_t i;
 
 	for (i = from; i < d->nf; i++)
-		assert_int_equal(feed(fr, d, i, now, &out, &out_len),
+		assert_int_equal(feed(fr, d, i, now, &out),
 				 i + 1 == d->nf);
-	check_whole(d, out, out_len);
+	check_whole(d, out);
 	frag_done(fr, out);
 }
 
@@ -351,8 +356,8 @@ static void test_overlap(void **state)
 	};
 	struct frag *fr = *state;
 	struct dgram *d;
-	uint8_t *out;
-	size_t i, out_len;
+	struct pkt out;
+	size_t i;
 
 	rng_seed(1858);
 	d = dgram_make(72, 20, IPPROTO_UDP, SRC, DST, 1858);
@@ -368,28 +373,26 @@ static void test_overlap(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		/* Fragments 0 to 2, and 3 but for its first 16 bytes */
-		assert_int_equal(feed(fr, d, 0, 10, &out, &out_len), 0);
-		assert_int_equal(feed(fr, d, 1, 10, &out, &out_len), 0);
-		assert_int_equal(feed(fr, d, 2, 10, &out, &out_len), 0);
-		assert_int_equal(feed_raw(fr, d, 64, 8, false, 10, &out,
-					  &out_len), 0);
+		assert_int_equal(feed(fr, d, 0, 10, &out), 0);
+		assert_int_equal(feed(fr, d, 1, 10, &out), 0);
+		assert_int_equal(feed(fr, d, 2, 10, &out), 0);
+		assert_int_equal(feed_raw(fr, d, 64, 8, false, 10, &out), 0);
 		assert_int_equal(feed_raw(fr, d, bad[i].off, bad[i].n,
-					  bad[i].mf, 10, &out, &out_len), -1);
+					  bad[i].mf, 10, &out), -1);
 		/* [48, 64) would complete it, had it not been dropped */
-		assert_int_equal(feed_raw(fr, d, 48, 16, true, 10, &out,
-					  &out_len), 0);
-		assert_null(out);
+		assert_int_equal(feed_raw(fr, d, 48, 16, true, 10, &out), 0);
+		assert_null(out.p);
 		frag_flush(fr);
 	}
 
 	/* The overlapping fragment first, then the right ones */
-	assert_int_equal(feed(fr, d, 1, 10, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 0, 16, true, 10, &out, &out_len),
+	assert_int_equal(feed(fr, d, 1, 10, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 0, 16, true, 10, &out),
 			 -1);
 	expect_forgotten(fr, d, 1);
 	/* The same fragment twice */
-	assert_int_equal(feed(fr, d, 3, 10, &out, &out_len), 0);
-	assert_int_equal(feed(fr, d, 3, 10, &out, &out_len), -1);
+	assert_int_equal(feed(fr, d, 3, 10, &out), 0);
+	assert_int_equal(feed(fr, d, 3, 10, &out), -1);
 	expect_forgotten(fr, d, 3);
 	dgram_free(d);
 }
@@ -399,8 +402,8 @@ static void test_hole(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d;
-	uint8_t *out;
-	size_t i, out_len;
+	struct pkt out;
+	size_t i;
 
 	rng_seed(7);
 	d = dgram_make(4000, 20, IPPROTO_TCP, SRC, DST, 99);
@@ -408,15 +411,15 @@ static void test_hole(void **state)
 	assert_true(d->nf > 3);
 	for (i = 0; i < d->nf; i++)
 		if (i != 2)
-			assert_int_equal(feed(fr, d, i, 10, &out, &out_len), 0);
+			assert_int_equal(feed(fr, d, i, 10, &out), 0);
 	/* Part of the hole: still one */
 	if (d->n[2] > FRAG_UNIT)
 		assert_int_equal(feed_raw(fr, d, d->off[2], FRAG_UNIT, true, 10,
-					  &out, &out_len), 0);
+					  &out), 0);
 	/* A neighbour again, grown into the hole: an overlap, not a fill */
 	assert_int_equal(feed_raw(fr, d, d->off[1], d->n[1] + FRAG_UNIT, true,
-				  10, &out, &out_len), -1);
-	assert_null(out);
+				  10, &out), -1);
+	assert_null(out.p);
 	dgram_free(d);
 }
 
@@ -454,8 +457,7 @@ static void test_end_changes(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d;
-	uint8_t *out;
-	size_t out_len;
+	struct pkt out;
 
 	rng_seed(3);
 	d = dgram_make(100, 20, IPPROTO_UDP, SRC, DST, 3);
@@ -466,38 +468,38 @@ static void test_end_changes(void **state)
 	d->n[1] = 36;
 
 	/* Last fragment [64, 100), then another "last" [64, 90) */
-	assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 64, 26, false, 1, &out, &out_len),
+	assert_int_equal(feed(fr, d, 1, 1, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 64, 26, false, 1, &out),
 			 -1);
 	expect_forgotten(fr, d, 1);
 
 	/* ... or [96, 104), not overlapping but ending elsewhere */
-	assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 96, 8, false, 1, &out, &out_len),
+	assert_int_equal(feed(fr, d, 1, 1, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 96, 8, false, 1, &out),
 			 -1);
 	expect_forgotten(fr, d, 1);
 
 	/* First fragment, then a "last" that ends inside it */
-	assert_int_equal(feed(fr, d, 0, 1, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 48, 8, false, 1, &out, &out_len),
+	assert_int_equal(feed(fr, d, 0, 1, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 48, 8, false, 1, &out),
 			 -1);
 	expect_forgotten(fr, d, 0);
 
 	/* Last fragment known, then a middle one past its end */
-	assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 104, 8, true, 1, &out, &out_len),
+	assert_int_equal(feed(fr, d, 1, 1, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 104, 8, true, 1, &out),
 			 -1);
 	expect_forgotten(fr, d, 1);
 
 	/* A middle one straddling the end */
-	assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 0, 104, true, 1, &out, &out_len),
+	assert_int_equal(feed(fr, d, 1, 1, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 0, 104, true, 1, &out),
 			 -1);
 	expect_forgotten(fr, d, 1);
 
 	/* A middle one far out, then the last ending before it */
-	assert_int_equal(feed_raw(fr, d, 152, 8, true, 1, &out, &out_len), 0);
-	assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), -1);
+	assert_int_equal(feed_raw(fr, d, 152, 8, true, 1, &out), 0);
+	assert_int_equal(feed(fr, d, 1, 1, &out), -1);
 	feed_rest(fr, d, 0, 1);
 	dgram_free(d);
 }
@@ -509,8 +511,8 @@ static void test_bad_middle(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d;
-	uint8_t *out;
-	size_t n, out_len;
+	struct pkt out;
+	size_t n;
 
 	rng_seed(4);
 	d = dgram_make(64, 20, IPPROTO_UDP, SRC, DST, 4);
@@ -522,18 +524,17 @@ static void test_bad_middle(void **state)
 	for (n = 1; n < 32; n++) {
 		if (n % FRAG_UNIT == 0)
 			continue;
-		assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), 0);
-		assert_int_equal(feed_raw(fr, d, 0, n, true, 1, &out,
-					  &out_len), -1);
-		assert_int_equal(feed(fr, d, 0, 1, &out, &out_len), 1);
-		check_whole(d, out, out_len);
+		assert_int_equal(feed(fr, d, 1, 1, &out), 0);
+		assert_int_equal(feed_raw(fr, d, 0, n, true, 1, &out), -1);
+		assert_int_equal(feed(fr, d, 0, 1, &out), 1);
+		check_whole(d, out);
 		frag_done(fr, out);
 	}
-	assert_int_equal(feed(fr, d, 1, 1, &out, &out_len), 0);
-	assert_int_equal(feed_raw(fr, d, 8, 0, true, 1, &out, &out_len), -1);
-	assert_int_equal(feed_raw(fr, d, 8, 0, false, 1, &out, &out_len), -1);
-	assert_int_equal(feed(fr, d, 0, 1, &out, &out_len), 1);
-	check_whole(d, out, out_len);
+	assert_int_equal(feed(fr, d, 1, 1, &out), 0);
+	assert_int_equal(feed_raw(fr, d, 8, 0, true, 1, &out), -1);
+	assert_int_equal(feed_raw(fr, d, 8, 0, false, 1, &out), -1);
+	assert_int_equal(feed(fr, d, 0, 1, &out), 1);
+	check_whole(d, out);
 	frag_done(fr, out);
 	dgram_free(d);
 }
@@ -545,8 +546,7 @@ static void test_timeout(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d;
-	uint8_t *out;
-	size_t out_len;
+	struct pkt out;
 
 	rng_seed(5);
 	d = dgram_make(200, 20, IPPROTO_UDP, SRC, DST, 5);
@@ -558,26 +558,25 @@ static void test_timeout(void **state)
 	d->off[2] = 128;
 	d->n[2] = 72;
 
-	assert_int_equal(feed(fr, d, 0, 1000, &out, &out_len), 0);
+	assert_int_equal(feed(fr, d, 0, 1000, &out), 0);
 	frag_tick(fr, 1000 + FRAG_TIMEOUT - 1);
 	feed_rest(fr, d, 1, 1000 + FRAG_TIMEOUT - 1);	/* still there */
 
-	assert_int_equal(feed(fr, d, 0, 1000, &out, &out_len), 0);
+	assert_int_equal(feed(fr, d, 0, 1000, &out), 0);
 	frag_tick(fr, 1000 + FRAG_TIMEOUT);
 	expect_forgotten(fr, d, 0);
 
 	/* The time counts from the first fragment, not the latest */
-	assert_int_equal(feed(fr, d, 0, 1000, &out, &out_len), 0);
-	assert_int_equal(feed(fr, d, 1, 1000 + FRAG_TIMEOUT - 1, &out,
-			      &out_len), 0);
+	assert_int_equal(feed(fr, d, 0, 1000, &out), 0);
+	assert_int_equal(feed(fr, d, 1, 1000 + FRAG_TIMEOUT - 1, &out), 0);
 	frag_tick(fr, 1000 + FRAG_TIMEOUT);
 	expect_forgotten(fr, d, 0);
 
 	/* Across the wrap of the clock */
-	assert_int_equal(feed(fr, d, 0, 0xfffffff0, &out, &out_len), 0);
+	assert_int_equal(feed(fr, d, 0, 0xfffffff0, &out), 0);
 	frag_tick(fr, 0xfffffff0 + FRAG_TIMEOUT - 1);
 	feed_rest(fr, d, 1, 1);
-	assert_int_equal(feed(fr, d, 0, 0xfffffff0, &out, &out_len), 0);
+	assert_int_equal(feed(fr, d, 0, 0xfffffff0, &out), 0);
 	frag_tick(fr, 0xfffffff0 + FRAG_TIMEOUT);
 	expect_forgotten(fr, d, 0);
 	dgram_free(d);
@@ -590,8 +589,7 @@ static void test_too_many(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d[FRAG_SLOTS + 1];
-	uint8_t *out;
-	size_t out_len;
+	struct pkt out;
 	int i;
 
 	rng_seed(6);
@@ -608,18 +606,17 @@ static void test_too_many(void **state)
 	 * datagram 1, the oldest, gives way to it; all others complete
 	 */
 	for (i = 1; i <= FRAG_SLOTS; i++)
-		assert_int_equal(feed(fr, d[i], 0, 10 + (uint32_t)i, &out,
-				      &out_len), 0);
-	assert_int_equal(feed(fr, d[0], 0, 100, &out, &out_len), 0);
+		assert_int_equal(feed(fr, d[i], 0, 10 + (uint32_t)i, &out), 0);
+	assert_int_equal(feed(fr, d[0], 0, 100, &out), 0);
 	for (i = 0; i <= FRAG_SLOTS; i++) {
-		int ret = feed(fr, d[i], 1, 100, &out, &out_len);
+		int ret = feed(fr, d[i], 1, 100, &out);
 
 		if (i == 1) {
 			assert_int_equal(ret, 0);
 			continue;
 		}
 		assert_int_equal(ret, 1);
-		check_whole(d[i], out, out_len);
+		check_whole(d[i], out);
 		frag_done(fr, out);
 	}
 	for (i = 0; i <= FRAG_SLOTS; i++)
@@ -633,8 +630,8 @@ static void test_keys(void **state)
 {
 	struct frag *fr = *state;
 	struct dgram *d[4];
-	uint8_t *out;
-	size_t out_len, k;
+	struct pkt out;
+	size_t k;
 	int i;
 
 	rng_seed(8);
@@ -653,15 +650,14 @@ static void test_keys(void **state)
 	}
 	for (k = 0; k < 3; k++) {
 		for (i = 0; i < 4; i++) {
-			int ret = feed(fr, d[i], (k + (size_t)i) % 3, 1, &out,
-				       &out_len);
+			int ret = feed(fr, d[i], (k + (size_t)i) % 3, 1, &out);
 
 			if (k < 2) {
 				assert_int_equal(ret, 0);
 				continue;
 			}
 			assert_int_equal(ret, 1);
-			check_whole(d[i], out, out_len);
+			check_whole(d[i], out);
 			frag_done(fr, out);
 		}
 	}
@@ -725,6 +721,19 @@ static void pieces_free(struct pieces *p)
 	p->n = 0;
 }
 
+/* split() - frag_split() of the datagram at @ip, @len bytes, its header
+ * @hl bytes long, as fwd.c calls it: the header, then the payload
+ *
+ * Return: what frag_split() returned
+ */
+static int split(const uint8_t *ip, size_t len, size_t hl, size_t mtu,
+		 uint16_t id, struct pieces *p)
+{
+	struct pkt hdr = { ip, hl }, payload = { ip + hl, len - hl };
+
+	return frag_split(hdr, payload, mtu, id, collect, p);
+}
+
 /* check_split() - frag_split() of a datagram of @len payload bytes to
  * @mtu, its fragment field @frag: every fragment fits, has its offset in
  * 8-byte units (following the datagram's own, if it was a fragment), MF
@@ -741,7 +750,7 @@ static void check_split(struct pieces *p, size_t len, size_t mtu,
 	assert_non_null(ip);
 	ip_build(ip, 20, tot, IPPROTO_UDP, SRC, DST, id, frag, 61);
 	fill_rand(ip + 20, len);
-	ret = frag_split(ip, tot, mtu, 0xbeef, collect, p);
+	ret = split(ip, tot, 20, mtu, 0xbeef, p);
 	assert_int_equal(ret, p->n);
 	assert_true(p->n >= 1);
 
@@ -811,24 +820,31 @@ static void test_split(void **state)
 }
 
 /* What frag_split() won't do: DF set, options, an MTU with no room for 8
- * payload bytes; nothing is handed out then
+ * payload bytes, a header shorter than IPv4's; nothing is handed out then
  */
 static void test_split_refused(void **state)
 {
 	struct pieces *p = calloc(1, sizeof(*p));
 	uint8_t *ip = malloc(24 + 3000);
-	size_t mtu;
+	size_t mtu, hl;
 
 	(void)state;
 	assert_true(p && ip);
 	rng_seed(1192);
 	ip_build(ip, 20, 3000, IPPROTO_UDP, SRC, DST, 1, R_DF, 64);
-	assert_int_equal(frag_split(ip, 3000, 1500, 1, collect, p), -1);
+	assert_int_equal(split(ip, 3000, 20, 1500, 1, p), -1);
 	ip_build(ip, 24, 3004, IPPROTO_UDP, SRC, DST, 1, 0, 64);
-	assert_int_equal(frag_split(ip, 3004, 1500, 1, collect, p), -1);
+	assert_int_equal(split(ip, 3004, 24, 1500, 1, p), -1);
 	ip_build(ip, 20, 3000, IPPROTO_UDP, SRC, DST, 1, 0, 64);
 	for (mtu = 0; mtu < 28; mtu++)
-		assert_int_equal(frag_split(ip, 3000, mtu, 1, collect, p), -1);
+		assert_int_equal(split(ip, 3000, 20, mtu, 1, p), -1);
+	/* A header cut short isn't read past */
+	for (hl = 0; hl < 20; hl++) {
+		uint8_t *part = dup_exact(ip, hl);
+
+		assert_int_equal(split(part, hl, hl, 1500, 1, p), -1);
+		free(part);
+	}
 	assert_int_equal(p->n, 0);
 	free(ip);
 	free(p);
@@ -845,34 +861,39 @@ static void test_split_roundtrip(void **state)
 	rng_seed(1193);
 	for (i = 0; i < 40; i++) {
 		size_t len = 100 + rng() % 30000, mtu = 68 + rng() % 4000;
-		uint8_t *ip = malloc(20 + len), *out = NULL;
-		size_t k, out_len = 0;
+		uint8_t *ip = malloc(20 + len);
+		struct pkt whole = { NULL, 0 };
+		const uint8_t *out;
+		size_t k;
 
 		assert_non_null(ip);
 		ip_build(ip, 20, 20 + len, IPPROTO_UDP, SRC, DST,
 			 (uint16_t)(i + 1), 0, 64);
 		fill_rand(ip + 20, len);
-		assert_true(frag_split(ip, 20 + len, mtu, 1, collect, p) > 0);
+		assert_true(split(ip, 20 + len, 20, mtu, 1, p) > 0);
 		for (k = p->n; k-- > 0;) {
 			uint8_t *f = malloc(20 + p->len[k]);
+			struct pkt v = { f, 20 + p->len[k] };
+			struct ip_view fv;
 			int ret;
 
 			assert_non_null(f);
 			memcpy(f, p->hdr[k], 20);
 			memcpy(f + 20, p->data[k], p->len[k]);
-			ret = frag_in(fr, f, 20 + p->len[k], 1, &out,
-				      &out_len);
+			assert_int_equal(ip4_parse(v, &fv), 0);
+			ret = frag_in(fr, &fv, 1, &whole);
 			assert_int_equal(ret, k ? 0 : 1);
 			free(f);
 		}
-		assert_int_equal(out_len, 20 + len);
+		out = whole.p;
+		assert_int_equal(whole.len, 20 + len);
 		assert_true(ip_csum_ok(out));
 		assert_memory_equal(out, ip, R_IP_FRAG);
 		assert_memory_equal(out + R_IP_TTL, ip + R_IP_TTL, 2);
 		assert_memory_equal(out + R_IP_SRC, ip + R_IP_SRC, 8);
 		assert_int_equal(get16(out + R_IP_FRAG), 0);
 		assert_memory_equal(out + 20, ip + 20, len);
-		frag_done(fr, out);
+		frag_done(fr, whole);
 		pieces_free(p);
 		free(ip);
 	}

@@ -5,14 +5,16 @@
  * Copyright (c) 2026 merd authors
  *
  * Guest packets are built here (ref.h) in buffers of their exact length,
- * icmp_error() is called on them, and the error is taken out of the
- * context's transmit ring (env.h) and checked from scratch: outer IPv4
- * header and its checksum, ICMP type, code, checksum and MTU field, and
- * a quote equal to the start of the guest's packet, as long as RFC 1812
- * 4.3.2.3 allows (576 bytes in all) and the guest's MTU too. What RFC 1122
- * 3.2.2 forbids (an error about an ICMP error, about a fragment other than
- * the first, or to a source that names no single host) must produce
- * nothing.
+ * icmp_error() is called on the views the data path makes of them
+ * (ip4_parse()), and the error is taken out of the context's transmit ring
+ * (env.h) and checked from scratch: outer IPv4 header and its checksum,
+ * ICMP type, code, checksum and MTU field, and a quote equal to the start
+ * of the guest's packet, as long as RFC 1812 4.3.2.3 allows (576 bytes in
+ * all) and the guest's MTU too. What RFC 1122 3.2.2 forbids (an error about
+ * an ICMP error, about a fragment other than the first, or to a source
+ * that names no single host) must produce nothing. The other half of
+ * icmp.c, icmp_error_in() (errors from the network, translated), is
+ * tested where they arrive, through fwd_from_host(), in test_fwd.c.
  */
 
 #include <netinet/ip_icmp.h>
@@ -49,6 +51,18 @@ static uint8_t *guest_pkt(uint8_t proto, uint32_t src, size_t payload,
 	return pkt_build(&fp, len);
 }
 
+/* error_about() - icmp_error() about the packet @g, from the gateway, as
+ * the data path calls it: on the view ip4_parse() made of it
+ */
+static void error_about(struct env *e, uint8_t type, uint8_t code,
+			uint16_t mtu, const uint8_t *g, size_t len)
+{
+	struct ip_view ip;
+
+	parse_ok(g, len, &ip, NULL);
+	icmp_error(&e->c, type, code, mtu, htonl(GW), &ip);
+}
+
 /* check_error() - the next frame for the guest is an ICMP error of @type
  * and @code from @src about @orig, with @mtu in the MTU field
  */
@@ -56,13 +70,13 @@ static void check_error(struct env *e, const uint8_t *orig, size_t orig_len,
 			uint8_t type, uint8_t code, uint16_t mtu, uint32_t src,
 			uint16_t id)
 {
-	size_t max = MIN((size_t)ICMP_ERROR_MAX, (size_t)e->c.guest.mtu);
+	size_t max = MIN((size_t)ICMP_ERROR_MAX, (size_t)e->c.link.mtu);
 	size_t quote = MIN(orig_len, max - 28);
 	static uint8_t ip[70000];
 	size_t len = ring_next(e, ip, sizeof(ip));
 
 	assert_int_equal(len, 28 + quote);
-	assert_true(len <= ICMP_ERROR_MAX && len <= e->c.guest.mtu);
+	assert_true(len <= ICMP_ERROR_MAX && len <= e->c.link.mtu);
 
 	/* IPv4 header, from the router, to the packet's source */
 	assert_int_equal(ip[R_IP_VIHL], 0x45);
@@ -100,33 +114,36 @@ static void test_quote_length(void **state)
 
 	rng_seed(1812);
 	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
-		e->c.guest.mtu = mtus[i];
+		e->c.link.mtu = mtus[i];
 		for (k = 0; k < ARRAY_SIZE(payloads); k++) {
 			for (p = 0; p < ARRAY_SIZE(protos); p++) {
 				size_t len;
 				uint8_t *g = guest_pkt(protos[p], GUEST,
 						       payloads[k], &len);
-				uint16_t id = e->c.ip_id;
+				uint16_t id = e->c.fwd.ip_id;
 
-				icmp_error(&e->c, ICMP_TIME_EXCEEDED,
-					   ICMP_EXC_TTL, 0, htonl(GW), g, len);
+				error_about(e, ICMP_TIME_EXCEEDED,
+					    ICMP_EXC_TTL, 0, g, len);
 				check_error(e, g, len, ICMP_TIME_EXCEEDED,
 					    ICMP_EXC_TTL, 0, GW, id);
-				assert_int_equal(e->c.ip_id,
+				assert_int_equal(e->c.fwd.ip_id,
 						 (uint16_t)(id + 1));
-				assert_int_equal(e->c.tx.used, 0);
+				assert_int_equal(e->c.tap.tx.used, 0);
 				free(g);
 			}
 		}
 	}
 }
 
-/* Only what the caller has of the packet is quoted: a short buffer, down
- * to the IPv4 header alone
+/* Only what the caller has of the packet is quoted: a short copy, as the
+ * send batch keeps for a failed send (its IPv4 header and 8 bytes), read
+ * with ip4_parse_quote(), down to the IPv4 header alone; less than that
+ * isn't a packet to answer
  */
 static void test_quote_short_buffer(void **state)
 {
 	struct env *e = *state;
+	struct ip_view ip;
 	size_t len, have;
 	uint8_t *g;
 
@@ -134,22 +151,25 @@ static void test_quote_short_buffer(void **state)
 	g = guest_pkt(IPPROTO_UDP, GUEST, 1000, &len);
 	for (have = 20; have < 40; have++) {
 		uint8_t *part = dup_exact(g, have);
+		struct pkt v = { part, have };
 
+		assert_int_equal(ip4_parse_quote(v, &ip), 0);
+		assert_int_equal(ip.l4.len, have - 20);
 		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0,
-			   htonl(GW), part, have);
+			   htonl(GW), &ip);
 		check_error(e, part, have, ICMP_DEST_UNREACH,
-			    ICMP_HOST_UNREACH, 0, GW, e->c.ip_id - 1);
+			    ICMP_HOST_UNREACH, 0, GW, e->c.fwd.ip_id - 1);
 		free(part);
 	}
-	/* Less than an IPv4 header: nothing */
+	/* Less than an IPv4 header: no view to make an error of */
 	for (have = 0; have < 20; have++) {
 		uint8_t *part = dup_exact(g, have);
+		struct pkt v = { part, have };
 
-		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0,
-			   htonl(GW), part, have);
+		assert_int_equal(ip4_parse_quote(v, &ip), -1);
 		free(part);
 	}
-	assert_int_equal(e->c.tx.used, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
 	free(g);
 }
 
@@ -166,19 +186,20 @@ static void test_frag_needed_mtu(void **state)
 	rng_seed(1191);
 	g = guest_pkt(IPPROTO_TCP, GUEST, 1460, &len);
 	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
-		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtus[i],
-			   htonl(GW), g, len);
+		error_about(e, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtus[i], g,
+			    len);
 		check_error(e, g, len, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-			    mtus[i], GW, e->c.ip_id - 1);
+			    mtus[i], GW, e->c.fwd.ip_id - 1);
 
-		icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED,
-			   mtus[i], htonl(GW), g, len);
+		error_about(e, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED,
+			    mtus[i], g, len);
 		check_error(e, g, len, ICMP_DEST_UNREACH,
-			    ICMP_CODE_ADMIN_PROHIBITED, 0, GW, e->c.ip_id - 1);
-		icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, mtus[i],
-			   htonl(GW), g, len);
+			    ICMP_CODE_ADMIN_PROHIBITED, 0, GW,
+			    e->c.fwd.ip_id - 1);
+		error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, mtus[i], g,
+			    len);
 		check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
-			    e->c.ip_id - 1);
+			    e->c.fwd.ip_id - 1);
 	}
 	free(g);
 }
@@ -186,13 +207,12 @@ static void test_frag_needed_mtu(void **state)
 /* expect_none() - icmp_error() about @g sends nothing */
 static void expect_none(struct env *e, const uint8_t *g, size_t len)
 {
-	uint16_t id = e->c.ip_id;
+	uint16_t id = e->c.fwd.ip_id;
 	uint8_t *b = dup_exact(g, len);
 
-	icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, htonl(GW),
-		   b, len);
-	assert_int_equal(e->c.tx.used, 0);
-	assert_int_equal(e->c.ip_id, id);
+	error_about(e, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, b, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_int_equal(e->c.fwd.ip_id, id);
 	free(b);
 }
 
@@ -217,10 +237,9 @@ static void test_not_about_errors(void **state)
 		free(g);
 	}
 	g = guest_pkt(IPPROTO_ICMP, GUEST, 28, &len);
-	icmp_error(&e->c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, htonl(GW),
-		   g, len);
+	error_about(e, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, g, len);
 	check_error(e, g, len, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, GW,
-		    e->c.ip_id - 1);
+		    e->c.fwd.ip_id - 1);
 	free(g);
 }
 
@@ -244,10 +263,9 @@ static void test_not_about_later_fragments(void **state)
 	g = guest_pkt(IPPROTO_UDP, GUEST, 100, &len);
 	put16(g + R_IP_FRAG, R_MF);
 	ip_csum_set(g);
-	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
-		   len);
+	error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, g, len);
 	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
-		    e->c.ip_id - 1);
+		    e->c.fwd.ip_id - 1);
 	free(g);
 }
 
@@ -271,16 +289,14 @@ static void test_not_to_non_unicast(void **state)
 	}
 	/* The edges of what is unicast */
 	g = guest_pkt(IPPROTO_TCP, addr("1.0.0.0"), 0, &len);
-	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
-		   len);
+	error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, g, len);
 	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
-		    e->c.ip_id - 1);
+		    e->c.fwd.ip_id - 1);
 	free(g);
 	g = guest_pkt(IPPROTO_TCP, addr("223.255.255.255"), 0, &len);
-	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
-		   len);
+	error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, g, len);
 	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
-		    e->c.ip_id - 1);
+		    e->c.fwd.ip_id - 1);
 	free(g);
 }
 
@@ -296,26 +312,23 @@ static void test_link(void **state)
 
 	rng_seed(826);
 	g = guest_pkt(IPPROTO_UDP, GUEST, 10, &len);
-	e->c.guest_mac_known = false;
-	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
-		   len);
+	e->c.tap.guest_mac_known = false;
+	error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, g, len);
 	check_error(e, g, len, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, GW,
-		    e->c.ip_id - 1);
-	e->c.guest_mac_known = true;
+		    e->c.fwd.ip_id - 1);
+	e->c.tap.guest_mac_known = true;
 
-	fd = e->c.fd_tap;
-	e->c.fd_tap = -1;
-	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
-		   len);
-	assert_int_equal(e->c.tx.used, 0);
-	e->c.fd_tap = fd;
+	fd = e->c.tap.fd;
+	e->c.tap.fd = -1;
+	error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, g, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	e->c.tap.fd = fd;
 
-	e->c.tx.used = e->c.tx.size - 50;
-	icmp_error(&e->c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, htonl(GW), g,
-		   len);
-	assert_int_equal(e->c.tx.used, e->c.tx.size - 50);
-	assert_int_equal(e->c.tx.dropped, 1);
-	e->c.tx.used = 0;
+	e->c.tap.tx.used = e->c.tap.tx.size - 50;
+	error_about(e, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, g, len);
+	assert_int_equal(e->c.tap.tx.used, e->c.tap.tx.size - 50);
+	assert_int_equal(e->c.tap.tx.dropped, 1);
+	e->c.tap.tx.used = 0;
 	free(g);
 }
 

@@ -26,24 +26,46 @@ static uint32_t rnd_addr(void)
 	return rng();
 }
 
-/* port_off() - where a port or echo identifier lies, independently */
-static size_t port_off(uint8_t proto, enum nat_port which)
+/* wp() - a writable view of @n bytes at @p, as nat.c takes them */
+static struct wpkt wp(uint8_t *p, size_t n)
 {
-	if (proto == IPPROTO_ICMP)
-		return R_ICMP_ID;
-	return which == NAT_SPORT ? 0 : 2;
+	struct wpkt w = { p, n };
+
+	return w;
 }
 
-/* same_except() - @a and @b, @n bytes, differ at most in the two 2-byte
- * fields at @f1 and @f2
+/* rw_make() - a rewrite: checksum computed with @os, @od; new addresses
+ * @ns, @nd; new ports (ICMP: identifier of a request, of a reply)
+ */
+static struct nat_rw rw_make(uint32_t os, uint32_t od, uint32_t ns,
+			     uint32_t nd, uint16_t sport, uint16_t dport)
+{
+	struct nat_rw rw = { .osaddr = htonl(os), .odaddr = htonl(od),
+			     .saddr = htonl(ns), .daddr = htonl(nd),
+			     .sport = sport, .dport = dport };
+
+	return rw;
+}
+
+/* id_of() - the identifier an ICMP echo message must get from a rewrite,
+ * independently: a request's is the source side's, a reply's the
+ * destination side's
+ */
+static uint16_t id_of(const uint8_t *icmp, const struct nat_rw *rw)
+{
+	return icmp[0] == 0 ? rw->dport : rw->sport;
+}
+
+/* same_except() - @a and @b, @n bytes, differ at most in the @l1 bytes at
+ * @f1 and the @l2 bytes at @f2
  */
 static void same_except(const uint8_t *a, const uint8_t *b, size_t n,
-			size_t f1, size_t f2)
+			size_t f1, size_t l1, size_t f2, size_t l2)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if ((i >= f1 && i < f1 + 2) || (i >= f2 && i < f2 + 2))
+		if ((i >= f1 && i < f1 + l1) || (i >= f2 && i < f2 + l2))
 			continue;
 		if (a[i] != b[i])
 			fail_msg("byte %zu changed: %02x to %02x", i, a[i],
@@ -51,8 +73,21 @@ static void same_except(const uint8_t *a, const uint8_t *b, size_t n,
 	}
 }
 
+/* same_but_ports() - @a and @b, a transport segment of @proto, differ at
+ * most in the ports (ICMP: the identifier) and the checksum
+ */
+static void same_but_ports(const uint8_t *a, const uint8_t *b, size_t n,
+			   uint8_t proto)
+{
+	if (proto == IPPROTO_ICMP)
+		same_except(a, b, n, R_ICMP_ID, 2, R_ICMP_CHECK, 2);
+	else
+		same_except(a, b, n, 0, 4, l4_check_off(proto), 2);
+}
+
 /* segment() - a random transport segment with a right checksum for the
- * given addresses, in an exact-size buffer; TCP headers carry options
+ * given addresses, in an exact-size buffer; TCP headers carry options,
+ * ICMP messages are echo requests or replies
  */
 static uint8_t *segment(uint8_t proto, uint32_t saddr, uint32_t daddr,
 			size_t *len)
@@ -76,31 +111,47 @@ static uint8_t *segment(uint8_t proto, uint32_t saddr, uint32_t daddr,
 	return l4;
 }
 
+/* check_ports() - the ports (ICMP: the identifier) of @l4 are what @rw
+ * asks for
+ */
+static void check_ports(const uint8_t *l4, uint8_t proto,
+			const struct nat_rw *rw)
+{
+	if (proto == IPPROTO_ICMP) {
+		assert_int_equal(get16(l4 + R_ICMP_ID), id_of(l4, rw));
+		return;
+	}
+	assert_int_equal(get16(l4), rw->sport);
+	assert_int_equal(get16(l4 + 2), rw->dport);
+}
+
 /* check_l4() - rewrite one random segment of @proto and check it */
 static void check_l4(uint8_t proto)
 {
 	uint32_t os = rnd_addr(), od = rnd_addr(), ns, nd;
-	enum nat_port which = rng() % 2 ? NAT_SPORT : NAT_DPORT;
-	uint16_t port = (uint16_t)rng();
-	size_t len, po = port_off(proto, which);
+	size_t len;
 	uint8_t *l4 = segment(proto, os, od, &len), *orig;
+	uint16_t sport = (uint16_t)rng(), dport = (uint16_t)rng();
+	struct nat_rw rw;
 
-	/* Sometimes only one address changes, or the port stays */
+	/* Sometimes only one address changes, or a port stays */
 	ns = rng() % 8 ? rnd_addr() : os;
 	nd = rng() % 8 ? rnd_addr() : od;
-	if (rng() % 16 == 0)
-		port = get16(l4 + po);
+	if (rng() % 8 == 0)
+		sport = get16(l4 + (proto == IPPROTO_ICMP ? R_ICMP_ID : 0));
+	if (rng() % 8 == 0)
+		dport = get16(l4 + (proto == IPPROTO_ICMP ? R_ICMP_ID : 2));
+	rw = rw_make(os, od, ns, nd, sport, dport);
 	orig = dup_exact(l4, len);
 
-	nat_l4(l4, len, proto, htonl(os), htonl(od), htonl(ns), htonl(nd),
-	       which, port);
+	nat_l4(wp(l4, len), proto, &rw);
 
-	assert_int_equal(get16(l4 + po), port);
+	check_ports(l4, proto, &rw);
 	if (proto == IPPROTO_ICMP)	/* no pseudo-header */
 		assert_true(l4_csum_ok(0, 0, proto, l4, len));
 	else
 		assert_true(l4_csum_ok(ns, nd, proto, l4, len));
-	same_except(orig, l4, len, po, l4_check_off(proto));
+	same_but_ports(orig, l4, len, proto);
 	if (proto == IPPROTO_UDP)
 		assert_int_not_equal(get16(l4 + R_UDP_CHECK), 0);
 	free(orig);
@@ -129,8 +180,9 @@ static void test_l4_udp(void **state)
 		check_l4(IPPROTO_UDP);
 }
 
-/* ICMP echo: the identifier is set (either port selector), the checksum
- * follows it and ignores the addresses
+/* ICMP echo: the identifier is set, a request's from the source port, a
+ * reply's from the destination port; the checksum follows it and ignores
+ * the addresses
  */
 static void test_l4_icmp_echo(void **state)
 {
@@ -142,7 +194,7 @@ static void test_l4_icmp_echo(void **state)
 		check_l4(IPPROTO_ICMP);
 }
 
-/* UDP without a checksum (zero): still none afterwards, the port set */
+/* UDP without a checksum (zero): still none afterwards, the ports set */
 static void test_l4_udp_zero_stays_zero(void **state)
 {
 	int i;
@@ -151,20 +203,17 @@ static void test_l4_udp_zero_stays_zero(void **state)
 	rng_seed(7680);
 	for (i = 0; i < ROUNDS / 4; i++) {
 		uint32_t os = rnd_addr(), od = rnd_addr();
-		enum nat_port which = rng() % 2 ? NAT_SPORT : NAT_DPORT;
-		uint16_t port = (uint16_t)rng();
+		struct nat_rw rw = rw_make(os, od, rnd_addr(), rnd_addr(),
+					   (uint16_t)rng(), (uint16_t)rng());
 		size_t len;
 		uint8_t *l4 = segment(IPPROTO_UDP, os, od, &len), *orig;
 
 		put16(l4 + R_UDP_CHECK, 0);
 		orig = dup_exact(l4, len);
-		nat_l4(l4, len, IPPROTO_UDP, htonl(os), htonl(od),
-		       htonl(rnd_addr()), htonl(rnd_addr()), which, port);
+		nat_l4(wp(l4, len), IPPROTO_UDP, &rw);
 		assert_int_equal(get16(l4 + R_UDP_CHECK), 0);
-		assert_int_equal(get16(l4 + port_off(IPPROTO_UDP, which)),
-				 port);
-		same_except(orig, l4, len, port_off(IPPROTO_UDP, which),
-			    R_UDP_CHECK);
+		check_ports(l4, IPPROTO_UDP, &rw);
+		same_but_ports(orig, l4, len, IPPROTO_UDP);
 		free(orig);
 		free(l4);
 	}
@@ -182,11 +231,11 @@ static void test_l4_udp_computed_zero(void **state)
 	for (i = 0; i < ROUNDS / 4; i++) {
 		uint32_t os = rnd_addr(), od = rnd_addr();
 		uint32_t ns = rnd_addr(), nd = rnd_addr();
-		enum nat_port which = rng() % 2 ? NAT_SPORT : NAT_DPORT;
-		size_t po = port_off(IPPROTO_UDP, which);
-		uint16_t port = (uint16_t)rng(), oport, w, s;
+		uint16_t sport = (uint16_t)rng(), dport = (uint16_t)rng();
+		struct nat_rw rw = rw_make(os, od, ns, nd, sport, dport);
 		size_t len = 8 + 2 + rng() % 100;
-		uint8_t *l4 = malloc(len);
+		uint8_t *l4 = malloc(len), oports[4];
+		uint16_t w, s;
 
 		/* After the rewrite, the data must sum to zero (0xffff):
 		 * fix a payload word so that it does
@@ -194,20 +243,20 @@ static void test_l4_udp_computed_zero(void **state)
 		assert_non_null(l4);
 		udp_build(l4, (uint16_t)rng(), (uint16_t)rng(), len);
 		fill_rand(l4 + 8, len - 8);
-		oport = get16(l4 + po);
-		put16(l4 + po, port);
+		memcpy(oports, l4, 4);
+		put16(l4, sport);
+		put16(l4 + 2, dport);
 		s = ref_sum(l4, len, pseudo_sum(ns, nd, IPPROTO_UDP, len));
 		w = get16(l4 + 8);
 		put16(l4 + 8, (uint16_t)((w + 0xffffU - s) % 0xffff));
 		assert_int_equal(ref_sum(l4, len, pseudo_sum(ns, nd,
 				 IPPROTO_UDP, len)), 0xffff);
 
-		/* Before it: the old port, the old addresses */
-		put16(l4 + po, oport);
+		/* Before it: the old ports, the old addresses */
+		memcpy(l4, oports, 4);
 		l4_csum_set(os, od, IPPROTO_UDP, l4, len);
 
-		nat_l4(l4, len, IPPROTO_UDP, htonl(os), htonl(od), htonl(ns),
-		       htonl(nd), which, port);
+		nat_l4(wp(l4, len), IPPROTO_UDP, &rw);
 		assert_int_equal(get16(l4 + R_UDP_CHECK), 0xffff);
 		assert_true(l4_csum_ok(ns, nd, IPPROTO_UDP, l4, len));
 		free(l4);
@@ -215,37 +264,43 @@ static void test_l4_udp_computed_zero(void **state)
 }
 
 /* check_partial() - nat_l4() on the first @len bytes only, as in an ICMP
- * quote: equal to the whole rewrite where the port and checksum lie inside
- * those bytes, untouched elsewhere, nothing accessed past them
+ * quote: equal to the whole rewrite where a port and the checksum lie
+ * inside those bytes, untouched elsewhere, nothing accessed past them
  */
 static void check_partial(uint8_t proto, size_t len_max)
 {
 	uint32_t os = rnd_addr(), od = rnd_addr(), ns = rnd_addr();
 	uint32_t nd = rnd_addr();
-	enum nat_port which = rng() % 2 ? NAT_SPORT : NAT_DPORT;
-	uint16_t port = (uint16_t)rng();
-	size_t full, len, po = port_off(proto, which);
-	size_t co = l4_check_off(proto);
+	struct nat_rw rw = rw_make(os, od, ns, nd, (uint16_t)rng(),
+				   (uint16_t)rng());
+	size_t full, len, co = l4_check_off(proto);
 	uint8_t *p = segment(proto, os, od, &full), *whole;
 
 	if (proto == IPPROTO_UDP && !get16(p + R_UDP_CHECK))
 		put16(p + R_UDP_CHECK, 1);	/* keep the update visible */
 	whole = dup_exact(p, full);
-	nat_l4(whole, full, proto, htonl(os), htonl(od), htonl(ns),
-	       htonl(nd), which, port);
+	nat_l4(wp(whole, full), proto, &rw);
 
 	for (len = 0; len <= full && len <= len_max; len++) {
 		uint8_t *q = dup_exact(p, len), *want = dup_exact(p, len);
-		bool port_in = po + 2 <= len, check_in = co + 2 <= len;
+		bool check_in = co + 2 <= len, port_in;
 
-		if (port_in)
-			memcpy(want + po, whole + po, 2);
+		if (proto == IPPROTO_ICMP) {
+			port_in = R_ICMP_ID + 2 <= len;
+			if (port_in)
+				memcpy(want + R_ICMP_ID, whole + R_ICMP_ID, 2);
+		} else {
+			/* Each port that fits; the checksum only fits past
+			 * both
+			 */
+			port_in = len >= 4;
+			memcpy(want, whole, len >= 4 ? 4 : len & ~(size_t)1);
+		}
 		/* ICMP: without the identifier there is nothing to follow */
 		if (check_in && (port_in || proto != IPPROTO_ICMP))
 			memcpy(want + co, whole + co, 2);
 
-		nat_l4(q, len, proto, htonl(os), htonl(od), htonl(ns),
-		       htonl(nd), which, port);
+		nat_l4(wp(q, len), proto, &rw);
 		if (memcmp(q, want, len))
 			fail_msg("proto %u, %zu of %zu bytes: wrong rewrite",
 				 proto, len, full);
@@ -269,13 +324,15 @@ static void test_l4_partial(void **state)
 		check_partial(protos[i % 3], 24);
 }
 
-/* The quote of an ICMP error: the 8 bytes RFC 792 asks for. TCP's ports
- * are there, its checksum isn't; UDP's both are
+/* The quote of an ICMP error: the 8 bytes RFC 792 asks for, rewritten back
+ * into the guest's packet (its port, and the peer's as it was). TCP's
+ * ports are there, its checksum isn't; UDP's both are
  */
 static void test_l4_quote_8_bytes(void **state)
 {
 	uint32_t os = addr("203.0.113.7"), od = addr("198.51.100.9");
 	uint32_t ns = addr("10.42.0.2"), nd = addr("192.0.2.80");
+	struct nat_rw rw = rw_make(os, od, ns, nd, 40522, 443);
 	uint8_t full[40], *q;
 
 	(void)state;
@@ -284,30 +341,32 @@ static void test_l4_quote_8_bytes(void **state)
 	fill_rand(full + 20, 20);
 	l4_csum_set(os, od, IPPROTO_TCP, full, 40);
 	q = dup_exact(full, 8);
-	nat_l4(q, 8, IPPROTO_TCP, htonl(os), htonl(od), htonl(ns), htonl(nd),
-	       NAT_SPORT, 40522);
+	nat_l4(wp(q, 8), IPPROTO_TCP, &rw);
 	assert_int_equal(get16(q), 40522);
 	assert_memory_equal(q + 2, full + 2, 6);
 	free(q);
 
+	rw = rw_make(os, od, ns, nd, 5353, 53);
 	udp_build(full, 61002, 53, 40);
 	fill_rand(full + 8, 32);
 	l4_csum_set(os, od, IPPROTO_UDP, full, 40);
 	q = dup_exact(full, 8);
-	nat_l4(q, 8, IPPROTO_UDP, htonl(os), htonl(od), htonl(ns), htonl(nd),
-	       NAT_SPORT, 5353);
+	nat_l4(wp(q, 8), IPPROTO_UDP, &rw);
 	memcpy(full, q, 8);
 	assert_int_equal(get16(full), 5353);
+	assert_int_equal(get16(full + 2), 53);
 	assert_true(l4_csum_ok(ns, nd, IPPROTO_UDP, full, 40));
 	free(q);
 }
 
 /* nat_ip4(): random headers with options, new addresses, checksum right
- * from scratch, nothing else changed
+ * from scratch, nothing else changed; a header shorter than 20 bytes is
+ * left alone, not read past
  */
 static void test_ip4_addresses(void **state)
 {
 	int i;
+	size_t n;
 
 	(void)state;
 	rng_seed(791);
@@ -324,13 +383,21 @@ static void test_ip4_addresses(void **state)
 			s = get32(ip + R_IP_SRC);
 		orig = dup_exact(ip, hl);
 
-		nat_ip4(ip, htonl(s), htonl(d));
+		nat_ip4(wp(ip, hl), htonl(s), htonl(d));
 		assert_int_equal(get32(ip + R_IP_SRC), s);
 		assert_int_equal(get32(ip + R_IP_DST), d);
 		assert_true(ip_csum_ok(ip));
-		same_except(orig, ip, R_IP_SRC, R_IP_CHECK, R_IP_CHECK);
-		assert_memory_equal(orig + 20, ip + 20, hl - 20);
+		same_except(orig, ip, hl, R_IP_SRC, 8, R_IP_CHECK, 2);
 		free(orig);
+		free(ip);
+	}
+	for (n = 0; n < 20; n++) {
+		uint8_t full[20], *ip;
+
+		ip_build(full, 20, 20, IPPROTO_UDP, 1, 2, 3, 0, 64);
+		ip = dup_exact(full, n);
+		nat_ip4(wp(ip, n), htonl(5), htonl(6));
+		assert_memory_equal(ip, full, n);
 		free(ip);
 	}
 }
@@ -354,10 +421,10 @@ static void test_ttl_dec(void **state)
 				 rnd_addr(), (uint16_t)rng(), R_DF,
 				 (uint8_t)ttl);
 			orig = dup_exact(ip, 20);
-			nat_ttl_dec(ip);
+			nat_ttl_dec(wp(ip, 20));
 			assert_int_equal(ip[R_IP_TTL], ttl - 1);
 			assert_true(ip_csum_ok(ip));
-			same_except(orig, ip, 20, R_IP_TTL, R_IP_CHECK);
+			same_except(orig, ip, 20, R_IP_TTL, 1, R_IP_CHECK, 2);
 			assert_int_equal(ip[R_IP_PROTO], proto);
 			free(orig);
 			free(ip);
@@ -372,7 +439,7 @@ static void test_ttl_dec(void **state)
 			 (uint16_t)rng(), (uint16_t)rng(),
 			 (uint8_t)(1 + rng() % 255));
 		ttl = ip[R_IP_TTL];
-		nat_ttl_dec(ip);
+		nat_ttl_dec(wp(ip, hl));
 		assert_int_equal(ip[R_IP_TTL], ttl - 1);
 		assert_true(ip_csum_ok(ip));
 		free(ip);
@@ -380,7 +447,9 @@ static void test_ttl_dec(void **state)
 }
 
 /* A whole guest packet through the three rewrites fwd.c makes going out
- * (TTL, transport, addresses): both checksums right at the end
+ * (TTL, transport header, addresses, on a copy of the headers), and an
+ * echo reply through those it makes coming back: both checksums right at
+ * the end
  */
 static void test_chain(void **state)
 {
@@ -401,63 +470,83 @@ static void test_chain(void **state)
 		};
 		uint32_t hs = rnd_addr();
 		uint16_t hport = (uint16_t)rng();
-		size_t len;
+		size_t len, hl = 20 + l4_hlen(fp.proto);
 		uint8_t *ip = pkt_build(&fp, &len);
+		struct nat_rw rw = rw_make(fp.saddr, fp.daddr, hs, fp.daddr,
+					   hport, fp.dport);
 
-		nat_ttl_dec(ip);
-		nat_l4(ip + 20, len - 20, fp.proto, htonl(fp.saddr),
-		       htonl(fp.daddr), htonl(hs), htonl(fp.daddr), NAT_SPORT,
-		       hport);
-		nat_ip4(ip, htonl(hs), htonl(fp.daddr));
+		if (fp.proto == IPPROTO_ICMP && i % 2) {
+			/* An echo reply to the guest instead */
+			ip[20] = 0;
+			l4_csum_set(0, 0, IPPROTO_ICMP, ip + 20, len - 20);
+			rw.sport = 0;
+			rw.dport = hport;
+		}
+		nat_ttl_dec(wp(ip, hl));
+		nat_l4(wp(ip + 20, hl - 20), fp.proto, &rw);
+		nat_ip4(wp(ip, hl), htonl(hs), htonl(fp.daddr));
 
 		assert_true(ip_csum_ok(ip));
 		assert_true(ip_l4_csum_ok(ip));
 		assert_int_equal(ip[R_IP_TTL], fp.ttl - 1);
 		assert_int_equal(get32(ip + R_IP_SRC), hs);
-		assert_int_equal(get16(ip + 20 + port_off(fp.proto,
-							  NAT_SPORT)), hport);
+		assert_int_equal(get16(ip + 20 + (fp.proto == IPPROTO_ICMP ?
+						  R_ICMP_ID : 0)), hport);
 		free(ip);
 	}
 }
 
-/* nat_l4_port() reads, nat_port_set() writes and returns the old value
- * raw; neither touches the checksum
+/* nat_ports_set() writes both ports (ICMP: the identifier a request or a
+ * reply takes) and leaves the checksum, and all else, alone; in a short
+ * header, only what is there
  */
-static void test_port_get_set(void **state)
+static void test_ports_set(void **state)
 {
-	uint8_t *l4 = malloc(8);
-	uint16_t old;
+	uint8_t *l4 = malloc(8), *part;
+	size_t n;
 
 	(void)state;
 	assert_non_null(l4);
 	udp_build(l4, 40522, 53, 8);
 	put16(l4 + R_UDP_CHECK, 0xabcd);
-	assert_int_equal(nat_l4_port(l4, IPPROTO_UDP, NAT_SPORT), 40522);
-	assert_int_equal(nat_l4_port(l4, IPPROTO_UDP, NAT_DPORT), 53);
-	assert_int_equal(nat_l4_port(l4, IPPROTO_TCP, NAT_SPORT), 40522);
-	assert_int_equal(nat_l4_port(l4, IPPROTO_TCP, NAT_DPORT), 53);
-
-	old = nat_port_set(l4, IPPROTO_UDP, NAT_DPORT, 61000);
-	assert_int_equal(old, htons(53));
-	assert_int_equal(get16(l4 + 2), 61000);
-	assert_int_equal(get16(l4), 40522);
+	nat_ports_set(wp(l4, 8), IPPROTO_UDP, 61000, 5353);
+	assert_int_equal(get16(l4), 61000);
+	assert_int_equal(get16(l4 + 2), 5353);
+	assert_int_equal(get16(l4 + R_UDP_LEN), 8);
 	assert_int_equal(get16(l4 + R_UDP_CHECK), 0xabcd);
 
-	old = nat_port_set(l4, IPPROTO_TCP, NAT_SPORT, 1);
-	assert_int_equal(old, htons(40522));
+	nat_ports_set(wp(l4, 8), IPPROTO_TCP, 1, 2);
 	assert_int_equal(get16(l4), 1);
+	assert_int_equal(get16(l4 + 2), 2);
+	assert_int_equal(get16(l4 + R_UDP_CHECK), 0xabcd);
 
-	/* ICMP: the identifier, whichever "port" is asked for */
+	/* ICMP: a request's identifier from the source port, a reply's from
+	 * the destination port
+	 */
+	icmp_build(l4, 8, 0, 0x1234, 0x5678);
+	put16(l4 + R_ICMP_CHECK, 0xabcd);
+	nat_ports_set(wp(l4, 8), IPPROTO_ICMP, 0x9abc, 0xdef0);
+	assert_int_equal(get16(l4 + R_ICMP_ID), 0x9abc);
 	icmp_build(l4, 0, 0, 0x1234, 0x5678);
 	put16(l4 + R_ICMP_CHECK, 0xabcd);
-	assert_int_equal(nat_l4_port(l4, IPPROTO_ICMP, NAT_SPORT), 0x1234);
-	assert_int_equal(nat_l4_port(l4, IPPROTO_ICMP, NAT_DPORT), 0x1234);
-	old = nat_port_set(l4, IPPROTO_ICMP, NAT_DPORT, 0x9abc);
-	assert_int_equal(old, htons(0x1234));
-	assert_int_equal(get16(l4 + R_ICMP_ID), 0x9abc);
+	nat_ports_set(wp(l4, 8), IPPROTO_ICMP, 0x9abc, 0xdef0);
+	assert_int_equal(get16(l4 + R_ICMP_ID), 0xdef0);
 	assert_int_equal(get16(l4 + R_ICMP_SEQ), 0x5678);
 	assert_int_equal(get16(l4 + R_ICMP_CHECK), 0xabcd);
 	assert_int_equal(l4[0], 0);
+	assert_int_equal(l4[1], 0);
+
+	/* Cut short: the ports that fit, nothing past */
+	udp_build(l4, 40522, 53, 8);
+	for (n = 0; n < 4; n++) {
+		part = dup_exact(l4, n);
+		nat_ports_set(wp(part, n), IPPROTO_UDP, 0x1111, 0x2222);
+		if (n >= 2)
+			assert_int_equal(get16(part), 0x1111);
+		else
+			assert_memory_equal(part, l4, n);
+		free(part);
+	}
 	free(l4);
 }
 
@@ -474,7 +563,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_addresses),
 		cmocka_unit_test(test_ttl_dec),
 		cmocka_unit_test(test_chain),
-		cmocka_unit_test(test_port_get_set),
+		cmocka_unit_test(test_ports_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

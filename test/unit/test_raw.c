@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* test_raw.c - unit tests for raw.c's classic BPF programs, run by the
- *		kernel, and for port_ranges() (port.c), which feeds them
+/* test_raw.c - unit tests for raw.c: its classic BPF programs, run by the
+ *		kernel, port_ranges() (port.c), which feeds them, the receive
+ *		loop and the send batch
  *
  * Copyright (c) 2026 merd authors
  *
@@ -14,7 +15,9 @@
  * a claimed port, ICMP echo replies to a claimed identifier, ICMP errors
  * quoting a packet sent from one; IPv4 headers of both levels may carry
  * options. port_ranges() is run on claimed blocks set by hand (no socket
- * is opened: these blocks are only marked claimed).
+ * is opened: these blocks are only marked claimed). raw_handler() and the
+ * send batch run on socketpairs too, in an epoll set, with a transmit ring
+ * whose room the test sets.
  */
 
 #include <errno.h>
@@ -22,13 +25,16 @@
 #include <unistd.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "epoll.h"
 #include "merd.h"
 #include "port.h"
 #include "raw.h"
 #include "ref.h"
+#include "tap.h"
 
 /**
  * struct rig - three socketpairs with raw.c's filters on one end
@@ -307,6 +313,18 @@ static void test_random_ranges(void **state)
 	}
 }
 
+/* prog_len() - instructions of the program attached to a socket, as the
+ * kernel reports them (SO_GET_FILTER with no room asks for the count)
+ */
+static int prog_len(int fd)
+{
+	socklen_t len = 0;
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL,
+				    &len), 0);
+	return (int)len;
+}
+
 /* The largest program: PORT_RANGES_MAX ranges fit a classic BPF program,
  * the kernel takes it, each range works
  */
@@ -314,18 +332,25 @@ static void test_max_ranges(void **state)
 {
 	const struct rig *g = *state;
 	struct port_range r[PORT_RANGES_MAX];
+	int i, fewer[RAW_PROTOS];
 	uint8_t p[256];
-	int i;
 
 	rng_seed(4);
-	assert_true(raw_filter_len(PORT_RANGES_MAX) <= BPF_MAXINSNS);
-	assert_true(raw_filter_len(PORT_RANGES_MAX) >
-		    raw_filter_len(PORT_RANGES_MAX - 1));
 	for (i = 0; i < PORT_RANGES_MAX; i++) {
 		r[i].lo = (uint16_t)(1000 + 1000 * i);
 		r[i].hi = (uint16_t)(1000 + 1000 * i + 255);
 	}
+	/* Each range costs instructions, and the most still fit */
+	assert_int_equal(raw_filter(&g->r, r, PORT_RANGES_MAX - 1), 0);
+	for (i = 0; i < RAW_PROTOS; i++)
+		fewer[i] = prog_len(g->r.fd[i]);
 	assert_int_equal(raw_filter(&g->r, r, PORT_RANGES_MAX), 0);
+	for (i = 0; i < RAW_PROTOS; i++) {
+		int n = prog_len(g->r.fd[i]);
+
+		assert_true(n <= BPF_MAXINSNS);
+		assert_true(n > fewer[i]);
+	}
 	for (i = 0; i < PORT_RANGES_MAX; i++) {
 		size_t len = l4_pkt(p, 20, IPPROTO_TCP, 1, r[i].hi, 20);
 
@@ -484,16 +509,17 @@ static void test_swap(void **state)
 	assert_true(passes(g, RAW_ICMP, p, len));
 }
 
-/* claim_fake() - mark the blocks @claimed says claimed, opening nothing
+/* claim_fake() - mark the blocks @claimed says claimed (a block is, while
+ * it has its slots), opening nothing and putting none in the claimed list
  * (unclaim_fake() undoes it before port_free(), which would close them)
  */
 static void claim_fake(struct ports *p, const bool *claimed)
 {
+	static struct port_slot dummy[PORT_BLOCK];
 	uint32_t b;
 
 	for (b = 0; b < p->nblocks; b++)
-		p->blocks[b].fd_tcp = p->blocks[b].fd_udp =
-			claimed[b] ? 1000 + (int)b : -1;
+		p->blocks[b].slot = claimed[b] ? dummy : NULL;
 	p->changed = true;
 }
 
@@ -503,7 +529,7 @@ static void unclaim_fake(struct ports *p)
 	uint32_t b;
 
 	for (b = 0; b < p->nblocks; b++)
-		p->blocks[b].fd_tcp = p->blocks[b].fd_udp = -1;
+		p->blocks[b].slot = NULL;
 }
 
 /* check_ranges() - port_ranges() for these claims: at most @max ranges,
@@ -558,7 +584,7 @@ static void test_port_ranges(void **state)
 
 	(void)state;
 	rng_seed(10);
-	assert_int_equal(port_init(&p, 1024, 65535), 0);
+	assert_int_equal(port_init(&p, 1024, 65535, 1), 0);
 	assert_int_equal(p.nblocks, 252);
 
 	memset(claimed, 0, sizeof(claimed));
@@ -582,7 +608,7 @@ static void test_port_ranges(void **state)
 	port_free(&p);
 
 	/* A range of one block, partial */
-	assert_int_equal(port_init(&p, 61000, 61099), 0);
+	assert_int_equal(port_init(&p, 61000, 61099, 1), 0);
 	claimed[0] = true;
 	claim_fake(&p, claimed);
 	assert_int_equal(port_ranges(&p, r, 4), 1);
@@ -604,7 +630,7 @@ static int ranges_of(const char *pattern, struct port_range *r, int max)
 
 	assert_int_equal(port_init(&p, 10000,
 				   (uint16_t)(10000 + 256 * strlen(pattern) -
-					      1)), 0);
+					      1), 1), 0);
 	for (b = 0; b < strlen(pattern); b++)
 		claimed[b] = pattern[b] == '#';
 	claim_fake(&p, claimed);
@@ -668,7 +694,7 @@ static void ranges_child(void)
 
 	if (fd >= 0)
 		dup2(fd, STDERR_FILENO);	/* the sanitiser's report */
-	if (port_init(&p, 10000, 10000 + 4 * 256 - 1))
+	if (port_init(&p, 10000, 10000 + 4 * 256 - 1, 1))
 		_exit(2);
 	claim_fake(&p, claimed);
 	n = port_ranges(&p, r, 1);
@@ -679,7 +705,7 @@ static void ranges_child(void)
 }
 
 /* With room for a single range, everything claimed must become one range
- * (run in a child: port_ranges() corrupts memory there today)
+ * (run in a child: port_ranges() once corrupted memory there)
  */
 static void test_port_ranges_one(void **state)
 {
@@ -700,6 +726,230 @@ static void test_port_ranges_one(void **state)
 			  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }
 
+/**
+ * struct loop - a context whose raw sockets are socketpairs in an epoll
+ *		 set, for raw_handler() and the send batch
+ * @c:		context: a guest connected (a descriptor), a transmit ring
+ * @tx:		the other ends of the receive sockets, by enum raw_proto
+ * @guest:	the guest connection's descriptor
+ * @got:	packets raw_handler() passed on
+ * @len:	their lengths
+ * @errs:	failed sends reported
+ * @err:	their errno values
+ * @failed:	their packets' slots
+ */
+struct loop {
+	struct ctx c;
+	int tx[RAW_PROTOS];
+	int guest;
+	size_t got;
+	size_t len[4 * RAW_BATCH];
+	size_t errs;
+	int err[RAW_BATCH];
+	const struct raw_out *failed[RAW_BATCH];
+};
+
+/* loop_of() - the loop a context belongs to (its first member) */
+static struct loop *loop_of(struct ctx *c)
+{
+	return (struct loop *)(void *)c;
+}
+
+/* loop_setup() - cmocka fixture: the socketpairs, epoll, an 8 MiB ring */
+static int loop_setup(void **state)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+	struct raw *r;
+	int i, sv[2];
+
+	assert_non_null(l);
+	r = &l->c.fwd.raw;
+	l->c.link.mtu = 1500;
+	l->c.epollfd = epoll_create1(0);
+	assert_true(l->c.epollfd >= 0);
+	for (i = 0; i < RAW_PROTOS; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+		r->fd[i] = sv[0];
+		l->tx[i] = sv[1];
+		assert_int_equal(epoll_ref_ctl(l->c.epollfd, EPOLL_CTL_ADD,
+					       r->fd[i], EPOLLIN,
+					       EPOLL_TYPE_RAW, i), 0);
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	r->fd_send = sv[0];
+	l->guest = sv[1];
+	l->c.tap.fd = l->guest;
+	r->in = aligned_alloc(64, (size_t)RAW_BATCH * RAW_PKT_MAX);
+	assert_non_null(r->in);
+	assert_int_equal(tap_tx_init(&l->c.tap.tx, TAP_TX_QUEUE), 0);
+	*state = l;
+	return 0;
+}
+
+/* loop_teardown() - cmocka fixture: close and free it all */
+static int loop_teardown(void **state)
+{
+	struct loop *l = *state;
+	int i;
+
+	for (i = 0; i < RAW_PROTOS; i++) {
+		close(l->c.fwd.raw.fd[i]);
+		close(l->tx[i]);
+	}
+	close(l->c.fwd.raw.fd_send);
+	close(l->guest);
+	close(l->c.epollfd);
+	free(l->c.fwd.raw.in);
+	free(l->c.tap.tx.buf);
+	free(l);
+	return 0;
+}
+
+/* got_pkt() - raw_handler() callback: note the packet, check its bytes */
+static void got_pkt(struct ctx *c, struct pkt p)
+{
+	struct loop *l = loop_of(c);
+
+	assert_true(l->got < ARRAY_SIZE(l->len));
+	assert_true(p.len >= 1);
+	assert_int_equal(p.p[0], (uint8_t)l->got);
+	assert_int_equal(p.p[p.len - 1], (uint8_t)(l->got * 7));
+	l->len[l->got++] = p.len;
+}
+
+/* queue_pkts() - @n datagrams into the UDP socket's pair: the k-th (from
+ * @first on) of 100 + k bytes, starting with k, ending with 7 k
+ */
+static void queue_pkts(struct loop *l, size_t first, size_t n)
+{
+	uint8_t b[400];
+	size_t k;
+
+	for (k = first; k < first + n; k++) {
+		size_t len = 100 + k;
+
+		memset(b, 0, len);
+		b[0] = (uint8_t)k;
+		b[len - 1] = (uint8_t)(k * 7);
+		assert_int_equal(send(l->tx[RAW_UDP], b, len, 0),
+				 (ssize_t)len);
+	}
+}
+
+/* raw_ready() - is the UDP raw socket reported readable by epoll now? */
+static bool raw_ready(const struct loop *l)
+{
+	struct epoll_event ev[RAW_PROTOS];
+	int n = epoll_wait(l->c.epollfd, ev, RAW_PROTOS, 0), i;
+
+	for (i = 0; i < n; i++) {
+		union epoll_ref ref = { .u64 = ev[i].data.u64 };
+
+		assert_int_equal(ref.type, EPOLL_TYPE_RAW);
+		if (ref.id == RAW_UDP)
+			return true;
+	}
+	return false;
+}
+
+/* raw_handler() reads what the queue toward the guest can take, at most a
+ * batch at a time, whole and in order; with less room than a 64 KiB packet
+ * needs, it reads nothing and leaves the loop until raw_resume() finds the
+ * queue drained; without a guest, it reads and drops
+ */
+static void test_handler(void **state)
+{
+	struct loop *l = *state;
+	struct tap_tx *tx = &l->c.tap.tx;
+	size_t i;
+
+	queue_pkts(l, 0, RAW_BATCH + 8);
+	raw_handler(&l->c, RAW_UDP, got_pkt);
+	assert_int_equal(l->got, RAW_BATCH);
+	raw_handler(&l->c, RAW_UDP, got_pkt);
+	assert_int_equal(l->got, RAW_BATCH + 8);
+	for (i = 0; i < l->got; i++)
+		assert_int_equal(l->len[i], 100 + i);
+	assert_false(l->c.fwd.raw.paused);
+
+	/* Room for less than one packet's worth: paused, nothing read */
+	queue_pkts(l, l->got, 3);
+	tx->used = tx->size - RAW_PKT_MAX;
+	assert_true(raw_ready(l));
+	raw_handler(&l->c, RAW_UDP, got_pkt);
+	assert_int_equal(l->got, RAW_BATCH + 8);
+	assert_true(l->c.fwd.raw.paused);
+	assert_false(raw_ready(l));
+	raw_resume(&l->c);
+	assert_true(l->c.fwd.raw.paused);
+	tx->used = 0;
+	raw_resume(&l->c);
+	assert_false(l->c.fwd.raw.paused);
+	assert_true(raw_ready(l));
+	raw_handler(&l->c, RAW_UDP, got_pkt);
+	assert_int_equal(l->got, RAW_BATCH + 11);
+
+	/* No guest: read, not passed on */
+	l->c.tap.fd = -1;
+	queue_pkts(l, 0, 5);
+	raw_handler(&l->c, RAW_UDP, got_pkt);
+	assert_int_equal(l->got, RAW_BATCH + 11);
+	assert_false(raw_ready(l));
+	l->c.tap.fd = l->guest;
+}
+
+/* note_err() - raw_flush() callback: note the failed send */
+static void note_err(struct ctx *c, const struct raw_out *o, int err)
+{
+	struct loop *l = loop_of(c);
+
+	assert_true(l->errs < ARRAY_SIZE(l->err));
+	l->failed[l->errs] = o;
+	l->err[l->errs++] = err;
+}
+
+/* The send batch goes out when it is full, or flushed: every packet the
+ * kernel refuses (a socket that can't send to an IPv4 address here) is
+ * reported once, in order, and the batch is empty afterwards
+ */
+static void test_send_batch(void **state)
+{
+	struct loop *l = *state;
+	struct raw *r = &l->c.fwd.raw;
+	static uint8_t payload[64];
+	int i;
+
+	for (i = 0; i < RAW_BATCH; i++) {
+		struct raw_out *o = raw_out_slot(r);
+
+		assert_true(o == &r->out[i]);
+		memset(o->hdr, i, 20);
+		o->iov[0].iov_base = o->hdr;
+		o->iov[0].iov_len = 20;
+		o->iov[1].iov_base = payload;
+		o->iov[1].iov_len = sizeof(payload);
+		o->dst.sin_family = AF_INET;
+		o->dst.sin_addr.s_addr = htonl(0xc0000250);
+		raw_out_commit(&l->c, note_err);
+		assert_int_equal(r->nout, (i + 1) % RAW_BATCH);
+	}
+	assert_int_equal(l->errs, RAW_BATCH);
+	for (i = 0; i < RAW_BATCH; i++) {
+		assert_true(l->failed[i] == &r->out[i]);
+		assert_true(l->err[i] > 0);
+	}
+
+	l->errs = 0;
+	raw_out_commit(&l->c, note_err);
+	raw_out_commit(&l->c, note_err);
+	assert_int_equal(l->errs, 0);
+	raw_flush(&l->c, note_err);
+	assert_int_equal(l->errs, 2);
+	assert_int_equal(r->nout, 0);
+	raw_flush(&l->c, note_err);
+	assert_int_equal(l->errs, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, rig_setup, rig_teardown)
@@ -716,6 +966,10 @@ int main(void)
 		cmocka_unit_test(test_port_ranges),
 		cmocka_unit_test(test_port_ranges_closest),
 		cmocka_unit_test(test_port_ranges_one),
+		cmocka_unit_test_setup_teardown(test_handler, loop_setup,
+						loop_teardown),
+		cmocka_unit_test_setup_teardown(test_send_batch, loop_setup,
+						loop_teardown),
 	};
 #undef T
 

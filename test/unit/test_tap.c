@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* test_tap.c - unit tests for tap.c: qemu stream framing, transmit ring,
- *		frame dispatch
+ *		the connection and its handlers
  *
  * Copyright (c) 2026 merd authors
  *
@@ -10,16 +10,28 @@
  * pattern derived from a sequence number, so any loss, reordering or
  * corruption shows. Buffers handed to tap.c are malloc()ed to their exact
  * length, so that AddressSanitizer catches reads past them.
+ *
+ * What a frame means is merd.c's business now (its frame handler is
+ * static): the handlers here are the test's own struct tap_ops, which note
+ * each frame handed, check that it is still in place, unchanged, when the
+ * batch handler runs (the contract that lets fwd.c queue packets pointing
+ * into the receive buffer), and answer ARP with arp(). ARP and DHCP
+ * themselves are tested in test_arp.c and test_dhcp.c, forwarding in
+ * test_fwd.c.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
-#include "dhcp.h"
+#include "arp.h"
+#include "epoll.h"
 #include "ip4.h"
+#include "merd.h"
 #include "tap.h"
 #include "unit.h"
 
@@ -601,17 +613,86 @@ static void test_tx_write_error(void **state)
 	close(sv[0]);
 }
 
+/* Most frames one test hands to the frame handler */
+#define LOG_MAX		256
+
 /**
- * struct env - a context connected to a fake qemu
+ * struct env - a context connected to a fake qemu, and what its tap_ops
+ *		were handed
  * @c:		context, with the guest at 10.42.0.2/24 behind 10.42.0.1
  * @peer:	qemu's end of the socket
+ * @frames:	frames handed to the frame handler
+ * @batches:	calls of the batch handler
+ * @pending:	frames handed since the last batch
+ * @at:		where each of those lay (in tap.c's receive buffer)
+ * @copy:	a copy of each, taken when it was handed
+ * @len:	its length
+ * @stale:	a frame had changed under it by the time its batch ended
  */
 struct env {
 	struct ctx c;
 	int peer;
+	size_t frames;
+	size_t batches;
+	size_t pending;
+	const uint8_t *at[LOG_MAX];
+	uint8_t copy[LOG_MAX][64];
+	size_t len[LOG_MAX];
+	bool stale;
 };
 
-/* env_setup() - cmocka fixture: context, socketpair, epoll, transmit ring */
+/* env_of() - the environment a context belongs to */
+static struct env *env_of(struct ctx *c)
+{
+	return (struct env *)(void *)c;		/* its first member */
+}
+
+/* ops_frame() - tap_ops frame handler: note where the frame lies and what
+ * it holds, learn the guest's MAC and answer ARP requests, as merd's frame
+ * handler does (arp() and tap_send(), tested in test_arp.c)
+ */
+static void ops_frame(struct ctx *c, const uint8_t *frame, size_t len)
+{
+	struct env *e = env_of(c);
+	uint8_t reply[60];
+	struct pkt f = { frame, len };
+	size_t n;
+
+	assert_true(e->pending < LOG_MAX);
+	assert_true(len >= ETH_HLEN);
+	e->at[e->pending] = frame;
+	e->len[e->pending] = MIN(len, sizeof(e->copy[0]));
+	memcpy(e->copy[e->pending], frame, e->len[e->pending]);
+	e->pending++;
+	e->frames++;
+
+	tap_learn_mac(c, frame + ETH_ALEN);
+	if (get16(frame + 12) != 0x0806)
+		return;
+	n = arp(c, f, reply, sizeof(reply));
+	if (n)
+		assert_int_equal(tap_send(c, reply, n), 0);
+}
+
+/* ops_batch() - tap_ops batch handler: every frame handed since the last
+ * batch must still be where it was, unchanged (fwd.c's queued packets point
+ * into them until this call)
+ */
+static void ops_batch(struct ctx *c)
+{
+	struct env *e = env_of(c);
+	size_t i;
+
+	for (i = 0; i < e->pending; i++)
+		if (memcmp(e->at[i], e->copy[i], e->len[i]))
+			e->stale = true;
+	e->pending = 0;
+	e->batches++;
+}
+
+static const struct tap_ops ops = { .frame = ops_frame, .batch = ops_batch };
+
+/* env_setup() - cmocka fixture: context, socketpair, epoll, buffers */
 static int env_setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
@@ -619,26 +700,29 @@ static int env_setup(void **state)
 	int sv[2];
 
 	assert_non_null(e);
-	inet_pton(AF_INET, "10.42.0.2", &c->guest.addr);
-	c->guest.prefix_len = 24;
-	inet_pton(AF_INET, "10.42.0.1", &c->guest.gw);
-	inet_pton(AF_INET, "192.0.2.53", &c->guest.dns[0]);
-	c->guest.dns_n = 1;
-	c->guest.mtu = 1400;
-	memcpy(c->guest.our_mac, our_mac, ETH_ALEN);
-	c->fd_listen = -1;
+	inet_pton(AF_INET, "10.42.0.2", &c->guest4.addr);
+	c->guest4.prefix_len = 24;
+	inet_pton(AF_INET, "10.42.0.1", &c->guest4.gw);
+	inet_pton(AF_INET, "192.0.2.53", &c->guest4.dns[0]);
+	c->guest4.dns_n = 1;
+	c->link.mtu = 1400;
+	memcpy(c->link.mac, our_mac, ETH_ALEN);
+	c->tap.fd_listen = -1;
+
+	assert_int_equal(tap_init(c), 0);
+	assert_int_equal(c->tap.fd, -1);
+	assert_false(tap_connected(c));
+	assert_int_equal(tap_room(c), TAP_TX_QUEUE);
 
 	sock_pair(sv, 0);
-	c->fd_tap = sv[0];
+	c->tap.fd = sv[0];
 	e->peer = sv[1];
 	c->epollfd = epoll_create1(0);
 	assert_true(c->epollfd >= 0);
-	assert_int_equal(epoll_add(c, c->fd_tap, EPOLLIN | EPOLLRDHUP,
-				   EPOLL_TYPE_TAP), 0);
-	assert_int_equal(tap_tx_init(&c->tx, 1 << 20), 0);
-	c->rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
-	c->rx.buf = malloc(c->rx.size);
-	assert_non_null(c->rx.buf);
+	assert_int_equal(epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->tap.fd,
+				       EPOLLIN | EPOLLRDHUP, EPOLL_TYPE_TAP,
+				       c->tap.fd), 0);
+	assert_true(tap_connected(c));
 	*state = e;
 	return 0;
 }
@@ -648,12 +732,14 @@ static int env_teardown(void **state)
 {
 	struct env *e = *state;
 
-	if (e->c.fd_tap >= 0)
-		close(e->c.fd_tap);
+	if (e->c.tap.fd >= 0)
+		close(e->c.tap.fd);
+	if (e->c.tap.fd_listen >= 0)
+		close(e->c.tap.fd_listen);
 	close(e->peer);
 	close(e->c.epollfd);
-	free(e->c.tx.buf);
-	free(e->c.rx.buf);
+	tap_free(&e->c);
+	assert_null(e->c.tap.rx.buf);
 	free(e);
 	return 0;
 }
@@ -666,17 +752,6 @@ static size_t peer_read(struct env *e, uint8_t *buf, size_t size)
 	tap_flush(&e->c);
 	sink_read(&k, SIZE_MAX);
 	return k.len;
-}
-
-/* frame_in() - hand an exact-size copy of a frame to tap_frame() */
-static void frame_in(struct ctx *c, const uint8_t *f, size_t len)
-{
-	uint8_t *b = malloc(len ? len : 1);
-
-	assert_non_null(b);
-	memcpy(b, f, len);
-	tap_frame(c, b, len);
-	free(b);
 }
 
 /* arp_request() - 42-byte ARP request from @src for 10.42.0.1, to @dst */
@@ -695,165 +770,88 @@ static void arp_request(uint8_t *f, const uint8_t *dst, const uint8_t *src)
 	inet_pton(AF_INET, "10.42.0.1", f + 38);
 }
 
-/* An ARP request goes out as a 60-byte reply after its length field */
-static void test_frame_arp_reply(void **state)
-{
-	struct env *e = *state;
-	uint8_t f[42], out[256], ip[4];
-
-	arp_request(f, bcast, guest_mac);
-	frame_in(&e->c, f, sizeof(f));
-	assert_int_equal(peer_read(e, out, sizeof(out)), 4 + 60);
-	assert_int_equal(get32(out), 60);
-	assert_memory_equal(out + 4, guest_mac, ETH_ALEN);
-	assert_memory_equal(out + 4 + 6, our_mac, ETH_ALEN);
-	assert_int_equal(out[4 + 12] << 8 | out[4 + 13], 0x0806);
-	assert_int_equal(out[4 + 20] << 8 | out[4 + 21], 2);
-	assert_memory_equal(out + 4 + 22, our_mac, ETH_ALEN);
-	inet_pton(AF_INET, "10.42.0.1", ip);
-	assert_memory_equal(out + 4 + 28, ip, 4);
-	assert_memory_equal(out + 4 + 32, guest_mac, ETH_ALEN);
-	inet_pton(AF_INET, "10.42.0.2", ip);
-	assert_memory_equal(out + 4 + 38, ip, 4);
-
-	/* Unicast to our MAC (a cache refresh) is answered too */
-	arp_request(f, our_mac, guest_mac);
-	frame_in(&e->c, f, sizeof(f));
-	assert_int_equal(peer_read(e, out, sizeof(out)), 4 + 60);
-	assert_int_equal(get32(out), 60);
-}
-
-/* dhcp_discover() - broadcast DISCOVER from @src, minimal, 342 bytes */
-static size_t dhcp_discover(uint8_t *f, size_t size, const uint8_t *dst,
-			    const uint8_t *src)
-{
-	uint8_t bp[300] = { 1, 1, 6, 0, 0xde, 0xad, 0xbe, 0xef };
-
-	memcpy(bp + 28, src, ETH_ALEN);
-	put32(bp + 236, 0x63825363);
-	bp[240] = 53;
-	bp[241] = 1;
-	bp[242] = 1;		/* DISCOVER */
-	bp[243] = 255;
-	return ip4_udp_frame(f, size, dst, src, htonl(INADDR_ANY),
-			     htonl(INADDR_BROADCAST), 68, 67, 1, bp,
-			     sizeof(bp));
-}
-
-/* A DHCP DISCOVER comes back as an OFFER to port 68, length-prefixed */
-static void test_frame_dhcp_offer(void **state)
-{
-	struct env *e = *state;
-	uint8_t f[512], out[2048];
-	size_t len = dhcp_discover(f, sizeof(f), bcast, guest_mac), got;
-
-	assert_int_equal(len, 14 + 20 + 8 + 300);
-	frame_in(&e->c, f, len);
-	got = peer_read(e, out, sizeof(out));
-	assert_true(got > 4 + 14 + 20 + 8 + 240);
-	assert_int_equal(get32(out), got - 4);
-	assert_int_equal(out[4 + 12] << 8 | out[4 + 13], 0x0800);
-	assert_int_equal(out[4 + 23], IPPROTO_UDP);
-	assert_int_equal(out[4 + 36] << 8 | out[4 + 37], 68);
-	assert_int_equal(out[4 + 42], 2);			/* BOOTREPLY */
-	assert_int_equal(get32(out + 4 + 46), 0xdeadbeef);	/* xid */
-	assert_int_equal(out[4 + 42 + 240], 53);
-	assert_int_equal(out[4 + 42 + 242], 2);			/* OFFER */
-}
-
 /* The guest's MAC is learnt from unicast sources only, and follows it */
-static void test_frame_learn_mac(void **state)
+static void test_learn_mac(void **state)
 {
 	static const uint8_t mcast[ETH_ALEN] = { 0x01, 0, 0x5e, 0, 0, 1 };
 	static const uint8_t zero[ETH_ALEN];
 	static const uint8_t other[ETH_ALEN] = { 0x52, 0x54, 0, 0xab, 0xcd,
 						 0xef };
 	struct env *e = *state;
-	uint8_t f[60] = { 0 };
 
-	assert_false(e->c.guest_mac_known);
+	assert_false(e->c.tap.guest_mac_known);
+	tap_learn_mac(&e->c, mcast);
+	tap_learn_mac(&e->c, bcast);
+	tap_learn_mac(&e->c, zero);
+	assert_false(e->c.tap.guest_mac_known);
 
-	/* A frame of a type merd doesn't handle still tells the MAC */
-	memcpy(f, bcast, ETH_ALEN);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	memcpy(f + 6, mcast, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	memcpy(f + 6, bcast, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	memcpy(f + 6, zero, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	assert_false(e->c.guest_mac_known);
-
-	memcpy(f + 6, guest_mac, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	assert_true(e->c.guest_mac_known);
-	assert_memory_equal(e->c.guest_mac, guest_mac, ETH_ALEN);
+	tap_learn_mac(&e->c, guest_mac);
+	assert_true(e->c.tap.guest_mac_known);
+	assert_memory_equal(e->c.tap.guest_mac, guest_mac, ETH_ALEN);
 
 	/* Not replaced by non-station addresses */
-	memcpy(f + 6, mcast, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	memcpy(f + 6, zero, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	assert_memory_equal(e->c.guest_mac, guest_mac, ETH_ALEN);
+	tap_learn_mac(&e->c, mcast);
+	tap_learn_mac(&e->c, zero);
+	assert_memory_equal(e->c.tap.guest_mac, guest_mac, ETH_ALEN);
 
 	/* A new unicast source (the guest changed its MAC) replaces it */
-	memcpy(f, our_mac, ETH_ALEN);
-	memcpy(f + 6, other, ETH_ALEN);
-	frame_in(&e->c, f, sizeof(f));
-	assert_memory_equal(e->c.guest_mac, other, ETH_ALEN);
-	assert_int_equal(e->c.tx.used, 0);
+	tap_learn_mac(&e->c, other);
+	assert_memory_equal(e->c.tap.guest_mac, other, ETH_ALEN);
+	assert_int_equal(e->c.tap.tx.used, 0);
 }
 
-/* Frames to another station's MAC are none of merd's business */
-static void test_frame_other_unicast(void **state)
-{
-	static const uint8_t dst[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x99 };
-	struct env *e = *state;
-	uint8_t f[512], out[2048];
-	size_t len;
-
-	arp_request(f, dst, guest_mac);
-	frame_in(&e->c, f, 42);
-	len = dhcp_discover(f, sizeof(f), dst, guest_mac);
-	frame_in(&e->c, f, len);
-
-	assert_int_equal(peer_read(e, out, sizeof(out)), 0);
-	assert_false(e->c.guest_mac_known);
-}
-
-/* Truncated ARP and IPv4 frames produce nothing, read nothing past them */
-static void test_frame_truncated(void **state)
+/* tap_send_ip() puts an Ethernet header before the pieces of a packet: to
+ * the guest's MAC once known, broadcast until then, from merd's, IPv4
+ */
+static void test_send_ip(void **state)
 {
 	struct env *e = *state;
-	uint8_t f[512], out[2048];
-	size_t full = dhcp_discover(f, sizeof(f), bcast, guest_mac), len;
+	uint8_t a[20], b[7], out[256];
+	struct iovec iov[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	size_t i, n;
 
-	for (len = 0; len < full; len++)
-		frame_in(&e->c, f, len);
-	arp_request(f, bcast, guest_mac);
-	for (len = 0; len < 42; len++)
-		frame_in(&e->c, f, len);
-	assert_int_equal(peer_read(e, out, sizeof(out)), 0);
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)i;
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(tap_send_ip(&e->c, iov, 2), 0);
+	tap_learn_mac(&e->c, guest_mac);
+	assert_int_equal(tap_send_ip(&e->c, iov, 1), 0);
+
+	n = peer_read(e, out, sizeof(out));
+	assert_int_equal(n, 4 + 14 + 27 + 4 + 14 + 20);
+	assert_int_equal(get32(out), 14 + 27);
+	assert_memory_equal(out + 4, bcast, ETH_ALEN);
+	assert_memory_equal(out + 4 + 6, our_mac, ETH_ALEN);
+	assert_int_equal(get16(out + 4 + 12), 0x0800);
+	assert_memory_equal(out + 4 + 14, a, sizeof(a));
+	assert_memory_equal(out + 4 + 14 + 20, b, sizeof(b));
+	assert_int_equal(get32(out + 45), 14 + 20);
+	assert_memory_equal(out + 49, guest_mac, ETH_ALEN);
+	assert_memory_equal(out + 49 + 6, our_mac, ETH_ALEN);
+	assert_memory_equal(out + 49 + 14, a, sizeof(a));
 }
 
 /* Without a guest connected there is nowhere to send: nothing queued */
-static void test_frame_no_guest(void **state)
+static void test_no_guest(void **state)
 {
 	struct env *e = *state;
 	uint8_t f[42];
+	struct iovec iov = { f, sizeof(f) };
 
-	close(e->c.fd_tap);
-	e->c.fd_tap = -1;
-	assert_int_equal(tap_send(&e->c, f, sizeof(f)), -ENOTCONN);
-
+	close(e->c.tap.fd);
+	e->c.tap.fd = -1;
+	assert_false(tap_connected(&e->c));
 	arp_request(f, bcast, guest_mac);
-	frame_in(&e->c, f, sizeof(f));
-	assert_int_equal(e->c.tx.used, 0);
+	assert_int_equal(tap_send(&e->c, f, sizeof(f)), -ENOTCONN);
+	assert_int_equal(tap_send_ip(&e->c, &iov, 1), -ENOTCONN);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_int_equal(e->c.tap.tx.dropped, 0);
 	tap_flush(&e->c);
 }
 
-/* tap_send() refuses frames when the queue is full, keeping earlier ones */
+/* tap_send() refuses frames when the queue is full, keeping earlier ones;
+ * tap_room() tells what is left
+ */
 static void test_send_full(void **state)
 {
 	struct env *e = *state;
@@ -862,18 +860,21 @@ static void test_send_full(void **state)
 	size_t lens[3] = { 1000, 1000, 1000 };
 	unsigned int i;
 
-	free(e->c.tx.buf);
-	assert_int_equal(tap_tx_init(&e->c.tx, 3 * 1004), 0);
+	free(e->c.tap.tx.buf);
+	assert_int_equal(tap_tx_init(&e->c.tap.tx, 3 * 1004), 0);
 	for (i = 0; i < 3; i++) {
+		assert_int_equal(tap_room(&e->c), (3 - i) * 1004);
 		frame_fill(f, sizeof(f), i);
 		assert_int_equal(tap_send(&e->c, f, sizeof(f)), 0);
 	}
+	assert_int_equal(tap_room(&e->c), 0);
 	assert_int_equal(tap_send(&e->c, f, sizeof(f)), -ENOBUFS);
-	assert_int_equal(e->c.tx.dropped, 1);
+	assert_int_equal(e->c.tap.tx.dropped, 1);
 
 	tap_flush(&e->c);
 	sink_read(&k, SIZE_MAX);
 	sink_check(&k, lens, 3);
+	assert_int_equal(tap_room(&e->c), 3 * 1004);
 }
 
 /* When qemu doesn't read, tap_flush() asks epoll to report writability,
@@ -891,14 +892,15 @@ static void test_flush_arms_epollout(void **state)
 	int small = 1;
 
 	assert_non_null(out);
-	assert_int_equal(setsockopt(e->c.fd_tap, SOL_SOCKET, SO_SNDBUF, &small,
-				    sizeof(small)), 0);
+	assert_int_equal(setsockopt(e->c.tap.fd, SOL_SOCKET, SO_SNDBUF,
+				    &small, sizeof(small)), 0);
 	for (i = 0; i < 500; i++) {
 		frame_fill(f, sizeof(f), i);
 		assert_int_equal(tap_send(&e->c, f, sizeof(f)), 0);
 	}
 	tap_flush(&e->c);
-	assert_true(e->c.tx.used > 0);	/* the socket is full */
+	assert_true(e->c.tap.tx.used > 0);	/* the socket is full */
+	assert_true(e->c.tap.tx_waiting);
 	assert_int_equal(epoll_wait(e->c.epollfd, &ev, 1, 0), 0);
 
 	sink_read(&k, SIZE_MAX);
@@ -906,13 +908,14 @@ static void test_flush_arms_epollout(void **state)
 	assert_true(ev.events & EPOLLOUT);
 	ref.u64 = ev.data.u64;
 	assert_int_equal(ref.type, EPOLL_TYPE_TAP);
-	assert_int_equal(ref.fd, e->c.fd_tap);
+	assert_int_equal(ref.id, e->c.tap.fd);
 
-	for (i = 0; i < 10000 && e->c.tx.used; i++) {
+	for (i = 0; i < 10000 && e->c.tap.tx.used; i++) {
 		tap_flush(&e->c);
 		sink_read(&k, SIZE_MAX);
 	}
-	assert_int_equal(e->c.tx.used, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_false(e->c.tap.tx_waiting);
 	sink_read(&k, SIZE_MAX);
 	for (i = 0; i < 500; i++)
 		lens[i] = sizeof(f);
@@ -928,13 +931,15 @@ static void peer_write(struct env *e, const uint8_t *p, size_t len)
 }
 
 /* A stream of ARP requests written in odd-sized pieces, handled after
- * each: every frame is dispatched once and answered, in order
+ * each: every frame is handed to the frame handler once, in order, and
+ * stays where it is until the batch handler, called after each read, is
+ * done; the answers go out in order
  */
 static void test_handler_stream(void **state)
 {
 	struct env *e = *state;
 	uint8_t *in = malloc(200 * 46), out[200 * 64 + 1];
-	size_t n = 200, len = 0, off, i;
+	size_t n = 200, len = 0, off, i, reads = 0;
 
 	assert_non_null(in);
 	for (i = 0; i < n; i++) {
@@ -953,10 +958,18 @@ static void test_handler_stream(void **state)
 
 		peer_write(e, in + off, chunk);
 		off += chunk;
-		tap_handler(&e->c, EPOLLIN);
-		assert_true(e->c.fd_tap >= 0);
+		tap_handler(&e->c, EPOLLIN, &ops);
+		reads++;
+		assert_true(e->c.tap.fd >= 0);
+		assert_int_equal(e->pending, 0);	/* batch after read */
+		assert_int_equal(e->frames, off / 46);	/* whole ones */
 	}
-	assert_int_equal(e->c.tap_frames, n);
+	assert_false(e->stale);
+	assert_int_equal(e->frames, n);
+	assert_int_equal(e->c.tap.frames, n);
+	assert_int_equal(e->batches, reads);
+	assert_true(e->c.tap.guest_mac_known);
+	assert_false(tap_gone(&e->c));
 
 	assert_int_equal(peer_read(e, out, sizeof(out)), n * 64);
 	for (i = 0; i < n; i++) {
@@ -967,7 +980,43 @@ static void test_handler_stream(void **state)
 	free(in);
 }
 
-/* A bogus length from qemu ends the connection */
+/* Many frames in one read, and the start of one more: handed in order,
+ * all still in place, unchanged, when the batch handler runs, which it
+ * does once for them (the partial frame is kept for later, but only once
+ * they are done with); then the rest of the last one
+ */
+static void test_handler_batch(void **state)
+{
+	struct env *e = *state;
+	static const size_t lens[] = { 60, 1514, 14, 342, 99, 64, 1000, 80 };
+	size_t n = ARRAY_SIZE(lens), i, part;
+	struct stream s;
+
+	stream_make(&s, lens, n);
+	part = s.end[n - 2] + 4 + 30;		/* 30 bytes of the last */
+	peer_write(e, s.buf, part);
+	tap_handler(&e->c, EPOLLIN, &ops);
+	assert_int_equal(e->frames, n - 1);
+	assert_int_equal(e->batches, 1);
+	assert_false(e->stale);
+	for (i = 0; i < n - 1; i++) {
+		assert_int_equal(e->len[i], MIN(lens[i], sizeof(e->copy[0])));
+		assert_int_equal(get32(e->copy[i]), i);
+	}
+
+	peer_write(e, s.buf + part, s.len - part);
+	tap_handler(&e->c, EPOLLIN, &ops);
+	assert_int_equal(e->frames, n);
+	assert_int_equal(e->batches, 2);
+	assert_false(e->stale);
+	assert_int_equal(get32(e->copy[0]), n - 1);
+	assert_int_equal(e->len[0], MIN(lens[n - 1], sizeof(e->copy[0])));
+	stream_free(&s);
+}
+
+/* A bogus length from qemu ends the connection, once the frames before it
+ * are done with (their batch handled: what they queued goes out first)
+ */
 static void test_handler_bad_length(void **state)
 {
 	struct env *e = *state;
@@ -978,10 +1027,16 @@ static void test_handler_bad_length(void **state)
 	put32(in + 46, 13);
 	memset(in + 50, 0, 20);
 	peer_write(e, in, sizeof(in));
-	tap_handler(&e->c, EPOLLIN);
+	tap_handler(&e->c, EPOLLIN, &ops);
 
-	assert_int_equal(e->c.fd_tap, -1);
-	assert_int_equal(e->c.tap_frames, 1);
+	assert_int_equal(e->c.tap.fd, -1);
+	assert_false(tap_connected(&e->c));
+	assert_int_equal(e->c.tap.frames, 1);
+	assert_int_equal(e->frames, 1);
+	assert_int_equal(e->batches, 1);
+	assert_int_equal(e->pending, 0);
+	assert_true(tap_gone(&e->c));
+	assert_false(tap_gone(&e->c));			/* said once */
 	assert_int_equal(read(e->peer, out, sizeof(out)), 0);	/* closed */
 }
 
@@ -997,14 +1052,106 @@ static void test_handler_hangup(void **state)
 	peer_write(e, in, sizeof(in));
 	shutdown(e->peer, SHUT_WR);
 
-	tap_handler(&e->c, EPOLLIN | EPOLLRDHUP);
-	if (e->c.fd_tap >= 0)		/* data first, end of stream next */
-		tap_handler(&e->c, EPOLLIN | EPOLLRDHUP);
-	assert_int_equal(e->c.fd_tap, -1);
-	assert_int_equal(e->c.tap_frames, 1);
-	assert_false(e->c.guest_mac_known);
+	tap_handler(&e->c, EPOLLIN | EPOLLRDHUP, &ops);
+	if (e->c.tap.fd >= 0)		/* data first, end of stream next */
+		tap_handler(&e->c, EPOLLIN | EPOLLRDHUP, &ops);
+	assert_int_equal(e->c.tap.fd, -1);
+	assert_int_equal(e->c.tap.frames, 1);
+	assert_int_equal(e->frames, 1);
+	assert_int_equal(e->pending, 0);
+	assert_false(e->c.tap.guest_mac_known);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_true(tap_gone(&e->c));
+	assert_false(tap_gone(&e->c));
 	/* merd's end is closed, not just forgotten: qemu sees the end too */
 	assert_int_equal(recv(e->peer, in, sizeof(in), MSG_DONTWAIT), 0);
+}
+
+/* listen_sock() - a listening AF_UNIX socket at an abstract address,
+ * non-blocking, as tap_sock_init() makes them; @a set to its address
+ */
+static int listen_sock(struct sockaddr_un *a, socklen_t *alen)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1,
+		 "merd-test-tap-%d", (int)getpid());
+	*alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			    strlen(a->sun_path + 1));
+	assert_int_equal(bind(fd, (struct sockaddr *)a, *alen), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* client() - connect to the listening socket */
+static int client(const struct sockaddr_un *a, socklen_t alen)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)a, alen), 0);
+	return fd;
+}
+
+/* tap_listen_handler(): a client becomes the guest connection, in the epoll
+ * set; a second one is turned away while it is there; once it hung up, the
+ * next replaces it, after what it sent was handled
+ */
+static void test_listen(void **state)
+{
+	struct env *e = *state;
+	struct sockaddr_un a;
+	struct epoll_event ev;
+	union epoll_ref ref;
+	socklen_t alen;
+	int q1, q2, q3;
+	uint8_t in[46], b;
+
+	close(e->c.tap.fd);
+	e->c.tap.fd = -1;
+	e->c.tap.fd_listen = listen_sock(&a, &alen);
+	strcpy(e->c.opts.sock_path, "@merd-test-tap");
+
+	q1 = client(&a, alen);
+	tap_listen_handler(&e->c, &ops);
+	assert_true(tap_connected(&e->c));
+	assert_int_equal(e->c.tap.frames, 0);
+	put32(in, 42);
+	arp_request(in + 4, bcast, guest_mac);
+	assert_int_equal(write(q1, in, sizeof(in)), (ssize_t)sizeof(in));
+	assert_int_equal(epoll_wait(e->c.epollfd, &ev, 1, 1000), 1);
+	ref.u64 = ev.data.u64;
+	assert_int_equal(ref.type, EPOLL_TYPE_TAP);
+	assert_int_equal(ref.id, e->c.tap.fd);
+	tap_handler(&e->c, ev.events, &ops);
+	assert_int_equal(e->frames, 1);
+
+	/* A second client while the first is there: closed at once */
+	q2 = client(&a, alen);
+	tap_listen_handler(&e->c, &ops);
+	assert_int_equal(ref.id, e->c.tap.fd);
+	assert_int_equal(read(q2, &b, 1), 0);
+	close(q2);
+
+	/* The first sent a frame and went away: handled, then replaced */
+	assert_int_equal(write(q1, in, sizeof(in)), (ssize_t)sizeof(in));
+	close(q1);
+	q3 = client(&a, alen);
+	tap_listen_handler(&e->c, &ops);
+	assert_int_equal(e->frames, 2);
+	assert_int_equal(e->pending, 0);
+	assert_true(tap_gone(&e->c));
+	assert_true(tap_connected(&e->c));
+	assert_int_equal(e->c.tap.frames, 0);
+	assert_int_equal(write(q3, in, sizeof(in)), (ssize_t)sizeof(in));
+	assert_int_equal(epoll_wait(e->c.epollfd, &ev, 1, 1000), 1);
+	tap_handler(&e->c, ev.events, &ops);
+	assert_int_equal(e->frames, 3);
+	assert_int_equal(e->c.tap.frames, 1);
+	close(q3);
 }
 
 int main(void)
@@ -1020,28 +1167,26 @@ int main(void)
 		cmocka_unit_test(test_tx_wraparound),
 		cmocka_unit_test(test_tx_slow_reader),
 		cmocka_unit_test(test_tx_write_error),
-		cmocka_unit_test_setup_teardown(test_frame_arp_reply,
-						env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(test_frame_dhcp_offer,
-						env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(test_frame_learn_mac,
-						env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(test_frame_other_unicast,
-						env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(test_frame_truncated,
-						env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(test_frame_no_guest,
-						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_learn_mac, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(test_send_ip, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(test_no_guest, env_setup,
+						env_teardown),
 		cmocka_unit_test_setup_teardown(test_send_full, env_setup,
 						env_teardown),
 		cmocka_unit_test_setup_teardown(test_flush_arms_epollout,
 						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_handler_stream,
 						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_handler_batch,
+						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_handler_bad_length,
 						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_handler_hangup,
 						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_listen, env_setup,
+						env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

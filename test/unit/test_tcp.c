@@ -4,17 +4,18 @@
  *
  * Copyright (c) 2026 merd authors
  *
- * tcp_rst() is given guest segments of every kind (exact-size buffers) and
- * its answer is checked against RFC 793 3.4 ("Reset Generation") as the
- * test reads it: with ACK in the segment, SEQ = SEG.ACK and no ACK;
- * without, SEQ = 0 and ACK = SEG.SEQ + SEG.LEN, SYN and FIN counting one
- * each; never a reset for a reset. tcp_to_guest() is given packets of up
- * to 64 KiB, as a raw socket returns them after GRO (checksum field
- * meaningless), and every segment it queues for the guest is checked: it
- * fits the MTU, its sequence number is the base plus its offset, FIN and
- * PSH ride on the last one only, CWR on the first only, IP identification
- * counts up, both checksums are right from scratch (ref.h), and the
- * payloads put together are the original.
+ * tcp_rst() is given guest segments of every kind (exact-size buffers,
+ * parsed as the data path parses them) and its answer is checked against
+ * RFC 793 3.4 ("Reset Generation") as the test reads it: with ACK in the
+ * segment, SEQ = SEG.ACK and no ACK; without, SEQ = 0 and ACK = SEG.SEQ +
+ * SEG.LEN, SYN and FIN counting one each; never a reset for a reset.
+ * tcp_to_guest() is given packets of up to 64 KiB, as a raw socket returns
+ * them after GRO (checksum field meaningless), split into headers and
+ * payload as fwd.c hands them over, and every segment it queues for the
+ * guest is checked: it fits the MTU, its sequence number is the base plus
+ * its offset, FIN and PSH ride on the last one only, CWR on the first
+ * only, IP identification counts up, both checksums are right from scratch
+ * (ref.h), and the payloads put together are the original.
  */
 
 #include "env.h"
@@ -55,6 +56,18 @@ static uint8_t *segment(uint32_t src, uint32_t dst, uint16_t sport,
 	fill_rand(ip + 20 + thl, payload);
 	ip_l4_csum_set(ip);
 	return ip;
+}
+
+/* rst_for() - tcp_rst() for a guest segment, on the views the data path
+ * makes of it (ip4_parse(), l4_parse())
+ */
+static void rst_for(struct env *e, const uint8_t *g, size_t len)
+{
+	struct ip_view ip;
+	struct l4_view l4;
+
+	parse_ok(g, len, &ip, &l4);
+	tcp_rst(&e->c, &ip, &l4);
 }
 
 /**
@@ -130,22 +143,22 @@ static void test_rst(void **state)
 	rng_seed(793);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct rst_case *rc = &cases[i];
-		uint16_t id = e->c.ip_id;
+		uint16_t id = e->c.fwd.ip_id;
 		size_t len;
 		uint8_t *g = segment(GUEST, PEER, GPORT, PPORT, rc->seq,
 				     rc->ack, rc->flags, rc->thl, rc->payload,
 				     &len);
 
-		tcp_rst(&e->c, g, len);
+		rst_for(e, g, len);
 		check_rst(e, rc, id);
-		assert_int_equal(e->c.ip_id, (uint16_t)(id + 1));
-		assert_int_equal(e->c.tx.used, 0);
+		assert_int_equal(e->c.fwd.ip_id, (uint16_t)(id + 1));
+		assert_int_equal(e->c.tap.tx.used, 0);
 		free(g);
 	}
 }
 
-/* No reset for a reset, for a truncated segment, or to a source that
- * names no single host
+/* No reset for a reset, or to a source that names no single host; a
+ * truncated segment doesn't get as far
  */
 static void test_rst_none(void **state)
 {
@@ -161,25 +174,33 @@ static void test_rst_none(void **state)
 	for (i = 0; i < ARRAY_SIZE(rst); i++) {
 		g = segment(GUEST, PEER, GPORT, PPORT, 1, 2, rst[i], 20, 0,
 			    &len);
-		tcp_rst(&e->c, g, len);
+		rst_for(e, g, len);
 		free(g);
 	}
 	for (i = 0; i < ARRAY_SIZE(src); i++) {
 		g = segment(addr(src[i]), PEER, GPORT, PPORT, 1, 2, R_SYN, 20,
 			    0, &len);
-		tcp_rst(&e->c, g, len);
+		rst_for(e, g, len);
 		free(g);
 	}
+	/* Cut short of its TCP header: l4_parse() refuses it, so the data
+	 * path never asks for a reset
+	 */
 	g = segment(GUEST, PEER, GPORT, PPORT, 1, 2, R_SYN, 20, 0, &len);
 	for (cut = 20; cut < 40; cut++) {
 		uint8_t *part = dup_exact(g, cut);
+		struct ip_view ip;
+		struct l4_view l4;
 
-		tcp_rst(&e->c, part, cut);
+		put16(part + R_IP_LEN, (uint16_t)cut);
+		ip_csum_set(part);
+		parse_ok(part, cut, &ip, NULL);
+		assert_int_equal(l4_parse(&ip, &l4), -1);
 		free(part);
 	}
 	free(g);
-	assert_int_equal(e->c.tx.used, 0);
-	assert_int_equal(e->c.ip_id, 0x1000);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_int_equal(e->c.fwd.ip_id, 0x1000);
 }
 
 /* big() - a packet from the peer as the raw socket returns it, ports and
@@ -203,6 +224,22 @@ static uint8_t *big(size_t ihl, size_t thl, size_t payload, uint8_t flags,
 	return ip;
 }
 
+/* gro_in() - tcp_to_guest() for a packet from the peer, as fwd.c calls it:
+ * the IPv4 and TCP headers, as l4_parse() found them, then the payload
+ *
+ * Return: what tcp_to_guest() returned
+ */
+static int gro_in(struct env *e, const uint8_t *ip, size_t len)
+{
+	struct ip_view v;
+	struct l4_view l4;
+	struct pkt hdr = { ip, 0 };
+
+	parse_ok(ip, len, &v, &l4);
+	hdr.len = v.hdr.len + l4.hdr.len;
+	return tcp_to_guest(&e->c, hdr, v.hdr.len, l4.data);
+}
+
 /* check_segments() - what tcp_to_guest() queued for @orig (returning
  * @count): segments that fit, cut at the MSS, numbered, flagged and
  * checksummed right, and together the original payload
@@ -212,7 +249,7 @@ static void check_segments(struct env *e, const uint8_t *orig, size_t len,
 {
 	size_t ihl = ip_hlen(orig), thl = (orig[ihl + R_TCP_DOFF] >> 4) * 4;
 	size_t hlen = ihl + thl, payload = len - hlen;
-	size_t mss = e->c.guest.mtu - hlen, off = 0;
+	size_t mss = e->c.link.mtu - hlen, off = 0;
 	uint8_t flags = orig[ihl + R_TCP_FLAGS];
 	static uint8_t ip[70000];
 	int i;
@@ -224,7 +261,7 @@ static void check_segments(struct env *e, const uint8_t *orig, size_t len,
 		uint8_t want = flags;
 		bool last = i + 1 == count;
 
-		assert_true(n >= hlen && n <= e->c.guest.mtu);
+		assert_true(n >= hlen && n <= e->c.link.mtu);
 		assert_int_equal(pl, last ? payload - off : mss);
 
 		/* IPv4: length, identification counting up, checksum */
@@ -256,7 +293,7 @@ static void check_segments(struct env *e, const uint8_t *orig, size_t len,
 		off += pl;
 	}
 	assert_int_equal(off, payload);
-	assert_int_equal(e->c.tx.used, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
 }
 
 /* A 64 KiB packet, every flag set, cut to common MTUs and odd ones */
@@ -274,8 +311,8 @@ static void test_gro_64k(void **state)
 				  &len);
 		int n;
 
-		e->c.guest.mtu = mtus[i];
-		n = tcp_to_guest(&e->c, ip, len);
+		e->c.link.mtu = mtus[i];
+		n = gro_in(e, ip, len);
 		check_segments(e, ip, len, n);
 		free(ip);
 	}
@@ -299,14 +336,14 @@ static void test_gro_random(void **state)
 
 		if (ihl + thl + payload > 65535)
 			payload = 65535 - ihl - thl;
-		e->c.guest.mtu = (unsigned int)(ihl + thl +
+		e->c.link.mtu = (unsigned int)(ihl + thl +
 						(rng() % 8 ? 100 : 1) +
 						rng() % 9000);
-		if (e->c.guest.mtu < ihl + thl + 100)
+		if (e->c.link.mtu < ihl + thl + 100)
 			payload %= 2000;
 		ip = big(ihl, thl, payload, (uint8_t)rng(),
 			 (uint16_t)(rng() % 4 ? rng() : 0xfffe), rng(), &len);
-		n = tcp_to_guest(&e->c, ip, len);
+		n = gro_in(e, ip, len);
 		check_segments(e, ip, len, n);
 		free(ip);
 	}
@@ -321,45 +358,60 @@ static void test_gro_small(void **state)
 
 	rng_seed(1);
 	ip = big(20, 20, 0, R_FIN | R_ACK | R_CWR, 9, 1, &len);
-	assert_int_equal(tcp_to_guest(&e->c, ip, len), 1);
+	assert_int_equal(gro_in(e, ip, len), 1);
 	check_segments(e, ip, len, 1);
 	free(ip);
 
 	ip = big(20, 20, 1460, R_PSH | R_ACK | R_CWR, 9, 1, &len);
-	assert_int_equal(tcp_to_guest(&e->c, ip, len), 1);
+	assert_int_equal(gro_in(e, ip, len), 1);
 	check_segments(e, ip, len, 1);
 	free(ip);
 
 	ip = big(20, 20, 1461, R_PSH | R_ACK | R_CWR, 9, 1, &len);
-	assert_int_equal(tcp_to_guest(&e->c, ip, len), 2);
+	assert_int_equal(gro_in(e, ip, len), 2);
 	check_segments(e, ip, len, 2);
 	free(ip);
 }
 
-/* Malformed headers, or an MTU with no room for payload: nothing sent */
+/* Malformed headers don't get as far (l4_parse() refuses them); headers
+ * longer than IPv4 and TCP allow, or an MTU with no room for payload:
+ * nothing sent
+ */
 static void test_gro_malformed(void **state)
 {
 	struct env *e = *state;
-	uint8_t *ip, *part;
+	uint8_t *ip, *part, junk[60 + 60 + 1] = { 0 };
+	struct pkt hdr = { junk, sizeof(junk) }, none = { NULL, 0 };
+	struct ip_view v;
+	struct l4_view l4;
 	size_t len, cut;
 
 	rng_seed(2);
 	ip = big(20, 20, 100, R_ACK, 9, 1, &len);
 	ip[20 + R_TCP_DOFF] = 4 << 4;			/* doff < 5 */
-	assert_int_equal(tcp_to_guest(&e->c, ip, len), 0);
+	parse_ok(ip, len, &v, NULL);
+	assert_int_equal(l4_parse(&v, &l4), -1);
 	ip[20 + R_TCP_DOFF] = 15 << 4;			/* past the end */
 	part = dup_exact(ip, 20 + 59);
-	assert_int_equal(tcp_to_guest(&e->c, part, 20 + 59), 0);
+	put16(part + R_IP_LEN, 20 + 59);
+	ip_csum_set(part);
+	parse_ok(part, 20 + 59, &v, NULL);
+	assert_int_equal(l4_parse(&v, &l4), -1);
 	free(part);
 	ip[20 + R_TCP_DOFF] = 5 << 4;
 	for (cut = 20; cut < 40; cut++) {
 		part = dup_exact(ip, cut);
-		assert_int_equal(tcp_to_guest(&e->c, part, cut), 0);
+		put16(part + R_IP_LEN, (uint16_t)cut);
+		ip_csum_set(part);
+		parse_ok(part, cut, &v, NULL);
+		assert_int_equal(l4_parse(&v, &l4), -1);
 		free(part);
 	}
-	e->c.guest.mtu = 40;				/* headers only */
-	assert_int_equal(tcp_to_guest(&e->c, ip, len), 0);
-	assert_int_equal(e->c.tx.used, 0);
+
+	assert_int_equal(tcp_to_guest(&e->c, hdr, 60, none), 0);
+	e->c.link.mtu = 40;				/* headers only */
+	assert_int_equal(gro_in(e, ip, len), 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
 	free(ip);
 }
 
