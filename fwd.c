@@ -1019,6 +1019,24 @@ static void fwd_udp_csum(struct wpkt hdr, size_t l3len, struct pkt payload)
 }
 
 /**
+ * fwd_icmp_csum() - compute an ICMP checksum in full
+ * @hdr:	IPv4 and ICMP headers, rewritten
+ * @l3len:	length of the IPv4 header
+ * @payload:	the message's data
+ */
+static void fwd_icmp_csum(struct wpkt hdr, size_t l3len, struct pkt payload)
+{
+	size_t coff = l3len + offsetof(struct icmphdr, checksum);
+	uint16_t check = 0;
+	uint32_t sum;
+
+	wpkt_put(hdr, coff, &check, sizeof(check));
+	sum = csum_partial(hdr.p + l3len, ICMP_HLEN, 0);
+	check = csum_finish(csum_partial(payload.p, payload.len, sum));
+	wpkt_put(hdr, coff, &check, sizeof(check));
+}
+
+/**
  * fwd_to_guest() - rewrite a packet of a flow for the guest, and send it
  * @c:		context
  * @ip:		packet, as received
@@ -1056,13 +1074,11 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 		nat_ttl_dec(hdr);
 	}
 	wpkt_tail(hdr, l3len, &l4hdr);
-	/* TCP and UDP checksums are computed in full below (tcp.c for TCP):
-	 * updating them here too would be work thrown away
+	/* Checksums are computed in full below (tcp.c for TCP): updating
+	 * them here too would be work thrown away; and for an echo reply an
+	 * update can't tell an all-zero message (whose checksum is 0xffff)
 	 */
-	if (ip->proto == IPPROTO_ICMP)
-		nat_l4(l4hdr, ip->proto, &rw);
-	else
-		nat_ports_set(l4hdr, ip->proto, rw.sport, rw.dport);
+	nat_ports_set(l4hdr, ip->proto, rw.sport, rw.dport);
 	nat_ip4(hdr, rw.saddr, rw.daddr);
 
 	if (ip->proto == IPPROTO_TCP) {
@@ -1071,6 +1087,8 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 	}
 	if (ip->proto == IPPROTO_UDP)
 		fwd_udp_csum(hdr, l3len, payload);
+	else
+		fwd_icmp_csum(hdr, l3len, payload);
 	fwd_to_guest_ip(c, wpkt_ro(hdr), l3len, payload);
 }
 

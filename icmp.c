@@ -33,8 +33,11 @@
 #include "nat.h"
 #include "tap.h"
 
-/* Room for a quoted IPv4 header with options, and a TCP header */
-#define ICMP_QUOTE_HDR_MAX	(60 + TCP_HLEN_MAX)
+/* Room for a quoted IPv4 header with options, and a TCP header, and a byte
+ * more: what follows the copy must start at an even offset to be summed
+ * apart (csum_partial())
+ */
+#define ICMP_QUOTE_HDR_MAX	(60 + TCP_HLEN_MAX + 1)
 
 /**
  * icmp_error() - send the guest an ICMP error about one of its packets
@@ -197,8 +200,10 @@ void icmp_error_in(struct ctx *c, const struct ip_view *ip,
 	/* The quote's headers, rewritten in a copy; the rest stays where it
 	 * was received
 	 */
-	q.len = MIN(qip.hdr.len + qip.l4.len, (size_t)ICMP_QUOTE_HDR_MAX);
-	memcpy(q.p, qip.hdr.p, q.len);
+	q.len = MIN(qip.hdr.len + qip.l4.len, (size_t)ICMP_QUOTE_HDR_MAX - 1);
+	if (q.len % 2 && q.len < l4->data.len)
+		q.len++;	/* the rest is summed apart: from an even offset */
+	memcpy(q.p, l4->data.p, q.len);
 	if (!pkt_tail(l4->data, q.len, &rest))
 		return;
 	icmp_quote_rewrite(q, qip.hdr.len, &qip, &f->side[ts]);

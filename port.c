@@ -296,7 +296,8 @@ static int port_claim_block(struct ports *p, uint32_t b, uint32_t now)
  */
 bool port_claimable(const struct ports *p, uint32_t now)
 {
-	return p->nclaimed < p->max_claimed && (int32_t)(now - p->retry) >= 0;
+	return p->nclaimed < p->max_claimed &&
+	       (!p->retry_set || (int32_t)(now - p->retry) >= 0);
 }
 
 /**
@@ -319,6 +320,7 @@ int port_claim(struct ports *p, uint32_t now)
 		if (!p->blocks[b].slot && !port_claim_block(p, b, now))
 			return 0;
 	p->retry = now + 1;
+	p->retry_set = true;
 	return -ENOSPC;
 }
 

@@ -91,6 +91,7 @@ struct port_block {
  * @ping:	ping sockets may be opened (ping_group_range lets merd in)
  * @changed:	the claimed set changed since port_ranges() was last called
  * @retry:	when to try claiming again, after no block was free
+ * @retry_set:	@retry holds such a time
  */
 struct ports {
 	uint16_t lo;
@@ -103,6 +104,7 @@ struct ports {
 	bool ping;
 	bool changed;
 	uint32_t retry;
+	bool retry_set;
 };
 
 int port_init(struct ports *p, uint16_t lo, uint16_t hi, uint32_t max_claimed);

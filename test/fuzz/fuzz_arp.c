@@ -3,13 +3,13 @@
  *
  * Copyright (c) 2026 merd authors
  *
- * The input is one frame as tap_parse() would hand it to tap_frame(). It
- * goes through the checks tap_frame() makes before calling arp() (length,
- * destination MAC, EtherType) and then to arp() itself, once for each
- * guest configuration below. The reply buffer is exactly ETH_FRAME_MIN
- * bytes on the heap, the smallest arp() accepts, so that AddressSanitizer
- * catches a write past the 60 bytes of a reply; the result must match the
- * one with tap.c's 1536-byte buffer.
+ * The input is one frame as tap_parse() would hand it to merd.c's
+ * frame_handler(). It goes through the checks frame_handler() makes before
+ * calling arp() (length, destination MAC, EtherType) and then to arp()
+ * itself, once for each guest configuration below. The reply buffer is
+ * exactly ETH_FRAME_MIN bytes on the heap, the smallest arp() accepts, so
+ * that AddressSanitizer catches a write past the 60 bytes of a reply; the
+ * result must match the one with frame_handler()'s 1536-byte buffer.
  *
  * Invariants checked on top of the sanitisers: the reply is 0 or 60 bytes,
  * and a reply is an ARP reply from our MAC, to the asker, for the address
@@ -51,12 +51,15 @@ static void fuzz_conf(struct ctx *c, int n)
 {
 	static const uint8_t mac1[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
 
+	struct fuzz_guest g;
+
 	fuzz_ctx_init(c);
-	fuzz_guest_init(&c->guest);
-	c->guest.prefix_len = n ? 32 : 24;
-	c->guest.mtu = 1500;
+	fuzz_guest_init(&g);
+	g.g4.prefix_len = n ? 32 : 24;
+	g.link.mtu = 1500;
 	if (n)
-		memcpy(c->guest.our_mac, mac1, ETH_ALEN);
+		memcpy(g.link.mac, mac1, ETH_ALEN);
+	fuzz_guest_set(c, &g);
 }
 
 /**
@@ -100,19 +103,19 @@ static void check_reply(const struct ctx *c, struct pkt req, const uint8_t *r)
 	memcpy(&proto, r + 2 * ETH_ALEN, sizeof(proto));
 	memcpy(&rah, r + ETH_HLEN, sizeof(rah));
 	if (memcmp(r, sha, ETH_ALEN) ||
-	    memcmp(r + ETH_ALEN, c->guest.our_mac, ETH_ALEN) ||
+	    memcmp(r + ETH_ALEN, c->link.mac, ETH_ALEN) ||
 	    ntohs(proto) != ETH_P_ARP)
 		FAIL("bad Ethernet header on the reply");
 	if (ntohs(rah.ar_hrd) != ARPHRD_ETHER || ntohs(rah.ar_pro) != ETH_P_IP ||
 	    rah.ar_hln != ETH_ALEN || rah.ar_pln != 4 ||
 	    ntohs(rah.ar_op) != ARPOP_REPLY)
 		FAIL("bad ARP header on the reply");
-	if (memcmp(r + rb, c->guest.our_mac, ETH_ALEN) ||
+	if (memcmp(r + rb, c->link.mac, ETH_ALEN) ||
 	    memcmp(r + rb + ETH_ALEN, tip, 4) ||
 	    memcmp(r + rb + ETH_ALEN + 4, sha, ETH_ALEN) ||
 	    memcmp(r + rb + 2 * ETH_ALEN + 4, sip, 4))
 		FAIL("ARP reply addresses don't answer the request");
-	if (!memcmp(tip, &c->guest.addr.s_addr, 4))
+	if (!memcmp(tip, &c->guest4.addr.s_addr, 4))
 		FAIL("answered for the guest's own address");
 	if (memcmp(r + rb + 2 * ETH_ALEN + 8, zero,
 		   ETH_FRAME_MIN - (rb + 2 * ETH_ALEN + 8)))
@@ -120,7 +123,7 @@ static void check_reply(const struct ctx *c, struct pkt req, const uint8_t *r)
 }
 
 /**
- * fuzz_one() - what tap_frame() does with an ARP frame, for one context
+ * fuzz_one() - what frame_handler() does with an ARP frame, for one context
  * @c:		context
  * @data:	frame
  * @size:	its length
@@ -133,7 +136,7 @@ static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 	struct ethhdr eh;
 	uint8_t *reply;
 
-	/* tap_frame() checks */
+	/* frame_handler() checks */
 	if (!fuzz_frame_in(c, f, &eh, &l3))
 		return;
 	if (ntohs(eh.h_proto) != ETH_P_ARP)
@@ -166,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int i;
 
-	/* tap_parse() hands tap_frame() nothing outside these bounds */
+	/* tap_parse() hands frame_handler() nothing outside these bounds */
 	if (size < TAP_FRAME_MIN || size > TAP_FRAME_MAX)
 		return 0;
 

@@ -4,9 +4,10 @@
  * Copyright (c) 2026 merd authors
  *
  * Start-up (where invariant failures are reported, quiet logging, the
- * network namespace check), the guest configurations, the checks tap.c
- * makes before it hands a frame to arp() or dhcp(), checksum correction
- * of mutated frames, and forwarding set up and torn down as merd does it.
+ * network namespace check), the guest configurations, the checks merd.c's
+ * frame_handler() makes before it hands a frame to arp() or dhcp(),
+ * worked out independently, checksum correction of mutated frames, and
+ * forwarding set up, reset between inputs and torn down as merd does it.
  *
  * Everything is static inline: a harness that doesn't link fwd.c (fuzz_arp,
  * fuzz_dhcp) doesn't use, so doesn't emit, the helpers that call into it.
@@ -24,16 +25,20 @@
 #include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "csum.h"
 #include "dhcp.h"
 #include "fwd.h"
+#include "ip.h"
 #include "ip4.h"
 #include "log.h"
 #include "merd.h"
 #include "pkt.h"
+#include "port.h"
 #include "raw.h"
+#include "tap.h"
 
 #include "fuzz_netns.h"
 
@@ -58,23 +63,46 @@
 #define UNPOISON(p, n)	((void)(p), (void)(n))
 #endif
 
-/* tap.c's TAP_REPLY_MAX: the buffer tap_frame() hands to arp() and dhcp();
- * no reply merd builds is larger
+/* The checks aren't merd's code: no coverage feedback from their loops,
+ * which would cost time and steer the fuzzer to nothing
+ */
+#if defined(__clang__)
+#define NOCOV	__attribute__((no_sanitize("coverage")))
+#else
+#define NOCOV
+#endif
+
+/* merd.c's REPLY_MAX: the buffer frame_handler() hands to arp() and
+ * dhcp(); no reply merd builds is larger
  */
 #define FUZZ_REPLY_MAX	1536
 /* The shortest DHCP reply: headers, a 300-byte BOOTP message (RFC 1542) */
 #define FUZZ_DHCP_REPLY_MIN	(ETH_HLEN + IP4_HLEN_MIN + UDP_HLEN + 300)
 
-/* Forwarding as merd sets it up, with a small flow table: flows hold
- * sockets
+/* Forwarding as merd sets it up, with a small flow table, and a port range
+ * of FUZZ_PORT_BLOCKS blocks of which the harness itself holds all but the
+ * first FUZZ_PORTS_FREE ports of each (fuzz_ports_crowd()): a few flows to
+ * one peer take every port merd has toward it, so that more blocks are
+ * claimed, finished flows give way and new ones are refused, and idle
+ * blocks are given back
  */
 #define FUZZ_FLOWS	64
+#define FUZZ_PORT_BLOCKS 3
+#define FUZZ_PORTS_FREE	8
 #define FUZZ_PORTS_LO	61000
-#define FUZZ_PORTS_HI	65535
+#define FUZZ_PORTS_HI	(FUZZ_PORTS_LO + FUZZ_PORT_BLOCKS * PORT_BLOCK - 1)
 #define FUZZ_NOW	1000U
+/* The host's address flows leave from: not configured in the namespace,
+ * so that sends from it fail
+ */
+#define FUZZ_HOST_ADDR	"198.51.100.2"
 
 static const uint8_t fuzz_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
 					      0xff, 0xff, 0xff };
+
+/* Fixed keys, so that an input does the same every time it runs */
+static const uint64_t fuzz_key[2] = { 0x0706050403020100ULL,
+				      0x0f0e0d0c0b0a0908ULL };
 
 /* Where invariant failures are reported: stderr as it was at start-up,
  * kept open if libFuzzer's -close_fd_mask=2 silences merd's own messages
@@ -106,16 +134,25 @@ static inline void fuzz_fail(const char *fmt, ...)
  * fuzz_init() - start-up of every harness, from LLVMFuzzerInitialize()
  * @who:	harness name, for messages
  * @netns:	the harness reaches forwarding: abort unless in a private
- *		network namespace with only loopback (fuzz_netns_check())
+ *		network namespace with only loopback (fuzz_netns_check()),
+ *		and raise the descriptor limit, as merd.c's nofile_raise()
+ *		does (port blocks hold hundreds of sockets)
  */
 static inline void fuzz_init(const char *who, bool netns)
 {
+	struct rlimit rl;
+
 	fuzz_who = who;
 	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
 	if (!fuzz_err)
 		fuzz_err = stderr;
-	if (netns)
+	if (netns) {
 		fuzz_netns_check(who);
+		if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	log_init(false, false);
 }
 
@@ -126,8 +163,29 @@ static inline void fuzz_init(const char *who, bool netns)
 static inline void fuzz_ctx_init(struct ctx *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->fd_listen = c->fd_tap = c->epollfd = -1;
-	c->trace = false;	/* one log line per packet otherwise */
+	c->tap.fd_listen = c->tap.fd = c->epollfd = c->fd_timer = -1;
+	c->opts.trace = false;	/* one log line per packet otherwise */
+}
+
+/**
+ * struct fuzz_guest - what merd gives the guest: its link, its IPv4 identity
+ * @link:	as c->link
+ * @g4:		as c->guest4
+ */
+struct fuzz_guest {
+	struct guest_link link;
+	struct guest4 g4;
+};
+
+/**
+ * fuzz_guest_set() - give a context a guest configuration
+ * @c:		context
+ * @g:		configuration
+ */
+static inline void fuzz_guest_set(struct ctx *c, const struct fuzz_guest *g)
+{
+	c->link = g->link;
+	c->guest4 = g->g4;
 }
 
 /**
@@ -135,15 +193,15 @@ static inline void fuzz_ctx_init(struct ctx *c)
  *		       192.0.2.10 behind 192.0.2.1, our MAC 9a:55:9a:55:9a:55
  * @g:		configuration to clear and fill; the rest is up to the caller
  */
-static inline void fuzz_guest_init(struct guest_conf *g)
+static inline void fuzz_guest_init(struct fuzz_guest *g)
 {
 	static const uint8_t mac[ETH_ALEN] = { 0x9a, 0x55, 0x9a,
 					       0x55, 0x9a, 0x55 };
 
 	memset(g, 0, sizeof(*g));
-	inet_pton(AF_INET, "192.0.2.10", &g->addr);
-	inet_pton(AF_INET, "192.0.2.1", &g->gw);
-	memcpy(g->our_mac, mac, ETH_ALEN);
+	inet_pton(AF_INET, "192.0.2.10", &g->g4.addr);
+	inet_pton(AF_INET, "192.0.2.1", &g->g4.gw);
+	memcpy(g->link.mac, mac, ETH_ALEN);
 }
 
 /**
@@ -170,40 +228,42 @@ static inline void fuzz_name(char *buf, size_t len, char tag)
  *		with a long search list that still fits an option area;
  *		3: smallest MTU, /32, no DNS, no search
  */
-static inline void fuzz_guest_conf(struct guest_conf *g, int n)
+static inline void fuzz_guest_conf(struct fuzz_guest *g, int n)
 {
+	struct guest_link *l = &g->link;
+	struct guest4 *g4 = &g->g4;
 	int i;
 
 	fuzz_guest_init(g);
 
 	switch (n) {
 	case 0:
-		g->prefix_len = 24;
-		g->mtu = 1500;
-		inet_pton(AF_INET, "192.0.2.53", &g->dns[g->dns_n++]);
-		strcpy(g->search[g->search_n++], "example.com");
+		g4->prefix_len = 24;
+		l->mtu = 1500;
+		inet_pton(AF_INET, "192.0.2.53", &g4->dns[g4->dns_n++]);
+		strcpy(l->search[l->search_n++], "example.com");
 		break;
 	case 1:
-		g->prefix_len = 0;
-		g->mtu = MTU_MAX;
+		g4->prefix_len = 0;
+		l->mtu = MTU_MAX;
 		for (i = 0; i < DNS_MAX; i++)
-			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
+			g4->dns[g4->dns_n++].s_addr = htonl(0xc6120000U + i);
 		for (i = 0; i < SEARCH_MAX; i++)
-			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
+			fuzz_name(l->search[l->search_n++], DOMAIN_MAX,
 				  (char)('a' + i));
 		break;
 	case 2:
-		g->prefix_len = 16;
-		g->mtu = 9000;
+		g4->prefix_len = 16;
+		l->mtu = 9000;
 		for (i = 0; i < DNS_MAX; i++)
-			g->dns[g->dns_n++].s_addr = htonl(0xc6120000U + i);
+			g4->dns[g4->dns_n++].s_addr = htonl(0xc6120000U + i);
 		for (i = 0; i < 5; i++)
-			fuzz_name(g->search[g->search_n++], DOMAIN_MAX,
+			fuzz_name(l->search[l->search_n++], DOMAIN_MAX,
 				  (char)('a' + i));
 		break;
 	default:
-		g->prefix_len = 32;
-		g->mtu = MTU_MIN;
+		g4->prefix_len = 32;
+		l->mtu = MTU_MIN;
 		break;
 	}
 }
@@ -223,21 +283,21 @@ static inline bool fuzz_eth_split(struct pkt f, struct ethhdr *eh,
 }
 
 /**
- * fuzz_frame_in() - the checks tap_frame() makes before looking at the
+ * fuzz_frame_in() - the checks frame_handler() makes before looking at the
  *		     EtherType: an Ethernet header, to our MAC or broadcast
  * @c:		context
  * @f:		frame
  * @eh:		filled with its Ethernet header
  * @l3:		filled with what follows the header
  *
- * Return: true if tap_frame() goes on with the frame
+ * Return: true if frame_handler() goes on with the frame
  */
 static inline bool fuzz_frame_in(const struct ctx *c, struct pkt f,
 				 struct ethhdr *eh, struct pkt *l3)
 {
 	if (!fuzz_eth_split(f, eh, l3))
 		return false;
-	return !memcmp(eh->h_dest, c->guest.our_mac, ETH_ALEN) ||
+	return !memcmp(eh->h_dest, c->link.mac, ETH_ALEN) ||
 	       !memcmp(eh->h_dest, fuzz_bcast, ETH_ALEN);
 }
 
@@ -246,31 +306,39 @@ static inline bool fuzz_frame_in(const struct ctx *c, struct pkt f,
  *			 datagram to the DHCP server port
  * @ip:		packet, parsed
  *
+ * Worked out from the packet's bytes, not from the view's fields that
+ * merd's own dhcp_for_server() reads.
+ *
  * Return: true if so, whatever its destination address
  */
-static inline bool fuzz_to_dhcp_port(const struct ip4_view *ip)
+static inline bool fuzz_to_dhcp_port(const struct ip_view *ip)
 {
 	struct udphdr uh;
+	struct iphdr h;
 
-	return ip->h.protocol == IPPROTO_UDP && !ip4_is_fragment(ip) &&
+	return pkt_get(ip->hdr, 0, &h, sizeof(h)) &&
+	       h.protocol == IPPROTO_UDP &&
+	       !(ntohs(h.frag_off) & (IP_MF | IP_OFFMASK)) &&
 	       pkt_get(ip->l4, 0, &uh, sizeof(uh)) &&
 	       ntohs(uh.dest) == DHCP_SERVER_PORT;
 }
 
 /**
- * fuzz_is_dhcp() - tell whether tap_frame() hands an IPv4 packet to dhcp()
+ * fuzz_is_dhcp() - tell whether frame_handler() must hand an IPv4 packet
+ *		    to dhcp(), independently of dhcp_for_server()
  * @c:		context
  * @ip:		packet, parsed
  *
- * Return: true as tap_ip4() decides it: to the DHCP server port, broadcast
- *	   or to the gateway; anything else goes to fwd_from_guest()
+ * Return: true if to the DHCP server port, broadcast or to the gateway;
+ *	   anything else goes to fwd_from_guest()
  */
-static inline bool fuzz_is_dhcp(const struct ctx *c,
-				const struct ip4_view *ip)
+static inline bool fuzz_is_dhcp(const struct ctx *c, const struct ip_view *ip)
 {
-	return fuzz_to_dhcp_port(ip) &&
-	       (ip->h.daddr == htonl(INADDR_BROADCAST) ||
-		ip->h.daddr == c->guest.gw.s_addr);
+	struct iphdr h;
+
+	return fuzz_to_dhcp_port(ip) && pkt_get(ip->hdr, 0, &h, sizeof(h)) &&
+	       (h.daddr == htonl(INADDR_BROADCAST) ||
+		h.daddr == c->guest4.gw.s_addr);
 }
 
 /**
@@ -286,8 +354,8 @@ static inline bool fuzz_eth_to_guest(const struct ctx *c,
 				     const struct ethhdr *eh)
 {
 	return ntohs(eh->h_proto) == ETH_P_IP &&
-	       !memcmp(eh->h_source, c->guest.our_mac, ETH_ALEN) &&
-	       !memcmp(eh->h_dest, c->guest_mac_known ? c->guest_mac :
+	       !memcmp(eh->h_source, c->link.mac, ETH_ALEN) &&
+	       !memcmp(eh->h_dest, c->tap.guest_mac_known ? c->tap.guest_mac :
 				   fuzz_bcast, ETH_ALEN);
 }
 
@@ -336,6 +404,36 @@ static inline void fuzz_fix_csums(uint8_t *f, size_t len)
 }
 
 /**
+ * fuzz_ports_crowd() - play the other programs on the host: hold every port
+ *			of the range but the first FUZZ_PORTS_FREE of each
+ *			block, TCP and UDP, for the whole run
+ *
+ * merd then finds those ports taken when it claims a block (port.c leaves
+ * them out), and has FUZZ_PORTS_FREE places per block.
+ */
+static inline void fuzz_ports_crowd(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	unsigned int p;
+	int fd, type;
+
+	for (p = FUZZ_PORTS_LO; p <= FUZZ_PORTS_HI; p++) {
+		if ((p - FUZZ_PORTS_LO) % PORT_BLOCK < FUZZ_PORTS_FREE)
+			continue;
+		for (type = 0; type < 2; type++) {
+			fd = socket(AF_INET, (type ? SOCK_DGRAM : SOCK_STREAM) |
+				    SOCK_CLOEXEC, 0);
+			a.sin_port = htons((uint16_t)p);
+			if (fd < 0 || bind(fd, (struct sockaddr *)&a,
+					   sizeof(a)) ||
+			    (!type && listen(fd, 1)))
+				fuzz_fail("%s: can't hold port %u: %s",
+					  fuzz_who, p, strerror(errno));
+		}
+	}
+}
+
+/**
  * fuzz_fwd_setup() - set forwarding up as merd.c's main() does, from
  *		      fuzz_tap and fuzz_fwd (they link fwd.c)
  * @c:		context to fill, with nothing open
@@ -343,40 +441,132 @@ static inline void fuzz_fix_csums(uint8_t *f, size_t len)
  *
  * conf() done by hand: no address on the uplink, so flows leave from a
  * made-up host address; sends to it fail in the namespace. Aborts if
- * fwd_init() fails (it needs root or CAP_NET_RAW).
+ * fwd_init() fails (it needs root or CAP_NET_RAW). The port and hash keys
+ * are fixed (fuzz_fwd_reset()).
  */
-static inline void fuzz_fwd_setup(struct ctx *c, const struct guest_conf *g)
+static inline void fuzz_fwd_setup(struct ctx *c, const struct fuzz_guest *g)
 {
 	int ret;
 
 	fuzz_ctx_init(c);
-	c->fd_timer = -1;
-	c->guest = *g;
-	c->flows_max = FUZZ_FLOWS;
-	c->ports_lo = FUZZ_PORTS_LO;
-	c->ports_hi = FUZZ_PORTS_HI;
-	inet_pton(AF_INET, "198.51.100.2", &c->out_addr);
+	fuzz_guest_set(c, g);
+	c->opts.flows_max = FUZZ_FLOWS;
+	c->opts.ports_lo = FUZZ_PORTS_LO;
+	c->opts.ports_hi = FUZZ_PORTS_HI;
+	inet_pton(AF_INET, FUZZ_HOST_ADDR, &c->host.out4);
 	c->host.mtu = 1500;
 	c->now = FUZZ_NOW;
-	ret = fwd_init(c);
-	if (ret) {
-		fprintf(fuzz_err, "%s: fwd_init: %s (needs root or "
-			"CAP_NET_RAW)\n", fuzz_who, strerror(-ret));
+	if (tap_init(c))
 		abort();
-	}
+	fuzz_ports_crowd();
+
+	ret = fwd_init(c, FUZZ_PORT_BLOCKS);
+	if (ret)
+		fuzz_fail("%s: fwd_init: %s (needs root or CAP_NET_RAW)",
+			  fuzz_who, strerror(-ret));
+	memcpy(c->fwd.port_key, fuzz_key, sizeof(fuzz_key));
+	ret = fwd_ports_init(c);
+	if (ret)
+		fuzz_fail("%s: fwd_ports_init: %s", fuzz_who, strerror(-ret));
 }
 
 /**
- * fuzz_fwd_forget() - what tap_close() does with forwarding: forget the
- *		       guest's flows, and check that nothing is left of them
+ * fuzz_fwd_reset() - forwarding as after start-up, for the next input:
+ *		      a new flow table (fixed hash key, merd's timeouts), the
+ *		      first block of ports, alone claimed, as claimed at
+ *		      FUZZ_NOW (as if merd had run since then), port
+ *		      counters, identification and reassembly cleared
+ * @c:		context, no flow left (fuzz_fwd_forget(),
+ *		fuzz_ports_restore()), its clock set
+ *
+ * The claimed block is kept: claiming one costs hundreds of system calls.
+ */
+static inline void fuzz_fwd_reset(struct ctx *c)
+{
+	struct ports *p = &c->fwd.ports;
+
+	ct_free(&c->fwd.ct);
+	if (ct_init(&c->fwd.ct, FUZZ_FLOWS))
+		abort();
+	memcpy(c->fwd.ct.key, fuzz_key, sizeof(fuzz_key));
+
+	/* As merd claimed them, at FUZZ_NOW, whatever the input's clock:
+	 * fuzz_ports_restore() left the first block alone claimed
+	 */
+	p->retry = 0;
+	p->blocks[0].idle = FUZZ_NOW;
+	p->ping = true;
+	memset(c->fwd.port_ctr, 0, sizeof(c->fwd.port_ctr));
+	c->fwd.ip_id = 0;
+	c->fwd.raw.nout = 0;
+	frag_flush(&c->fwd.frag);
+}
+
+/**
+ * fuzz_fwd_forget() - what merd does when the guest goes away: forget its
+ *		       flows, and check that nothing is left of them
  * @c:		context
  */
 static inline void fuzz_fwd_forget(struct ctx *c)
 {
+	const struct ports *p = &c->fwd.ports;
+	uint32_t i, k;
+	int cls, f;
+
 	fwd_forget(c);
-	if (c->ct.count || c->raw.nout)
+	if (c->fwd.ct.count || c->fwd.raw.nout)
 		fuzz_fail("%s: invariant broken: fwd_forget() left %u flows, "
-			  "%d packets", fuzz_who, c->ct.count, c->raw.nout);
+			  "%d packets", fuzz_who, c->fwd.ct.count,
+			  c->fwd.raw.nout);
+	for (i = 0; i < p->nblocks; i++) {
+		if (p->blocks[i].used)
+			fuzz_fail("%s: invariant broken: fwd_forget() left "
+				  "block %u used %u times", fuzz_who, i,
+				  p->blocks[i].used);
+		for (k = 0; p->blocks[i].slot && k < PORT_BLOCK; k++)
+			for (cls = 0; cls < PORT_CLASSES; cls++)
+				if (p->blocks[i].slot[k].refs[cls])
+					fuzz_fail("%s: invariant broken: "
+						  "fwd_forget() left port %u "
+						  "held", fuzz_who,
+						  p->lo + i * PORT_BLOCK + k);
+	}
+	for (f = 0; f < FRAG_SLOTS; f++)
+		if (c->fwd.frag.slot[f].used)
+			fuzz_fail("%s: invariant broken: fwd_forget() left a "
+				  "reassembly", fuzz_who);
+}
+
+/**
+ * fuzz_ports_restore() - after fuzz_fwd_forget(): a minute passes, so that
+ *			  fwd_timer() gives back the blocks claimed but the
+ *			  first (else they are claimed anew, at FUZZ_NOW)
+ * @c:		context, no flow left
+ *
+ * Done before the input ends, so that what it claimed is freed within it:
+ * libFuzzer runs an input again to look for leaks when it allocated more
+ * than it freed.
+ */
+static inline void fuzz_ports_restore(struct ctx *c)
+{
+	struct ports *p = &c->fwd.ports;
+	uint32_t now = c->now;
+	int ret;
+
+	c->now += PORT_BLOCK_IDLE;
+	fwd_timer(c);
+	c->now = now;
+	if (p->nclaimed == 1 && p->claimed[0] == 0)
+		return;
+
+	port_free(p);
+	if (port_init(p, FUZZ_PORTS_LO, FUZZ_PORTS_HI, FUZZ_PORT_BLOCKS))
+		abort();
+	c->now = FUZZ_NOW;
+	ret = fwd_ports_init(c);
+	if (ret)
+		fuzz_fail("%s: fwd_ports_init: %s", fuzz_who, strerror(-ret));
+	c->now = now;
 }
 
 /**
@@ -389,7 +579,7 @@ static inline void fuzz_raw_drain(const struct ctx *c)
 	int i;
 
 	for (i = 0; i < RAW_PROTOS; i++)
-		while (recv(c->raw.fd[i], &b, 1, MSG_DONTWAIT) >= 0)
+		while (recv(c->fwd.raw.fd[i], &b, 1, MSG_DONTWAIT) >= 0)
 			;
 }
 

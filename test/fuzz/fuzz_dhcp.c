@@ -3,10 +3,13 @@
  *
  * Copyright (c) 2026 merd authors
  *
- * The input is one frame as tap_parse() would hand it to tap_frame(). It
- * goes through the checks tap_frame() and tap_ip4() make (destination MAC,
- * EtherType, ip4_parse(), UDP, no fragment, port 67) and then to dhcp(),
- * for each guest configuration below.
+ * The input is one frame as tap_parse() would hand it to merd.c's
+ * frame_handler(). It goes through the checks frame_handler() makes
+ * (destination MAC, EtherType, ip4_parse()) and then to dhcp(), for each
+ * guest configuration below, whatever the packet: dhcp() must answer only
+ * what dhcp_for_server() takes (UDP, no fragment, port 67, to broadcast or
+ * the gateway), and dhcp_for_server() must take exactly that, as the
+ * harness works it out from the packet's bytes.
  *
  * Checksums stop a mutated header before dhcp() almost every time, so each
  * input is also tried a second time with its IPv4 header checksum and, if
@@ -14,9 +17,9 @@
  * frames too.
  *
  * dhcp() is called with three buffers, each allocated to its exact size so
- * that AddressSanitizer catches a write past it: tap.c's 1536 bytes, the
- * smallest dhcp() takes (Ethernet header and 576 bytes), and one larger
- * than any reply. Invariants checked on top of the sanitisers:
+ * that AddressSanitizer catches a write past it: frame_handler()'s 1536
+ * bytes, the smallest dhcp() takes (Ethernet header and 576 bytes), and
+ * one larger than any reply. Invariants checked on top of the sanitisers:
  * - a request gets a reply with every buffer or with none: a reply that
  *   doesn't fit leaves options out, it isn't dropped;
  * - a reply that fits a smaller buffer is the same, byte for byte, as the
@@ -81,14 +84,15 @@ static struct ctx fuzz_ctx[NCONF];
  */
 static void fuzz_conf(struct ctx *c, int n)
 {
-	struct guest_conf *g = &c->guest;
+	struct fuzz_guest g;
 
 	fuzz_ctx_init(c);
-	fuzz_guest_conf(g, n);
+	fuzz_guest_conf(&g, n);
 	if (!n) {
-		inet_pton(AF_INET, "198.51.100.53", &g->dns[g->dns_n++]);
-		strcpy(g->search[g->search_n++], "lab.example.org");
+		inet_pton(AF_INET, "198.51.100.53", &g.g4.dns[g.g4.dns_n++]);
+		strcpy(g.link.search[g.link.search_n++], "lab.example.org");
 	}
+	fuzz_guest_set(c, &g);
 }
 
 /**
@@ -154,12 +158,12 @@ static uint8_t check_opts(const struct ctx *c, struct pkt v)
  * @rlen:	its length
  * @size:	size of the buffer it was built in
  */
-static void check_reply(const struct ctx *c, const struct ip4_view *req,
+static void check_reply(const struct ctx *c, const struct ip_view *req,
 			const uint8_t *r, size_t rlen, size_t size)
 {
 	struct pkt f = { r, rlen }, l3, bp;
 	uint32_t xid, rxid, magic;
-	struct ip4_view ip;
+	struct ip_view ip;
 	struct udphdr uh;
 	struct ethhdr eh;
 	size_t ulen;
@@ -171,20 +175,20 @@ static void check_reply(const struct ctx *c, const struct ip4_view *req,
 	if (!fuzz_eth_split(f, &eh, &l3))
 		FAIL(c, "truncated reply");
 	if (ntohs(eh.h_proto) != ETH_P_IP ||
-	    memcmp(eh.h_source, c->guest.our_mac, ETH_ALEN))
+	    memcmp(eh.h_source, c->link.mac, ETH_ALEN))
 		FAIL(c, "bad Ethernet header on the reply");
 
 	if (ip4_parse(l3, &ip))
 		FAIL(c, "reply has a bad IPv4 header (checksum or lengths)");
-	if (ip.l4.len + ip.hlen != l3.len)
+	if (ip.l4.len + ip.hdr.len != l3.len)
 		FAIL(c, "IPv4 length %zu of the reply, frame holds %zu",
-		     ip.l4.len + ip.hlen, l3.len);
-	if (ip.h.protocol != IPPROTO_UDP || ip4_is_fragment(&ip) ||
-	    ip.h.saddr != c->guest.gw.s_addr)
+		     ip.l4.len + ip.hdr.len, l3.len);
+	if (ip.proto != IPPROTO_UDP || ip_is_fragment(&ip) ||
+	    inany_v4(&ip.src) != c->guest4.gw.s_addr)
 		FAIL(c, "reply isn't a whole UDP datagram from the gateway");
-	if (l3.len > MAX(c->guest.mtu, 576U))
+	if (l3.len > MAX(c->link.mtu, 576U))
 		FAIL(c, "reply of %zu bytes exceeds the MTU %u and 576 bytes",
-		     l3.len, c->guest.mtu);
+		     l3.len, c->link.mtu);
 
 	if (!pkt_get(ip.l4, 0, &uh, sizeof(uh)))
 		FAIL(c, "reply has no UDP header");
@@ -193,7 +197,8 @@ static void check_reply(const struct ctx *c, const struct ip4_view *req,
 	    ntohs(uh.dest) != DHCP_CLIENT_PORT || !uh.check)
 		FAIL(c, "bad UDP header on the reply");
 	if (csum_fold(csum_partial(ip.l4.p, ulen,
-				   csum_pseudo4(ip.h.saddr, ip.h.daddr,
+				   csum_pseudo4(inany_v4(&ip.src),
+						inany_v4(&ip.dst),
 						IPPROTO_UDP,
 						(uint16_t)ulen))) != 0xffff)
 		FAIL(c, "bad UDP checksum on the reply");
@@ -213,7 +218,8 @@ static void check_reply(const struct ctx *c, const struct ip4_view *req,
 }
 
 /**
- * fuzz_one() - what tap_frame() and tap_ip4() do with a frame, one context
+ * fuzz_one() - what frame_handler() and frame_ip4() do with a frame, one
+ *		context
  * @c:		context
  * @data:	frame
  * @size:	its length
@@ -224,26 +230,33 @@ static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 	struct pkt f = { data, size }, l3;
 	uint8_t big[FUZZ_REPLY_BIG];
 	size_t rlen, blen, i;
-	struct ip4_view ip;
+	struct ip_view ip;
+	bool for_server;
 	struct ethhdr eh;
 	uint8_t *reply;
 
-	/* tap_frame() checks */
+	/* frame_handler() checks */
 	if (!fuzz_frame_in(c, f, &eh, &l3))
 		return;
 	if (ntohs(eh.h_proto) != ETH_P_IP)
 		return;
 
-	/* tap_ip4() checks, all but the one of the destination address */
+	/* frame_ip4(): parsed, then to dhcp() if dhcp_for_server() says so;
+	 * dhcp() makes that check again, so it gets everything here
+	 */
 	if (ip4_parse(l3, &ip))
 		return;
-	if (!fuzz_to_dhcp_port(&ip))
-		return;
+	for_server = fuzz_is_dhcp(c, &ip);
+	if (dhcp_for_server(c, &ip) != for_server)
+		FAIL(c, "dhcp_for_server() says %d for a packet %s the DHCP "
+		     "server", !for_server, for_server ? "for" : "not for");
 
-	/* The largest reply, then tap.c's buffer and the smallest, each
-	 * exactly on the heap
+	/* The largest reply, then frame_handler()'s buffer and the smallest,
+	 * each exactly on the heap
 	 */
 	blen = dhcp(c, &ip, big, sizeof(big));
+	if (blen && !for_server)
+		FAIL(c, "dhcp() answered a packet not for the DHCP server");
 	if (blen)
 		check_reply(c, &ip, big, blen, sizeof(big));
 
@@ -278,7 +291,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *fixed;
 	int i;
 
-	/* tap_parse() hands tap_frame() nothing outside these bounds */
+	/* tap_parse() hands frame_handler() nothing outside these bounds */
 	if (size < TAP_FRAME_MIN || size > TAP_FRAME_MAX)
 		return 0;
 

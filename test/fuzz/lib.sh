@@ -11,8 +11,9 @@
 # CAP_SYS_ADMIN and CAP_NET_RAW), where sends to anything but 127/8 fail
 # with ENETUNREACH; netns_run() checks that the namespace has no route, and
 # the harnesses themselves refuse to start where anything but loopback is up
-# or routable. Each holds at most 64 flows, each flow a socket, forgotten
-# after every input.
+# or routable. Each holds at most 64 flows, forgotten after every input, and
+# the sockets of at most three blocks of host ports (of which the harness
+# holds most ports itself: fuzz_common.h).
 #
 # Environment: FUZZ_CC (default clang).
 
@@ -26,9 +27,11 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 CFLAGS="$CFLAGS -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -I$top"
 HARNESSES="tap fwd dhcp arp conntrack"
 
-# merd's units each harness links, as the unit tests do: tap.c reaches
-# arp(), dhcp() and the whole forwarding path; conntrack.c needs nothing
-DATAPATH="tap.c arp.c dhcp.c ip4.c csum.c log.c fwd.c conntrack.c nat.c"
+# merd's units each harness links, as the unit tests do: fuzz_tap and
+# fuzz_fwd compile merd.c in too (fuzz_merd.h: its frame dispatcher), which
+# reaches arp(), dhcp() and the whole forwarding path; conntrack.c needs
+# nothing
+DATAPATH="tap.c arp.c dhcp.c ip.c ip4.c csum.c log.c fwd.c conntrack.c nat.c"
 DATAPATH="$DATAPATH port.c raw.c icmp.c tcp.c frag.c"
 declare -A SRCS=(
 	[tap]="$DATAPATH"

@@ -146,6 +146,9 @@ def tap_seeds(dhcp, arp):
         "partial_tail": ctl(0x00, 0) + framed(a)[:-7],
         "framing_error": ctl(0x00, 0) + framed(a[:2]) + bytes(4) + framed(a),
         "length_too_big": ctl(0x00, 0) + struct.pack(">I", 65550) + a[0],
+        # The shortest and the longest frames tap_parse() takes
+        "frame_bounds": ctl(0x00, 0) + framed([a[0][:14], a[0][:14] +
+                                               bytes(65549 - 14)]),
         # IPv4 that isn't DHCP goes to forwarding: resets and ICMP errors
         "forwarded": ctl(0x00, 0) + framed(fwd_frames() + a[:1] + d[:1]),
         "forwarded_mtu68": ctl(0x03, 0) + framed(fwd_frames() * 3),
@@ -169,6 +172,7 @@ def fwd_frames():
 K_TAP, K_GUEST, K_HOST, K_TIME = 0, 1, 2, 3
 FIX, AIM = 0x04, 0x08
 HOST = "198.51.100.2"
+HOST_ADDR = HOST
 PEER = "203.0.113.5"
 DNS = "198.51.100.53"
 
@@ -253,40 +257,48 @@ def fwd_seeds():
     frags = [bytes(f) for f in fragment(IP(big_udp), fragsize=1200)]
     data = bytes(range(256)) * 16
     seeds = {
-        # SYN, SYN-ACK, ACK, data both ways (4 KiB cut to the MTU), FINs
+        # SYN, SYN-ACK, ACK, data both ways (4 KiB cut to the MTU), FINs;
+        # aimed segments' sequence and ack numbers are offsets from what
+        # the flow saw of each side: 0 is the next one
         "tcp_session": bytes([0x00]) + b"".join([
             chunk(K_TAP, syn),
-            chunk(K_HOST, h_tcp("SA", seq=5000, ack=1001), aim=True),
-            chunk(K_TAP, g_tcp("A", seq=1001, ack=5001), aim=True),
-            chunk(K_TAP, g_tcp("PA", seq=1001, ack=5001,
+            chunk(K_HOST, h_tcp("SA", seq=5000, ack=0), aim=True),
+            chunk(K_TAP, g_tcp("A", seq=0, ack=0), aim=True),
+            chunk(K_TAP, g_tcp("PA", seq=0, ack=0,
                                payload=b"GET / HTTP/1.0\r\n\r\n"),
                   aim=True),
-            chunk(K_HOST, h_tcp("PA", seq=5001, ack=1019, payload=data),
+            chunk(K_HOST, h_tcp("PA", seq=0, ack=0, payload=data),
                   aim=True),
-            chunk(K_TAP, g_tcp("FA", seq=1019, ack=5001 + len(data)),
+            chunk(K_HOST, h_tcp("PA", seq=100000, ack=0, payload=data),
                   aim=True),
-            chunk(K_HOST, h_tcp("FA", seq=5001 + len(data), ack=1020),
-                  aim=True),
-            chunk(K_TAP, g_tcp("A", seq=1020, ack=5002 + len(data)),
-                  aim=True),
+            chunk(K_TAP, g_tcp("FA", seq=0, ack=0), aim=True),
+            chunk(K_HOST, h_tcp("FA", seq=0, ack=0), aim=True),
+            chunk(K_TAP, g_tcp("A", seq=0, ack=0), aim=True),
             tick(130),
         ]),
         "tcp_segment_mtu68": bytes([0x03]) + b"".join([
             chunk(K_GUEST, syn),
-            chunk(K_HOST, h_tcp("PA", payload=data[:1500]), aim=True),
+            chunk(K_HOST, h_tcp("SA", seq=5000, ack=0), aim=True),
+            chunk(K_HOST, h_tcp("PA", seq=0, ack=0, payload=data[:1500]),
+                  aim=True),
         ]),
         "tcp_segment_jumbo_gro": bytes([0x01]) + b"".join([
             chunk(K_GUEST, syn),
-            chunk(K_HOST, h_tcp("PA", payload=bytes(60000)), aim=True),
+            chunk(K_HOST, h_tcp("SA", seq=5000, ack=0), aim=True),
+            chunk(K_HOST, h_tcp("PA", seq=0, ack=0, payload=bytes(60000)),
+                  aim=True),
         ]),
         "tcp_rst_no_flow": bytes([0x00]) + b"".join([
             chunk(K_TAP, g_tcp("A", seq=5, ack=7)),
             chunk(K_TAP, g_tcp("PA", seq=5, ack=0, payload=b"x" * 10)),
             chunk(K_HOST, h_tcp("R", seq=5001), aim=False),
         ]),
+        # A blind reset (out of the window) is dropped, one acknowledging
+        # the SYN closes the flow
         "tcp_host_rst": bytes([0x00]) + b"".join([
             chunk(K_TAP, syn),
-            chunk(K_HOST, h_tcp("R", seq=5001), aim=True),
+            chunk(K_HOST, h_tcp("RA", seq=0, ack=77), aim=True),
+            chunk(K_HOST, h_tcp("RA", seq=0, ack=0), aim=True),
             tick(11),
         ]),
         "udp_dns": bytes([0x00]) + b"".join([
@@ -332,9 +344,22 @@ def fwd_seeds():
                                flags="DF")),
             chunk(K_TAP, g_udp(dst=PEER, dport=9, payload=bytes(1400))),
         ]),
+        # Four peers, 24 host ports toward each: the table fills up, then
+        # new flows are refused; with UDP flows, the oldest give way
         "flow_table_full": bytes([0x80]) + b"".join(
-            chunk(K_TAP, g_tcp("S", sport=20000 + i)) for i in range(66)) +
+            chunk(K_TAP, g_tcp("S", sport=20000 + i,
+                               dst="203.0.113.%d" % (5 + i // 20)))
+            for i in range(66)) +
             b"".join(chunk(K_TAP, g_udp(sport=30000 + i)) for i in range(3)),
+        "flow_table_full_udp": bytes([0x00]) + b"".join(
+            chunk(K_TAP, g_udp(sport=20000 + i, dst="203.0.113.%d" % (5 + i // 20),
+                               dport=9)) for i in range(70)),
+        # One peer: once its 24 ports are taken, finished flows toward it
+        # give theirs up
+        "port_victims": bytes([0x00]) + b"".join(
+            chunk(K_TAP, g_udp(sport=30000 + i)) for i in range(30)) +
+            b"".join(chunk(K_TAP, g_tcp("S", sport=20000 + i))
+                     for i in range(26)),
         "batch_unreachable": bytes([0x00]) + b"".join(
             chunk(K_TAP, g_udp(dst="203.0.113.%d" % (i + 1), dport=9))
             for i in range(40)),
@@ -352,14 +377,16 @@ def fwd_seeds():
             chunk(K_TAP, syn), chunk(K_TAP, udp), chunk(K_TAP, ping),
             tick(29), tick(1), tick(200),
         ]),
-        # Ports from the end of the first block: a second block is
-        # claimed, then given back once idle
+        # Eight ports a block toward one peer: more blocks are claimed,
+        # then given back once idle
         "port_blocks": bytes([0x40]) + b"".join(
-            chunk(K_TAP, g_tcp("S", sport=21000 + i)) for i in range(8)) +
+            chunk(K_TAP, g_tcp("S", sport=21000 + i)) for i in range(20)) +
             tick(130) + tick(61) + chunk(K_TAP, g_udp()) + tick(1),
         "small_ring": bytes([0x08]) + b"".join([
             chunk(K_TAP, syn),
-            chunk(K_HOST, h_tcp("PA", payload=bytes(30000)), aim=True),
+            chunk(K_HOST, h_tcp("SA", seq=5000, ack=0), aim=True),
+            chunk(K_HOST, h_tcp("PA", seq=0, ack=0, payload=bytes(30000)),
+                  aim=True),
         ]),
     }
     return seeds
@@ -367,9 +394,16 @@ def fwd_seeds():
 
 # fuzz_conntrack: operations (see fuzz_conntrack.c)
 OP_INSERT, OP_INSERT_LIKE, OP_REMOVE, OP_REFRESH, OP_TRACK = 0, 1, 2, 3, 4
-OP_LOOKUP_GUEST, OP_LOOKUP_HOST, OP_TIME = 5, 6, 7
+OP_LOOKUP, OP_LOOKUP_ANY, OP_TIME = 5, 6, 7
 CT_TCP, CT_UDP, CT_ICMP = 0, 1, 2
+PIF_TAP, PIF_HOST = 0, 1
+INI, TGT = 0, 1
 TH_FIN, TH_SYN, TH_RST, TH_ACK = 0x01, 0x02, 0x04, 0x10
+# Key fields: protocol, interface, endpoint address words 0-3, our address
+# words 0-3, endpoint port, our port; 0x10: the target's side (inserts);
+# 0x80 | byte << 5: one byte of the XOR only
+F_PROTO, F_PIF, F_EADDR, F_OADDR, F_EPORT, F_OPORT = 0, 1, 2, 6, 10, 11
+F_TGT = 0x10
 
 
 def ct_hdr(flows=64, clock=0, timeouts=None, big=None):
@@ -385,29 +419,58 @@ def ct_op(op, param=0):
 
 
 def ct_addr(a):
-    return bytes(int(x) for x in a.split("."))
+    """An address: IPv4 dotted (mapped) or IPv6 text (16 bytes); its form
+    bit and its bytes"""
+    if ":" in a:
+        import ipaddress
+        return 1, ipaddress.IPv6Address(a).packed
+    return 0, bytes(int(x) for x in a.split("."))
 
 
-def ct_insert(proto, gport, dport, hport, daddr="203.0.113.5",
-              raddr=None):
-    addr = ct_addr
-    return ct_op(OP_INSERT) + bytes([proto]) + addr(GUEST) + \
-        struct.pack(">H", gport) + addr(daddr) + struct.pack(">H", dport) + \
-        addr(raddr or daddr) + struct.pack(">H", hport)
+def ct_side(eaddr, oaddr, eport, oport):
+    fe, be = ct_addr(eaddr)
+    fo, bo = ct_addr(oaddr)
+    return fe | fo << 1, be + bo + struct.pack(">HH", eport, oport)
 
 
-def ct_like(which, fields, va, vb):
-    return ct_op(OP_INSERT_LIKE) + bytes([which, fields]) + \
-        struct.pack(">II", va, vb)
+def ct_insert(proto, ini, tgt, pifs=(PIF_TAP, PIF_HOST)):
+    """ini, tgt: (endpoint address, our address, endpoint port, our port)"""
+    fi, bi = ct_side(*ini)
+    ft, bt = ct_side(*tgt)
+    shape = proto | pifs[0] << 2 | pifs[1] << 3 | fi << 4 | ft << 6
+    return ct_op(OP_INSERT) + bytes([shape]) + bi + bt
 
 
-def ct_track(which, flags, peer=False):
-    return ct_op(OP_TRACK, 1 if peer else 0) + bytes([which, flags])
+def ct_fwd(proto, gport, dport, hport, daddr="203.0.113.5", haddr=HOST_ADDR,
+           guest="192.0.2.10"):
+    """A flow as fwd.c makes one: the guest to daddr, the host to daddr"""
+    return ct_insert(proto, (guest, daddr, gport, dport),
+                     (daddr, haddr, dport, hport))
 
 
-def ct_lookup(host, which, field=0, xor=0):
-    return ct_op(OP_LOOKUP_HOST if host else OP_LOOKUP_GUEST) + \
-        bytes([which, field]) + struct.pack(">I", xor)
+def ct_like(which, a, b):
+    """a, b: (field byte, XOR)"""
+    return ct_op(OP_INSERT_LIKE) + bytes([which]) + \
+        bytes([a[0]]) + struct.pack(">I", a[1]) + \
+        bytes([b[0]]) + struct.pack(">I", b[1])
+
+
+def ct_track(which, flags, side=INI, mode=0, dseq=0, dack=0, win=65535,
+             length=0, ws=15):
+    """A segment: sequence and ack numbers as offsets from what each side
+    sent; mode bits 0-1 add 2^31 to them"""
+    return ct_op(OP_TRACK, side) + bytes([which, flags, mode]) + \
+        struct.pack(">hhHH", dseq, dack, win, length) + bytes([ws])
+
+
+def ct_lookup(which, side=INI, field=0, xor=0):
+    return ct_op(OP_LOOKUP, side) + bytes([which, field]) + \
+        struct.pack(">I", xor)
+
+
+def ct_lookup_any(proto, side, pif=PIF_TAP):
+    f, b = ct_side(*side)
+    return ct_op(OP_LOOKUP_ANY) + bytes([proto | pif << 3 | f << 4]) + b
 
 
 def ct_time(secs, expire=True):
@@ -415,38 +478,72 @@ def ct_time(secs, expire=True):
 
 
 def conntrack_seeds():
-    tcp = ct_insert(CT_TCP, 40000, 80, 61001)
-    session = [tcp, ct_track(0, TH_SYN | TH_ACK, peer=True),
-               ct_track(0, TH_ACK), ct_track(0, TH_ACK, peer=True),
-               ct_track(0, TH_FIN | TH_ACK), ct_track(0, TH_ACK, peer=True),
-               ct_track(0, TH_FIN | TH_ACK, peer=True), ct_track(0, TH_ACK),
-               ct_track(0, TH_ACK, peer=True), ct_track(0, TH_SYN),
+    tcp = ct_fwd(CT_TCP, 40000, 80, 61001)
+    # Handshake with window scaling, data both ways, FINs, a reopening
+    session = [tcp, ct_track(0, TH_SYN, ws=7, dseq=1000),
+               ct_track(0, TH_SYN | TH_ACK, TGT, ws=7, dseq=5000),
+               ct_track(0, TH_ACK),
+               ct_track(0, TH_ACK, length=1400),
+               ct_track(0, TH_ACK, TGT, length=1400),
+               ct_track(0, TH_ACK, TGT, length=1400, dseq=-1400),
+               ct_track(0, TH_ACK, TGT, length=100, mode=1),
+               ct_track(0, TH_ACK, length=10, dack=20000),
+               ct_track(0, TH_FIN | TH_ACK), ct_track(0, TH_ACK, TGT),
+               ct_track(0, TH_FIN | TH_ACK, TGT), ct_track(0, TH_ACK),
+               ct_track(0, TH_ACK, TGT), ct_track(0, TH_SYN, dseq=77),
                ct_time(121)]
-    flows = [ct_insert(CT_TCP, 40000 + i, 80, 61000 + i) for i in range(8)] + \
-        [ct_insert(CT_UDP, 5353, 53, 61100 + i, daddr="198.51.100.%d" % i)
+    flows = [ct_fwd(CT_TCP, 40000 + i, 80, 61000 + i) for i in range(8)] + \
+        [ct_fwd(CT_UDP, 5353, 53, 61100 + i, daddr="198.51.100.%d" % i)
          for i in range(8)] + \
-        [ct_insert(CT_ICMP, 0x1234 + i, 0, 61200 + i) for i in range(8)]
-    lookups = [ct_lookup(h, w, f, x) for h in (False, True)
+        [ct_fwd(CT_ICMP, 0x1234 + i, 0, 61200 + i) for i in range(8)]
+    # Flows of other shapes: opened from the host's side, both sides on
+    # one interface, IPv6 and IPv4-mapped look-alike addresses
+    odd = [
+        ct_insert(CT_UDP, ("203.0.113.9", HOST_ADDR, 53, 61300),
+                  ("192.0.2.10", "192.0.2.1", 5353, 53), (PIF_HOST, PIF_TAP)),
+        ct_insert(CT_TCP, ("2001:db8::1", "2001:db8::2", 40000, 443),
+                  ("2001:db8::2", "2001:db8::1", 443, 61301),
+                  (PIF_HOST, PIF_HOST)),
+        ct_insert(CT_TCP, ("::fffe:c000:20a", "::ffff:cb00:7105", 40000, 80),
+                  ("::ffff:cb00:7105", "::ffff:c633:6402", 80, 61001),
+                  (PIF_TAP, PIF_TAP)),
+    ]
+    lookups = [ct_lookup(w, side, f, x) for side in (INI, TGT)
                for w in range(0, 24, 5) for f, x in
-               ((0, 0), (1, 0x100), (2, 1), (3, 0x01000000), (4, 0x100),
-                (5, 0x01000000), (6, 1))]
+               ((F_PROTO, 0), (F_PIF, 1), (F_EADDR + 3, 0x100),
+                (F_EADDR + 2, 1), (F_OADDR + 3, 0x01000000),
+                (F_OADDR + 2, 0x10000), (F_EPORT, 1), (F_OPORT, 0x100))]
     # Flows whose keys differ in one byte of one field of each side
-    likes = [ct_like(w, f, x, x) for w in range(0, 24, 7) for f, x in
-             ((0x53, 0x01000000), (0x62, 1), (0x51, 0x80), (0x46, 0x100))]
+    likes = [ct_like(w, (f, x), (F_TGT | g, y)) for w in range(0, 24, 7)
+             for (f, x), (g, y) in
+             (((F_EADDR + 3, 0x01000000), (F_OPORT, 1)),
+              ((F_EPORT, 0x80), (F_OADDR + 3, 0x100)),
+              ((F_PIF, 1), (F_PIF, 1)),
+              ((F_OADDR + 2, 0x1), (F_EADDR + 1, 0x80000000)))]
     return {
         "tcp_session": ct_hdr() + b"".join(session),
-        "tcp_reset_reopen": ct_hdr() + tcp + ct_track(0, TH_SYN | TH_ACK,
-                                                      peer=True) +
-            ct_track(0, TH_ACK) + ct_track(0, TH_FIN | TH_ACK, peer=True) +
-            ct_track(0, TH_RST, peer=True) + ct_track(0, TH_SYN) +
-            ct_time(11),
-        "three_protocols": ct_hdr() + b"".join(flows + likes + lookups) +
-            ct_track(9, 0, peer=True) + ct_time(31) + ct_time(200),
+        "tcp_reset_reopen": ct_hdr() + tcp + ct_track(0, TH_SYN) +
+            ct_track(0, TH_SYN | TH_ACK, TGT) + ct_track(0, TH_ACK) +
+            ct_track(0, TH_FIN | TH_ACK, TGT) +
+            ct_track(0, TH_RST | TH_ACK, TGT) + ct_track(0, TH_SYN) +
+            ct_track(0, TH_RST, TGT, dseq=-5) + ct_time(11),
+        "tcp_blind_reset": ct_hdr() + tcp + ct_track(0, TH_SYN) +
+            ct_track(0, TH_RST | TH_ACK, TGT, dack=1) +
+            ct_track(0, TH_RST | TH_ACK, TGT) + ct_time(11),
+        "three_protocols": ct_hdr() + b"".join(flows + odd + likes +
+                                               lookups) +
+            ct_track(9, 0, TGT) + ct_track(9, 0) + ct_track(9, 0, TGT) +
+            ct_time(31) + ct_time(200),
+        "lookup_any": ct_hdr() + b"".join(flows[:4] + odd) + b"".join(
+            ct_lookup_any(CT_TCP, ("192.0.2.10", "203.0.113.5", 40000 + i,
+                                   80)) for i in range(3)) +
+            ct_lookup_any(CT_UDP, ("203.0.113.9", HOST_ADDR, 53, 61300),
+                          PIF_HOST),
         "full_small_table": ct_hdr(flows=3) + b"".join(flows[:5]) +
             ct_op(OP_REMOVE) + bytes([1]) + b"".join(flows[5:7]),
         "collisions_remove": ct_hdr(flows=4) + b"".join(
-            ct_like(0, 0x62, i, i) + ct_op(OP_REMOVE) + bytes([i % 3])
-            for i in range(1, 40)) + tcp,
+            ct_like(0, (F_TGT | F_OPORT, i), (F_EPORT, i)) + ct_op(OP_REMOVE) +
+            bytes([i % 3]) for i in range(1, 40)) + tcp,
         "churn": ct_hdr() + b"".join(flows) + b"".join(
             ct_op(OP_REMOVE) + bytes([7 * i % 256]) + flows[i % 24]
             for i in range(48)) + b"".join(lookups),
