@@ -120,7 +120,7 @@ test/unit/test_raw: test/unit/test_raw.c test/unit/unit.h test/unit/ref.h \
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
 # Binds ports: runs in a network namespace of its own (unshare(), as root)
-test/unit/test_port: test/unit/test_port.c test/unit/unit.h port.c \
+test/unit/test_port: test/unit/test_port.c test/unit/unit.h test/unit/netns.h port.c \
 		$(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< port.c $(UNIT_LIBS)
 
@@ -139,7 +139,7 @@ test/unit/test_fwd: test/unit/test_fwd.c $(UNIT_ENV_HDRS) \
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
 # Holds ports and opens raw sockets: runs in a network namespace of its own
-test/unit/test_alloc: test/unit/test_alloc.c $(UNIT_ENV_HDRS) \
+test/unit/test_alloc: test/unit/test_alloc.c $(UNIT_ENV_HDRS) test/unit/netns.h \
 		$(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 

@@ -96,6 +96,24 @@ struct flowside {
 static_assert(sizeof(struct flowside) == 36, "no padding in a flow key");
 
 /**
+ * flowside_set() - fill in one side's key
+ * @k:		key
+ * @eaddr:	the endpoint's address
+ * @eport:	the endpoint's port
+ * @oaddr:	ours, as the endpoint addresses it
+ * @oport:	ours
+ */
+static inline void flowside_set(struct flowside *k,
+				const union inany_addr *eaddr, uint16_t eport,
+				const union inany_addr *oaddr, uint16_t oport)
+{
+	k->eaddr = *eaddr;
+	k->oaddr = *oaddr;
+	k->eport = eport;
+	k->oport = oport;
+}
+
+/**
  * struct ct_tcp_seen - what one side of a TCP flow sent, for the window
  *			checks (Linux conntrack's tcp_in_window() quantities)
  * @end:	highest sequence number it sent, plus length

@@ -615,10 +615,10 @@ static uint32_t fwd_flow_get(struct ctx *c, const struct ip_view *ip,
 			     const struct l4_view *l4,
 			     const struct fwd_route *r, unsigned int *side)
 {
-	struct flowside key = { .eaddr = ip->src, .oaddr = ip->dst,
-				.eport = l4->sport, .oport = l4->dport };
+	struct flowside key;
 	uint32_t idx;
 
+	flowside_set(&key, &ip->src, l4->sport, &ip->dst, l4->dport);
 	idx = ct_lookup(&c->fwd.ct, ip->proto, PIF_TAP, &key, side);
 	if (idx != FLOW_NONE)
 		return idx;
@@ -1113,10 +1113,7 @@ void fwd_from_host(struct ctx *c, struct pkt pkt)
 		return;
 	}
 
-	key.eaddr = ip.src;
-	key.oaddr = ip.dst;
-	key.eport = l4.sport;
-	key.oport = l4.dport;
+	flowside_set(&key, &ip.src, l4.sport, &ip.dst, l4.dport);
 	idx = ct_lookup(&c->fwd.ct, ip.proto, PIF_HOST, &key, &side);
 	if (idx == FLOW_NONE) {
 		trace(c, "fwd: no flow for protocol %u from %s:%u to host "

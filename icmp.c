@@ -163,7 +163,7 @@ void icmp_error_in(struct ctx *c, const struct ip_view *ip,
 {
 	uint8_t hdr[IP4_HLEN_MIN + ICMP_HLEN + ICMP_QUOTE_HDR_MAX];
 	struct wpkt q = { hdr + IP4_HLEN_MIN + ICMP_HLEN, 0 };
-	struct flowside key = { 0 };
+	struct flowside key;
 	struct ip_view qip;
 	struct l4_view ql4;
 	struct iovec iov[2];
@@ -182,10 +182,7 @@ void icmp_error_in(struct ctx *c, const struct ip_view *ip,
 	/* The quoted packet left from the host: it is the host side's key,
 	 * turned around
 	 */
-	key.eaddr = qip.dst;
-	key.eport = ql4.dport;
-	key.oaddr = qip.src;
-	key.oport = ql4.sport;
+	flowside_set(&key, &qip.dst, ql4.dport, &qip.src, ql4.sport);
 	idx = ct_lookup(&c->fwd.ct, qip.proto, PIF_HOST, &key, &hs);
 	if (idx == FLOW_NONE) {
 		trace(c, "fwd: no flow for ICMP type %u from %s about protocol "

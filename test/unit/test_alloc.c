@@ -40,6 +40,7 @@
 #include "icmp.h"
 #include "port.h"
 #include "env.h"
+#include "netns.h"
 
 #define PEER		0xc0000250	/* 192.0.2.80 */
 #define PEER2		0xc6336407	/* 198.51.100.7 */
@@ -791,24 +792,6 @@ static void quoted_error(struct env *e, uint8_t code, const uint8_t *g)
 	assert_memory_equal(ip + 28, g, 28);
 }
 
-/* lo_up() - bring loopback up in this namespace */
-static int lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		ret = -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
-		ret = -1;
-	close(fd);
-	return ret;
-}
-
 /* A batch of sends, some failing (no route to the peer in this namespace;
  * the gateway, mapped to loopback, is reachable): each failure, and only
  * those, reaches the guest as ICMP net unreachable, in order, quoting the
@@ -822,7 +805,7 @@ static void test_send_errors(void **state)
 	size_t i, len;
 
 	rng_seed(1122);
-	assert_int_equal(lo_up(), 0);
+	assert_int_equal(unit_lo_up(), 0);
 	fwd_cleanup(&e->c);
 	e->c.now = 1000;
 	assert_int_equal(fwd_init(&e->c, 1), 0);
@@ -868,19 +851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_errors, setup_big,
 						teardown),
 	};
-	struct rlimit rl;
-
-	/* Never bind a port of the machine's own namespace */
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "test_alloc: unshare(CLONE_NEWNET): %s: these "
-			"tests bind ports and open raw sockets, and only run "
-			"in a network namespace of their own (as root)\n",
-			strerror(errno));
+	if (unit_netns("test_alloc"))
 		return 1;
-	}
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 
 #include "merd.h"
 #include "port.h"
+#include "netns.h"
 #include "unit.h"
 
 /* Three blocks: two whole ones and one of 10 ports */
@@ -691,24 +692,6 @@ static void test_tiny_last_block(void **state)
 	assert_false(taken(SOCK_STREAM, LO + PORT_BLOCK + 1));
 }
 
-/* lo_up() - bring loopback up in this namespace */
-static int lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		ret = -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
-		ret = -1;
-	close(fd);
-	return ret;
-}
-
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, ports_setup, \
@@ -728,23 +711,7 @@ int main(void)
 		T(test_tiny_last_block),
 	};
 #undef T
-	struct rlimit rl;
-
-	/* Never bind a port of the machine's own namespace */
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "test_port: unshare(CLONE_NEWNET): %s: these "
-			"tests bind ports and only run in a network namespace "
-			"of their own (as root)\n", strerror(errno));
+	if (unit_netns("test_port"))
 		return 1;
-	}
-	if (lo_up()) {
-		fprintf(stderr, "test_port: can't bring loopback up: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
