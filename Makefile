@@ -32,10 +32,12 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE -DMERD_VERSION='"$(VERSION)"' \
 	$(WARNINGS) $(HARDENING) $(MNL_CFLAGS)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
-MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c csum.c netlink.c \
-	fwd.c conntrack.c nat.c port.c raw.c icmp.c tcp.c frag.c
-MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h csum.h netlink.h \
-	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h tcp.h frag.h siphash.h util.h inany.h epoll.h
+MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c netlink.c \
+	fwd.c conntrack.c nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c \
+	dhcpv6.c
+MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h ip6.h csum.h netlink.h \
+	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h icmp6.h tcp.h frag.h siphash.h util.h inany.h epoll.h \
+	ndp.h dhcpv6.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests
@@ -76,7 +78,8 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_dhcp test/unit/test_nat test/unit/test_conntrack \
 	test/unit/test_frag test/unit/test_raw test/unit/test_port \
 	test/unit/test_icmp test/unit/test_tcp test/unit/test_fwd \
-	test/unit/test_alloc test/unit/test_ip
+	test/unit/test_alloc test/unit/test_ip test/unit/test_ndp \
+	test/unit/test_ip6 test/unit/test_dhcpv6
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
@@ -84,8 +87,8 @@ test/unit/test_csum: test/unit/test_csum.c test/unit/unit.h csum.c csum.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $< csum.c $(UNIT_LIBS)
 
 # Everything but start-up: what a frame from the guest can reach
-DATAPATH_SRCS := tap.c arp.c dhcp.c ip.c ip4.c csum.c log.c fwd.c conntrack.c \
-	nat.c port.c raw.c icmp.c tcp.c frag.c
+DATAPATH_SRCS := tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c \
+	nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c
 
 test/unit/test_tap: test/unit/test_tap.c test/unit/unit.h $(DATAPATH_SRCS) \
 		$(MERD_HDRS)
@@ -95,13 +98,27 @@ test/unit/test_arp: test/unit/test_arp.c test/unit/unit.h arp.c ip4.c \
 		csum.c log.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< arp.c ip4.c csum.c log.c $(UNIT_LIBS)
 
+test/unit/test_ndp: test/unit/test_ndp.c test/unit/unit.h ndp.c ip6.c \
+		dhcp.c ip4.c csum.c log.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< ndp.c ip6.c dhcp.c ip4.c csum.c log.c \
+		$(UNIT_LIBS)
+
 test/unit/test_dhcp: test/unit/test_dhcp.c test/unit/unit.h dhcp.c ip4.c \
 		csum.c log.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< dhcp.c ip4.c csum.c log.c $(UNIT_LIBS)
 
+test/unit/test_dhcpv6: test/unit/test_dhcpv6.c test/unit/unit.h dhcpv6.c \
+		dhcp.c ip6.c ip4.c csum.c log.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< dhcpv6.c dhcp.c ip6.c ip4.c csum.c log.c \
+		$(UNIT_LIBS)
+
 test/unit/test_ip: test/unit/test_ip.c test/unit/unit.h test/unit/ref.h \
 		ip.c ip4.c csum.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< ip.c ip4.c csum.c $(UNIT_LIBS)
+
+test/unit/test_ip6: test/unit/test_ip6.c test/unit/unit.h test/unit/ref.h \
+		ip.c ip4.c ip6.c csum.c $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< ip.c ip4.c ip6.c csum.c $(UNIT_LIBS)
 
 test/unit/test_nat: test/unit/test_nat.c test/unit/unit.h test/unit/ref.h \
 		nat.c csum.c $(MERD_HDRS)

@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "log.h"
 #include "merd.h"
 #include "netlink.h"
@@ -43,6 +44,9 @@ enum {
 	OPT_FLOWS,
 	OPT_PORTS,
 	OPT_TIMEOUT,
+	OPT_NO_NDP,
+	OPT_NO_RA,
+	OPT_NO_DHCPV6,
 	OPT_MAX,
 };
 
@@ -52,9 +56,13 @@ enum {
 
 /**
  * struct conf_given - which values came from the command line
- * @addr:	--address
+ * @addr:	--address, IPv4
  * @prefix:	--netmask
- * @gw:		--gateway
+ * @gw:		--gateway, IPv4
+ * @addr6:	--address, IPv6
+ * @gw6:	--gateway, IPv6
+ * @only4:	--ipv4-only
+ * @only6:	--ipv6-only
  * @mtu:	--mtu
  * @mac:	--mac-addr
  * @dns:	--dns (possibly "none")
@@ -63,6 +71,7 @@ enum {
  */
 struct conf_given {
 	bool addr, prefix, gw, mtu, mac, dns, search;
+	bool addr6, gw6, only4, only6;
 	bool seen[OPT_MAX];
 };
 
@@ -88,6 +97,11 @@ static const struct option conf_longopts[] = {
 	{ "flows",	required_argument,	NULL,	OPT_FLOWS },
 	{ "ports",	required_argument,	NULL,	OPT_PORTS },
 	{ "timeout",	required_argument,	NULL,	OPT_TIMEOUT },
+	{ "ipv4-only",	no_argument,		NULL,	'4' },
+	{ "ipv6-only",	no_argument,		NULL,	'6' },
+	{ "no-ndp",	no_argument,		NULL,	OPT_NO_NDP },
+	{ "no-ra",	no_argument,		NULL,	OPT_NO_RA },
+	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
 	{ NULL,		0,			NULL,	0 },
 };
 
@@ -102,7 +116,8 @@ static void conf_usage(const char *name, int status)
 
 	fprintf(f,
 "Usage: %s [OPTION]...\n"
-"Give a qemu guest the host's own IPv4 identity over a stream socket.\n"
+"Give a qemu guest the host's own IPv4 and IPv6 identity over a stream\n"
+"socket.\n"
 "\n"
 "  -s, --socket PATH	socket qemu connects to\n"
 "			default: first free of " TAP_SOCK_DEFAULT_RANGE "\n"
@@ -111,11 +126,15 @@ static void conf_usage(const char *name, int status)
 "      --trace		print one line per packet handled (implies -d)\n"
 "  -i, --interface NAME	host interface to take the identity of\n"
 "			default: the one of the default route\n"
-"  -a, --address ADDR	IPv4 address for the guest (default: the host's)\n"
-"  -n, --netmask MASK	netmask or prefix length (default: the host's)\n"
-"  -g, --gateway ADDR	gateway for the guest (default: the host's)\n"
+"  -4, --ipv4-only	serve IPv4 only\n"
+"  -6, --ipv6-only	serve IPv6 only\n"
+"  -a, --address ADDR	IPv4 or IPv6 address for the guest, one of each\n"
+"			default: the host's\n"
+"  -n, --netmask MASK	IPv4 netmask or prefix length (default: the host's)\n"
+"  -g, --gateway ADDR	IPv4 gateway or IPv6 router for the guest, one of\n"
+"			each (default: the host's; IPv6: link-local)\n"
 "  -D, --dns ADDR	DNS server for the guest, repeatable, or \"none\"\n"
-"			default: IPv4 nameservers of " RESOLV_CONF "\n"
+"			default: nameservers of " RESOLV_CONF "\n"
 "  -S, --search LIST	search domains, space-separated, repeatable,\n"
 "			or \"none\" (default: from " RESOLV_CONF ")\n"
 "  -m, --mtu MTU		MTU for the guest, %d to %d\n"
@@ -124,6 +143,9 @@ static void conf_usage(const char *name, int status)
 "			default: the host interface's\n"
 "  -P, --pid FILE	write the process ID to FILE\n"
 "  -1, --one-off		exit when the guest disconnects\n"
+"      --no-ndp		don't answer neighbour solicitations\n"
+"      --no-ra		send no router advertisements\n"
+"      --no-dhcpv6	don't answer DHCPv6\n"
 "      --no-map-gw	the gateway address is the gateway, not the host\n"
 "			default: traffic to it goes to the host's loopback\n"
 "      --flows N		size of the flow table (default: %d)\n"
@@ -430,6 +452,101 @@ static void conf_string(const char *opt, const char *arg, char *dst,
 }
 
 /**
+ * conf_addr6() - parse a unicast IPv6 address for the guest's link
+ * @opt:	long option name, for errors
+ * @arg:	address text
+ * @a:		set to the address
+ * @ll_ok:	a link-local address is fine (the router's)
+ */
+static void conf_addr6(const char *opt, const char *arg, struct in6_addr *a,
+		       bool ll_ok)
+{
+	if (inet_pton(AF_INET6, arg, a) != 1)
+		conf_bad(opt, arg, "not an IPv6 address");
+	if (!ip6_is_unicast(a) && !(ll_ok && IN6_IS_ADDR_LINKLOCAL(a)))
+		conf_bad(opt, arg, ll_ok ? "not a unicast address" :
+			 "not a global unicast address");
+}
+
+/**
+ * conf_addr() - parse an address option that takes one of each family
+ * @opt:	long option name
+ * @arg:	IPv4 or IPv6 address
+ * @a4:		set if @arg is IPv4
+ * @a6:		set if @arg is IPv6
+ * @seen4:	an IPv4 one was given; set
+ * @seen6:	an IPv6 one was given; set
+ */
+static void conf_addr(const char *opt, const char *arg, struct in_addr *a4,
+		      struct in6_addr *a6, bool *seen4, bool *seen6)
+{
+	bool v6 = strchr(arg, ':') != NULL;
+	bool *seen = v6 ? seen6 : seen4;
+
+	if (*seen)
+		die("option --%s given more than once for IPv%d", opt,
+		    v6 ? 6 : 4);
+	if (v6)
+		conf_addr6(opt, arg, a6, !strcmp(opt, "gateway"));
+	else
+		conf_addr4(opt, arg, a4);
+	*seen = true;
+}
+
+/**
+ * conf_dns6_add() - add an IPv6 DNS server for the guest, once
+ * @g:		guest's IPv6 configuration
+ * @a:		server address
+ * @strict:	exit when the list is full instead of skipping
+ */
+static void conf_dns6_add(struct guest6 *g, const struct in6_addr *a,
+			  bool strict)
+{
+	int i;
+
+	for (i = 0; i < g->dns_n; i++)
+		if (IN6_ARE_ADDR_EQUAL(&g->dns[i], a))
+			return;
+	if (g->dns_n == DNS_MAX) {
+		char text[INET6_ADDRSTRLEN];
+
+		if (strict)
+			die("too many --dns servers (at most %d)", DNS_MAX);
+		inet_ntop(AF_INET6, a, text, sizeof(text));
+		warn("skipping DNS server %s: at most %d are used", text,
+		     DNS_MAX);
+		return;
+	}
+	g->dns[g->dns_n++] = *a;
+}
+
+/**
+ * conf_dns_opt() - take one --dns option
+ * @c:		context
+ * @given:	which values were given; @dns or @dns6 set
+ * @arg:	address, or "none"
+ */
+static void conf_dns_opt(struct ctx *c, struct conf_given *given,
+			 const char *arg)
+{
+	struct in6_addr a6;
+	struct in_addr a;
+
+	given->dns = true;
+	if (!strcmp(arg, "none"))
+		return;
+	if (strchr(arg, ':')) {
+		if (inet_pton(AF_INET6, arg, &a6) != 1 ||
+		    IN6_IS_ADDR_MULTICAST(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6))
+			conf_bad("dns", arg, "not a unicast IPv6 address");
+		conf_dns6_add(&c->guest6, &a6, true);
+		return;
+	}
+	conf_addr4("dns", arg, &a);
+	conf_dns_add(&c->guest4, a, true);
+}
+
+/**
  * conf_opt() - apply one command line option
  * @c:		context
  * @given:	which values were given
@@ -440,8 +557,6 @@ static void conf_string(const char *opt, const char *arg, char *dst,
 static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		     char *arg, const char *name)
 {
-	struct in_addr a;
-
 	switch (opt) {
 	case 's':
 		conf_once(given, opt, "socket");
@@ -462,9 +577,8 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		conf_string("interface", arg, c->opts.ifname, sizeof(c->opts.ifname));
 		break;
 	case 'a':
-		conf_once(given, opt, "address");
-		conf_addr4("address", arg, &c->guest4.addr);
-		given->addr = true;
+		conf_addr("address", arg, &c->guest4.addr,
+			  &c->guest6.addr, &given->addr, &given->addr6);
 		break;
 	case 'n':
 		conf_once(given, opt, "netmask");
@@ -472,16 +586,11 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		given->prefix = true;
 		break;
 	case 'g':
-		conf_once(given, opt, "gateway");
-		conf_addr4("gateway", arg, &c->guest4.gw);
-		given->gw = true;
+		conf_addr("gateway", arg, &c->guest4.gw, &c->guest6.gw,
+			  &given->gw, &given->gw6);
 		break;
 	case 'D':
-		given->dns = true;
-		if (!strcmp(arg, "none"))
-			break;
-		conf_addr4("dns", arg, &a);
-		conf_dns_add(&c->guest4, a, true);
+		conf_dns_opt(c, given, arg);
 		break;
 	case 'S':
 		given->search = true;
@@ -527,6 +636,23 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	case OPT_TIMEOUT:
 		conf_timeout(c, arg);
 		break;
+	case '4':
+		c->opts.v6 = false;
+		given->only4 = true;
+		break;
+	case '6':
+		c->opts.v4 = false;
+		given->only6 = true;
+		break;
+	case OPT_NO_NDP:
+		c->opts.no_ndp = true;
+		break;
+	case OPT_NO_RA:
+		c->opts.no_ra = true;
+		break;
+	case OPT_NO_DHCPV6:
+		c->opts.no_dhcpv6 = true;
+		break;
 	default:
 		break;
 	}
@@ -546,7 +672,7 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 	int opt;
 
 	opterr = 0;	/* one line of ours instead of getopt's */
-	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h",
+	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46",
 				  conf_longopts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
@@ -565,58 +691,85 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 }
 
 /**
- * conf_host() - ask the kernel about the uplink, for what wasn't given
+ * conf_route() - find the default route of a family
+ * @family:	AF_INET or AF_INET6
+ * @want:	interface asked for with --interface, 0 for any
+ * @ifi:	set to the route's interface, 0 if there is none
+ * @gw:		set to its gateway
+ */
+static void conf_route(int family, unsigned int want, unsigned int *ifi,
+		       void *gw)
+{
+	int ret = nl_route_default(family, want, ifi, gw);
+
+	if (ret == -ENOENT)
+		*ifi = 0;
+	else if (ret)
+		die("can't read the routing table: %s", strerror(-ret));
+}
+
+/**
+ * conf_host() - find the host's uplink, address and gateway of each family
  * @c:		context
- * @given:	which values were given
+ * @given:	which values were given on the command line
+ *
+ * A family is served where the host has a default route of it, or where
+ * the command line gives what it would have found (IPv4: --address and
+ * --gateway; IPv6: --address). With neither, merd can't serve at all.
  */
 static void conf_host(struct ctx *c, const struct conf_given *given)
 {
+	const char *via = *c->opts.ifname ? " via " : "";
 	struct host_conf *h = &c->host;
-	unsigned int want = 0;
-	int ret;
+	unsigned int want = 0, ifi4 = 0;
 
 	if (*c->opts.ifname && !(want = if_nametoindex(c->opts.ifname)))
 		die("invalid --interface '%s': no such interface", c->opts.ifname);
 
-	ret = nl_route_default(AF_INET, want, &h->ifi, &h->gw4);
-	if (ret == -ENOENT) {
-		if (!given->gw || !given->addr)
-			die("no default IPv4 route%s%s: give --gateway and "
-			    "--address", want ? " via " : "",
-			    want ? c->opts.ifname : "");
-		h->ifi = want;
-	} else if (ret) {
-		die("can't read the routing table: %s", strerror(-ret));
+	h->prefix4 = h->prefix6 = -1;
+	if (c->opts.v4)
+		conf_route(AF_INET, want, &ifi4, &h->gw4);
+	if (c->opts.v6)
+		conf_route(AF_INET6, want, &h->ifi6, &h->gw6);
+	if (!ifi4 && !(given->gw && given->addr))
+		c->opts.v4 = false;
+	if (c->opts.v6 && !h->ifi6 && !given->addr6) {
+		c->guest6.off = "the host has no default IPv6 route";
+		c->opts.v6 = false;
 	}
 
-	h->prefix4 = h->prefix6 = -1;
+	if (!c->opts.v4 && !c->opts.v6)
+		die("no default %s route%s%s: give --gateway and --address",
+		    given->only4 ? "IPv4" : given->only6 ? "IPv6" :
+		    "IPv4 or IPv6", via, c->opts.ifname);
+
+	h->ifi = ifi4 ? ifi4 : h->ifi6 ? h->ifi6 : want;
+	if (!h->ifi6)
+		h->ifi6 = h->ifi;
 	if (h->ifi) {
-		ret = nl_link_get(h);
+		int ret = nl_link_get(h);
+
 		if (ret)
 			die("can't read interface %u: %s", h->ifi,
 			    strerror(-ret));
-		if (nl_addr_get(AF_INET, h->ifi, h->gw4.s_addr, &h->addr4,
-				&h->prefix4))
-			h->prefix4 = -1;
 	}
-
-	/* IPv6, for later use: failures here aren't errors */
-	if (!nl_route_default(AF_INET6, want, &h->ifi6, &h->gw6) &&
-	    nl_addr_get(AF_INET6, h->ifi6, 0, &h->addr6, &h->prefix6))
+	if (ifi4 && nl_addr_get(AF_INET, ifi4, h->gw4.s_addr, &h->addr4,
+				&h->prefix4))
+		h->prefix4 = -1;
+	if (h->ifi6 && nl_addr_get(AF_INET6, h->ifi6, 0, &h->addr6,
+				   &h->prefix6))
 		h->prefix6 = -1;
 }
 
 /**
- * conf_guest() - complete what the guest gets from what the host has
+ * conf_guest4() - complete what the guest gets over IPv4
  * @c:		context
  * @given:	which values were given
  */
-static void conf_guest(struct ctx *c, const struct conf_given *given)
+static void conf_guest4(struct ctx *c, const struct conf_given *given)
 {
 	const struct host_conf *h = &c->host;
 	struct guest4 *g = &c->guest4;
-	struct guest_link *l = &c->link;
-	static const uint8_t zero[ETH_ALEN];
 
 	if (!given->addr) {
 		if (h->prefix4 < 0)
@@ -636,12 +789,76 @@ static void conf_guest(struct ctx *c, const struct conf_given *given)
 	if ((g->addr.s_addr ^ g->gw.s_addr) & htonl(prefix4_mask(g->prefix_len)))
 		warn("the gateway %s is outside the guest's subnet",
 		     inet_ntoa(g->gw));
+}
+
+/**
+ * conf_guest6() - complete what the guest gets over IPv6, or turn IPv6
+ *		   off (one info line) where the host has too little of it
+ * @c:		context
+ * @given:	which values were given
+ *
+ * The guest's router is link-local, as RFC 4861 6.1.2 wants an RA's
+ * source to be: the host's own gateway where that is link-local, else
+ * fe80::1.
+ */
+static void conf_guest6(struct ctx *c, const struct conf_given *given)
+{
+	static const struct in6_addr fe80_1 = { { { 0xfe, 0x80, [15] = 1 } } };
+	const struct host_conf *h = &c->host;
+	struct guest6 *g = &c->guest6;
+	const char *off = NULL;
+	int i;
+
+	if (!c->opts.v6)
+		return;
+	if (!given->addr6 && h->prefix6 < 0)
+		off = "no global IPv6 address on the uplink";
+	else if (c->link.mtu < IP6_MTU_MIN)
+		off = "the MTU is below IPv6's 1280";
+	if (off) {
+		if (given->only6)
+			die("can't serve IPv6: %s", off);
+		c->guest6.off = off;
+		c->opts.v6 = false;
+		return;
+	}
+
+	if (!given->addr6)
+		g->addr = h->addr6;
+	g->prefix_len = h->prefix6 >= 0 ? h->prefix6 : 64;
+	for (i = 0; i < (int)sizeof(g->prefix); i++) {
+		int bits = MIN(MAX(g->prefix_len - i * 8, 0), 8);
+
+		g->prefix.s6_addr[i] = g->addr.s6_addr[i] &
+				       (uint8_t)(0xff00 >> bits);
+	}
+	if (!given->gw6)
+		g->gw = IN6_IS_ADDR_LINKLOCAL(&h->gw6) ? h->gw6 : fe80_1;
+	else if (!IN6_IS_ADDR_LINKLOCAL(&g->gw))
+		die("invalid --gateway: the IPv6 router must be link-local");
+	g->enabled = true;
+}
+
+/**
+ * conf_guest() - complete what the guest gets from what the host has
+ * @c:		context
+ * @given:	which values were given
+ */
+static void conf_guest(struct ctx *c, const struct conf_given *given)
+{
+	const struct host_conf *h = &c->host;
+	struct guest_link *l = &c->link;
+	static const uint8_t zero[ETH_ALEN];
+
 	if (!given->mtu)
 		l->mtu = h->mtu ? MIN(MAX(h->mtu, (unsigned)MTU_MIN),
 				      (unsigned)MTU_MAX) : ETH_DATA_LEN;
 	if (!given->mac)
 		memcpy(l->mac, memcmp(h->mac, zero, ETH_ALEN) != 0 ?
 		       h->mac : conf_default_mac, ETH_ALEN);
+	if (c->opts.v4)
+		conf_guest4(c, given);
+	conf_guest6(c, given);
 }
 
 /**
@@ -664,6 +881,31 @@ static void conf_dns_loopback(struct ctx *c, struct in_addr a,
 	if (!c->host.dns4_lo.s_addr)
 		c->host.dns4_lo = a;
 	conf_dns_add(&c->guest4, c->guest4.gw, false);
+}
+
+/**
+ * conf_resolv6() - take an IPv6 nameserver line of resolv.conf
+ * @c:		context
+ * @val:	the address, as written
+ *
+ * ::1 is reached through the router address, as the IPv4 loopback one is
+ * through the gateway; link-local ones (with a zone) can't be used.
+ */
+static void conf_resolv6(struct ctx *c, const char *val)
+{
+	struct in6_addr a;
+
+	if (inet_pton(AF_INET6, val, &a) != 1 || IN6_IS_ADDR_MULTICAST(&a) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_LINKLOCAL(&a))
+		return;
+	if (!IN6_IS_ADDR_LOOPBACK(&a)) {
+		conf_dns6_add(&c->guest6, &a, false);
+		return;
+	}
+	if (c->opts.no_map_gw || !c->guest6.enabled)
+		return;
+	c->host.dns6_lo = a;
+	conf_dns6_add(&c->guest6, &c->guest6.gw, false);
 }
 
 /**
@@ -700,8 +942,12 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 		if (!strcmp(key, "nameserver") && !given->dns) {
 			const char *val = strtok_r(NULL, " \t\n", &save);
 
+			if (val && strchr(val, ':')) {
+				conf_resolv6(c, val);
+				continue;
+			}
 			if (!val || inet_pton(AF_INET, val, &a) != 1)
-				continue;	/* IPv6 is for later */
+				continue;
 			if (ip4_is_loopback(a.s_addr)) {
 				conf_dns_loopback(c, a, val);
 				continue;
@@ -727,6 +973,7 @@ static void conf_fwd(struct ctx *c)
 	FILE *f;
 
 	c->host.out4 = c->host.prefix4 >= 0 ? c->host.addr4 : c->guest4.addr;
+	c->host.out6 = c->host.prefix6 >= 0 ? c->host.addr6 : c->guest6.addr;
 	if (!c->opts.flows_max)
 		c->opts.flows_max = FLOWS_DEFAULT;
 
@@ -768,7 +1015,10 @@ void conf(struct ctx *c, int argc, char **argv)
 {
 	struct conf_given given = { 0 };
 
+	c->opts.v4 = c->opts.v6 = true;
 	conf_args(c, &given, argc, argv);
+	if (given.only4 && given.only6)
+		die("--ipv4-only and --ipv6-only exclude each other");
 	log_init(c->opts.debug, false);
 	conf_host(c, &given);
 	conf_guest(c, &given);
@@ -793,47 +1043,92 @@ static size_t conf_append(char *buf, size_t size, int i, const char *word)
 }
 
 /**
+ * conf_print4() - say what the guest gets over IPv4
+ * @c:		context
+ * @list:	scratch for the DNS list
+ * @size:	size of @list
+ */
+static void conf_print4(const struct ctx *c, char *list, size_t size)
+{
+	const struct guest4 *g = &c->guest4;
+	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	size_t off = 0;
+	int i;
+
+	inet_ntop(AF_INET, &g->addr, addr, sizeof(addr));
+	inet_ntop(AF_INET, &g->gw, gw, sizeof(gw));
+	info("guest gets %s/%d, gateway %s, MTU %u", addr, g->prefix_len, gw,
+	     c->link.mtu);
+	for (i = 0; i < g->dns_n; i++) {
+		inet_ntop(AF_INET, &g->dns[i], addr, sizeof(addr));
+		off += conf_append(list + off, size - off, i, addr);
+	}
+	info("    DNS: %s", g->dns_n ? list : "none");
+	if (c->host.dns4_lo.s_addr) {
+		inet_ntop(AF_INET, &c->host.dns4_lo, addr, sizeof(addr));
+		info("    DNS to %s goes to the host's resolver %s", gw, addr);
+	}
+}
+
+/**
+ * conf_print6() - say what the guest gets over IPv6
+ * @c:		context
+ * @list:	scratch for the DNS list
+ * @size:	size of @list
+ */
+static void conf_print6(const struct ctx *c, char *list, size_t size)
+{
+	const struct guest6 *g = &c->guest6;
+	char addr[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];
+	size_t off = 0;
+	int i;
+
+	inet_ntop(AF_INET6, &g->addr, addr, sizeof(addr));
+	inet_ntop(AF_INET6, &g->gw, gw, sizeof(gw));
+	info("guest gets %s/%d, router %s%s%s%s", addr, g->prefix_len, gw,
+	     c->opts.no_ndp ? ", no NDP" : "", c->opts.no_ra ? ", no RA" : "",
+	     c->opts.no_dhcpv6 ? ", no DHCPv6" : "");
+	for (i = 0; i < g->dns_n; i++) {
+		inet_ntop(AF_INET6, &g->dns[i], addr, sizeof(addr));
+		off += conf_append(list + off, size - off, i, addr);
+	}
+	info("    DNS: %s", g->dns_n ? list : "none");
+	if (!IN6_IS_ADDR_UNSPECIFIED(&c->host.dns6_lo)) {
+		inet_ntop(AF_INET6, &c->host.dns6_lo, addr, sizeof(addr));
+		info("    DNS to %s goes to the host's resolver %s", gw, addr);
+	}
+}
+
+/**
  * conf_print() - say what the guest will be given
  * @c:		context
  */
 void conf_print(const struct ctx *c)
 {
-	const struct guest4 *g = &c->guest4;
 	const struct guest_link *l = &c->link;
-	char addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	char list[SEARCH_MAX * (DOMAIN_MAX + 1) + 1];
-	size_t off = 0;
+	size_t off;
 	int i;
 
 	if (c->host.ifi)
 		info("host interface %s, MTU %u", c->host.ifname, c->host.mtu);
-	inet_ntop(AF_INET, &g->addr, addr, sizeof(addr));
-	inet_ntop(AF_INET, &g->gw, gw, sizeof(gw));
-	info("guest gets %s/%d, gateway %s, MTU %u", addr, g->prefix_len, gw,
-	     l->mtu);
-
-	for (i = 0; i < g->dns_n; i++) {
-		inet_ntop(AF_INET, &g->dns[i], addr, sizeof(addr));
-		off += conf_append(list + off, sizeof(list) - off, i, addr);
-	}
-	info("    DNS: %s", g->dns_n ? list : "none");
+	if (c->opts.v4)
+		conf_print4(c, list, sizeof(list));
+	else
+		info("no IPv4 for the guest");
+	if (c->opts.v6)
+		conf_print6(c, list, sizeof(list));
+	else if (c->guest6.off)
+		info("no IPv6 for the guest: %s", c->guest6.off);
+	else
+		info("no IPv6 for the guest");
 
 	for (off = 0, i = 0; i < l->search_n; i++)
 		off += conf_append(list + off, sizeof(list) - off, i,
 				   l->search[i]);
 	info("    search: %s", l->search_n ? list : "none");
-	if (c->host.dns4_lo.s_addr) {
-		inet_ntop(AF_INET, &c->host.dns4_lo, addr, sizeof(addr));
-		info("    DNS to %s goes to the host's resolver %s", gw, addr);
-	}
 	info("    host ports %u-%u, up to %u flows%s", c->opts.ports_lo,
 	     c->opts.ports_hi, c->opts.flows_max,
 	     c->opts.no_map_gw ? "" : ", gateway means the host");
 	info("    merd's MAC on the guest's link: %s", mac_ntop(l->mac).s);
-	if (c->host.prefix6 >= 0) {
-		char a6[INET6_ADDRSTRLEN];
-
-		inet_ntop(AF_INET6, &c->host.addr6, a6, sizeof(a6));
-		debug("host IPv6 %s/%d (not served yet)", a6, c->host.prefix6);
-	}
 }

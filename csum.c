@@ -134,6 +134,73 @@ uint16_t csum_l4_ip4(uint32_t saddr, uint32_t daddr, uint8_t proto,
 }
 
 /**
+ * csum_pseudo6() - sum of the IPv6 pseudo-header (RFC 8200 8.1)
+ * @saddr:	source address
+ * @daddr:	destination address
+ * @proto:	next header of the transport protocol
+ * @len:	upper-layer packet length, host order
+ *
+ * Return: unfolded sum
+ */
+uint32_t csum_pseudo6(const struct in6_addr *saddr,
+		      const struct in6_addr *daddr, uint8_t proto,
+		      uint32_t len)
+{
+	uint32_t sum = htonl(len);
+	uint64_t acc;
+
+	sum = csum_partial(saddr, sizeof(*saddr), csum_fold(sum));
+	sum = csum_partial(daddr, sizeof(*daddr), sum);
+	acc = (uint64_t)sum + htons(proto);
+	while (acc >> 32)
+		acc = (acc & 0xffffffff) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+/**
+ * csum_l4_ip6() - TCP, UDP, ICMPv6 checksum over the IPv6 pseudo-header
+ *		   and the segment
+ * @saddr:	source address
+ * @daddr:	destination address
+ * @proto:	next header of the transport protocol
+ * @l4:		transport header and data, checksum field set to zero
+ * @len:	length of @l4
+ *
+ * Return: value for the checksum field, raw (a UDP caller maps 0 to 0xffff)
+ */
+uint16_t csum_l4_ip6(const struct in6_addr *saddr,
+		     const struct in6_addr *daddr, uint8_t proto,
+		     const void *l4, size_t len)
+{
+	uint32_t sum = csum_pseudo6(saddr, daddr, proto, (uint32_t)len);
+
+	return csum_finish(csum_partial(l4, len, sum));
+}
+
+/**
+ * csum_update_addr6() - update a checksum for a changed IPv6 address
+ * @check:	old checksum field, raw
+ * @old:	old address
+ * @new:	new address
+ *
+ * Return: new checksum field, raw
+ */
+uint16_t csum_update_addr6(uint16_t check, const struct in6_addr *old,
+			   const struct in6_addr *new)
+{
+	uint32_t w_old, w_new;
+	size_t i;
+
+	for (i = 0; i < sizeof(*old); i += sizeof(w_old)) {
+		memcpy(&w_old, &old->s6_addr[i], sizeof(w_old));
+		memcpy(&w_new, &new->s6_addr[i], sizeof(w_new));
+		if (w_old != w_new)
+			check = csum_update32(check, w_old, w_new);
+	}
+	return check;
+}
+
+/**
  * csum_update16() - update a checksum for a changed 16-bit word
  * @check:	old checksum field, raw
  * @old:	old word, raw

@@ -14,6 +14,30 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
+
+/* Where the checksum lies in each transport header (RFC 793, 768, 792) */
+#define TCP_OFF_CHECK	16
+#define UDP_OFF_CHECK	6
+#define ICMP_OFF_CHECK	2
+
+/**
+ * csum_l4_offset() - where the transport checksum lies
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
+ *
+ * Return: offset in the transport header
+ */
+static inline size_t csum_l4_offset(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return TCP_OFF_CHECK;
+	case IPPROTO_UDP:
+		return UDP_OFF_CHECK;
+	default:
+		return ICMP_OFF_CHECK;
+	}
+}
 
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 uint16_t csum_fold(uint32_t sum);
@@ -23,6 +47,14 @@ uint32_t csum_pseudo4(uint32_t saddr, uint32_t daddr, uint8_t proto,
 		      uint16_t len);
 uint16_t csum_l4_ip4(uint32_t saddr, uint32_t daddr, uint8_t proto,
 		     const void *l4, size_t len);
+uint32_t csum_pseudo6(const struct in6_addr *saddr,
+		      const struct in6_addr *daddr, uint8_t proto,
+		      uint32_t len);
+uint16_t csum_l4_ip6(const struct in6_addr *saddr,
+		     const struct in6_addr *daddr, uint8_t proto,
+		     const void *l4, size_t len);
+uint16_t csum_update_addr6(uint16_t check, const struct in6_addr *old,
+			   const struct in6_addr *new);
 uint16_t csum_update16(uint16_t check, uint16_t old, uint16_t new);
 uint16_t csum_update32(uint16_t check, uint32_t old, uint32_t new);
 

@@ -17,7 +17,7 @@
  * @EPOLL_TYPE_TAP:	connected qemu socket
  * @EPOLL_TYPE_SIGNAL:	signalfd
  * @EPOLL_TYPE_TIMER:	timerfd for aging
- * @EPOLL_TYPE_RAW:	raw socket (@id holds the enum raw_proto)
+ * @EPOLL_TYPE_RAW:	raw socket (@id: enum raw_proto, plus RAW_PROTOS for IPv6)
  */
 enum epoll_type {
 	EPOLL_TYPE_LISTEN = 1,

@@ -42,7 +42,7 @@ struct frag_slot {
 	bool used;
 	uint32_t saddr;
 	uint32_t daddr;
-	uint16_t id;
+	uint32_t id;
 	uint8_t proto;
 	uint32_t expires;
 	size_t total;

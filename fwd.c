@@ -66,6 +66,7 @@
 #include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/icmp6.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/random.h>
@@ -76,7 +77,9 @@
 #include "frag.h"
 #include "fwd.h"
 #include "icmp.h"
+#include "icmp6.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "log.h"
 #include "merd.h"
 #include "nat.h"
@@ -112,9 +115,9 @@ enum fwd_rank {
 
 /**
  * fwd_proto_name() - name of a forwarded protocol, for the trace
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
  *
- * Return: "TCP", "UDP" or "ICMP"
+ * Return: "TCP", "UDP", "ICMP" or "ICMPv6"
  */
 const char *fwd_proto_name(uint8_t proto)
 {
@@ -123,6 +126,8 @@ const char *fwd_proto_name(uint8_t proto)
 		return "TCP";
 	case IPPROTO_UDP:
 		return "UDP";
+	case IPPROTO_ICMPV6:
+		return "ICMPv6";
 	default:
 		return "ICMP";
 	}
@@ -189,7 +194,12 @@ int fwd_init(struct ctx *c, uint32_t max_blocks)
 	struct fwd *fwd = &c->fwd;
 	int ret, i;
 
-	ret = raw_init(&fwd->raw);
+	ret = raw_init(&fwd->raw, c->guest6.enabled);
+	if (ret == -EAFNOSUPPORT && c->guest6.enabled) {
+		info("the kernel has no IPv6: serving IPv4 only");
+		c->guest6.enabled = c->opts.v6 = false;
+		ret = raw_init(&fwd->raw, false);
+	}
 	if (ret)
 		return ret;
 	ret = ct_init(&fwd->ct, c->opts.flows_max);
@@ -330,6 +340,28 @@ bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
 	    (h & mask) == (ntohl(c->guest4.addr.s_addr) & mask))
 		return false;	/* the subnet's broadcast address */
 	return daddr != c->guest4.addr.s_addr;
+}
+
+/**
+ * fwd_dst6_ok() - tell whether the guest may send to an IPv6 address
+ * @c:		context
+ * @daddr:	destination
+ *
+ * Global unicast only (ip6_is_unicast()), and none of the guest's own.
+ *
+ * Return: true if allowed
+ */
+bool fwd_dst6_ok(const struct ctx *c, const struct in6_addr *daddr)
+{
+	int i;
+
+	if (!ip6_is_unicast(daddr) ||
+	    IN6_ARE_ADDR_EQUAL(daddr, &c->guest6.addr))
+		return false;
+	for (i = 0; i < c->guest6.own_n; i++)
+		if (IN6_ARE_ADDR_EQUAL(daddr, &c->guest6.own[i]))
+			return false;
+	return true;
 }
 
 /**
@@ -488,17 +520,41 @@ static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
 
 /**
  * struct fwd_route - where a guest packet goes
- * @mapped:	to the gateway address, which means the host
- * @haddr:	host address it leaves from, network order
+ * @mapped:	to the gateway (router) address, which means the host
+ * @haddr:	host address it leaves from
  * @raddr:	where the host sends it
  * @mtu:	MTU toward there
  */
 struct fwd_route {
 	bool mapped;
-	uint32_t haddr;
-	uint32_t raddr;
+	union inany_addr haddr;
+	union inany_addr raddr;
 	size_t mtu;
 };
+
+/**
+ * fwd_route6() - decide where a guest's IPv6 packet goes
+ * @c:		context
+ * @ip:		the packet
+ * @dns:	it is for the DNS port
+ * @r:		filled in
+ */
+static void fwd_route6(const struct ctx *c, const struct ip_view *ip,
+		       bool dns, struct fwd_route *r)
+{
+	r->mapped = !c->opts.no_map_gw &&
+		    IN6_ARE_ADDR_EQUAL(&ip->dst.a6, &c->guest6.gw);
+	if (r->mapped) {
+		r->haddr.a6 = in6addr_loopback;
+		r->raddr.a6 = (dns && !IN6_IS_ADDR_UNSPECIFIED(&c->host.dns6_lo)) ?
+			      c->host.dns6_lo : in6addr_loopback;
+		r->mtu = LOOPBACK_MTU;
+	} else {
+		r->haddr.a6 = c->host.out6;
+		r->raddr = ip->dst;
+		r->mtu = c->host.mtu;
+	}
+}
 
 /**
  * fwd_route() - decide where a guest packet goes
@@ -511,16 +567,21 @@ static void fwd_route(const struct ctx *c, const struct ip_view *ip,
 		      const struct l4_view *l4, struct fwd_route *r)
 {
 	uint32_t daddr = inany_v4(&ip->dst);
+	bool dns = l4->dport == DNS_PORT;
 
+	if (ip->family == AF_INET6) {
+		fwd_route6(c, ip, dns, r);
+		return;
+	}
 	r->mapped = !c->opts.no_map_gw && daddr == c->guest4.gw.s_addr;
 	if (r->mapped) {
-		r->haddr = htonl(INADDR_LOOPBACK);
-		r->raddr = (l4->dport == DNS_PORT && c->host.dns4_lo.s_addr) ?
-			   c->host.dns4_lo.s_addr : htonl(INADDR_LOOPBACK);
+		inany_from_v4(&r->haddr, htonl(INADDR_LOOPBACK));
+		inany_from_v4(&r->raddr, (dns && c->host.dns4_lo.s_addr) ?
+			      c->host.dns4_lo.s_addr : htonl(INADDR_LOOPBACK));
 		r->mtu = LOOPBACK_MTU;
 	} else {
-		r->haddr = c->host.out4.s_addr;
-		r->raddr = daddr;
+		inany_from_v4(&r->haddr, c->host.out4.s_addr);
+		r->raddr = ip->dst;
 		r->mtu = c->host.mtu;
 	}
 }
@@ -550,8 +611,8 @@ static uint32_t fwd_flow_new(struct ctx *c, const struct ip_view *ip,
 		return FLOW_NONE;
 	}
 
-	inany_from_v4(&hs.eaddr, r->raddr);
-	inany_from_v4(&hs.oaddr, r->haddr);
+	hs.eaddr = r->raddr;
+	hs.oaddr = r->haddr;
 	if (fwd_port_pick(c, ip->proto, &hs, &victim))
 		goto refuse;
 	if (victim != FLOW_NONE)
@@ -562,7 +623,7 @@ static uint32_t fwd_flow_new(struct ctx *c, const struct ip_view *ip,
 	idx = ct_alloc(ct);
 	f = &ct->flows[idx];
 	f->proto = ip->proto;
-	f->af = AF_INET;
+	f->af = (uint8_t)ip->family;
 	f->pif[INISIDE] = PIF_TAP;
 	f->pif[TGTSIDE] = PIF_HOST;
 	f->side[INISIDE].eaddr = ip->src;
@@ -595,6 +656,8 @@ static void fwd_refuse(struct ctx *c, const struct ip_view *ip,
 {
 	if (ip->proto == IPPROTO_TCP)
 		tcp_rst(c, ip, l4);
+	else if (ip->family == AF_INET6)
+		icmp6_error(c, ICMP6_DST_UNREACH, ICMP6_CODE_ADMIN, 0, ip);
 	else
 		icmp_error(c, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED, 0,
 			   c->guest4.gw.s_addr, ip);
@@ -751,6 +814,14 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 		trace(c, "fwd: send failed: %s", strerror(e));
 		return;
 	}
+	if (o->v6) {
+		if (!ip6_parse_quote(quote, &orig))
+			icmp6_error(c, ICMP6_DST_UNREACH,
+				    code == ICMP_CODE_ADMIN_PROHIBITED ?
+				    ICMP6_CODE_ADMIN : ICMP6_CODE_ADDR, 0,
+				    &orig);
+		return;
+	}
 	if (!ip4_parse_quote(quote, &orig))
 		icmp_error(c, ICMP_DEST_UNREACH, code, 0, c->guest4.gw.s_addr,
 			   &orig);
@@ -765,6 +836,64 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 void fwd_flush(struct ctx *c)
 {
 	raw_flush(c, fwd_send_error);
+}
+
+/**
+ * fwd_out6() - rewrite a guest's IPv6 packet and queue it for sending
+ * @c:		context
+ * @ip:		packet
+ * @l4:		its transport header
+ * @r:		where it goes
+ * @to:		the flow's other side
+ *
+ * Extension headers are left out: none that merd forwards means anything
+ * to the routers on the path or to the peer (ip6_parse() refused the
+ * others), and the raw sockets' filters find merd's ports in errors by
+ * the fixed header's length.
+ */
+static void fwd_out6(struct ctx *c, const struct ip_view *ip,
+		     const struct l4_view *l4, const struct fwd_route *r,
+		     const struct flowside *to)
+{
+	struct raw_out *o = raw_out_slot(&c->fwd.raw);
+	size_t hlen = IP6_HLEN + l4->hdr.len, len = IP6_HLEN + ip->l4.len;
+	struct nat_rw rw = { .sport = to->oport, .dport = to->eport,
+			     .v6 = true, .osaddr6 = ip->src.a6,
+			     .odaddr6 = ip->dst.a6, .saddr6 = to->oaddr.a6,
+			     .daddr6 = to->eaddr.a6 };
+	struct wpkt hdr = { o->hdr, hlen }, l4hdr = { NULL, 0 };
+	uint32_t vtf = htonl(6U << 28 | (uint32_t)ip->tos << 20 |
+			     ip->flowlabel);
+
+	if (len > r->mtu) {
+		/* RFC 8200 5: routers don't fragment; RFC 4443 3.2 */
+		icmp6_error(c, ICMP6_PACKET_TOO_BIG, 0,
+			    (uint32_t)MIN(r->mtu, (size_t)UINT16_MAX), ip);
+		return;
+	}
+
+	ip6_header(o->hdr, &ip->src.a6, &ip->dst.a6, ip->proto,
+		   r->mapped ? ip->ttl : (uint8_t)(ip->ttl - 1), ip->l4.len);
+	memcpy(o->hdr, &vtf, sizeof(vtf));
+	memcpy(o->hdr + IP6_HLEN, l4->hdr.p, l4->hdr.len);
+	o->quote_len = MIN(len, (size_t)IP6_HLEN + 8);
+	memcpy(o->quote, o->hdr, MIN(o->quote_len, hlen));
+	if (o->quote_len > hlen)
+		memcpy(o->quote + hlen, ip->l4.p + l4->hdr.len,
+		       o->quote_len - hlen);
+	wpkt_tail(hdr, IP6_HLEN, &l4hdr);
+	nat_l4(l4hdr, ip->proto, &rw);
+	nat_ip6(hdr, &rw.saddr6, &rw.daddr6);
+
+	o->iov[0].iov_base = o->hdr;
+	o->iov[0].iov_len = hlen;
+	o->iov[1].iov_base = iov_const(ip->l4.p + l4->hdr.len);
+	o->iov[1].iov_len = ip->l4.len - l4->hdr.len;
+	o->v6 = true;
+	memset(&o->dst6, 0, sizeof(o->dst6));
+	o->dst6.sin6_family = AF_INET6;
+	o->dst6.sin6_addr = rw.daddr6;
+	raw_out_commit(c, fwd_send_error);
 }
 
 /**
@@ -791,6 +920,10 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 	struct wpkt hdr = { o->hdr, hlen }, l4hdr = { NULL, 0 };
 	size_t len = l3len + ip->l4.len;
 
+	if (ip->family == AF_INET6) {
+		fwd_out6(c, ip, l4, r, to);
+		return;
+	}
 	if (len > r->mtu && ip->df) {
 		icmp_error(c, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
 			   (uint16_t)MIN(r->mtu, (size_t)UINT16_MAX),
@@ -812,6 +945,7 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 	o->iov[0].iov_len = hlen;
 	o->iov[1].iov_base = iov_const(ip->l4.p + l4->hdr.len);
 	o->iov[1].iov_len = ip->l4.len - l4->hdr.len;
+	o->v6 = false;
 	o->dst.sin_family = AF_INET;
 	o->dst.sin_addr.s_addr = rw.daddr;
 
@@ -820,6 +954,37 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 		return;
 	}
 	raw_out_commit(c, fwd_send_error);
+}
+
+/**
+ * fwd_guest_l4_6() - check what the guest may send over IPv6
+ * @c:		context
+ * @ip:		packet
+ * @l4:		filled in
+ *
+ * Global unicast destinations, and the router address where it means the
+ * host; TCP, UDP and ICMPv6 echo requests.
+ *
+ * Return: 0 if it may be forwarded, -1 to drop it
+ */
+static int fwd_guest_l4_6(const struct ctx *c, const struct ip_view *ip,
+			  struct l4_view *l4)
+{
+	bool router = !c->opts.no_map_gw &&
+		      IN6_ARE_ADDR_EQUAL(&ip->dst.a6, &c->guest6.gw);
+
+	if (!router && !fwd_dst6_ok(c, &ip->dst.a6))
+		return -1;
+	if (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP &&
+	    ip->proto != IPPROTO_ICMPV6) {
+		trace(c, "fwd: IPv6 next header %u not forwarded", ip->proto);
+		return -1;
+	}
+	if (l4_parse(ip, l4))
+		return -1;
+	if (ip->proto == IPPROTO_ICMPV6)
+		return l4->type == ICMP6_ECHO_REQUEST && !l4->code ? 0 : -1;
+	return l4->dport ? 0 : -1;
 }
 
 /**
@@ -833,6 +998,8 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 static int fwd_guest_l4(const struct ctx *c, const struct ip_view *ip,
 			struct l4_view *l4)
 {
+	if (ip->family == AF_INET6)
+		return fwd_guest_l4_6(c, ip, l4);
 	if (!fwd_dst_ok(c, inany_v4(&ip->dst)))
 		return -1;
 	if (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP &&
@@ -866,9 +1033,13 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 
 	fwd_route(c, ip, &l4, &r);
 	if (!r.mapped && ip->ttl <= 1) {
-		/* RFC 1812 5.3.1: time exceeded in transit */
-		icmp_error(c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
-			   c->guest4.gw.s_addr, ip);
+		/* RFC 1812 5.3.1, RFC 4443 3.3: time exceeded in transit */
+		if (ip->family == AF_INET6)
+			icmp6_error(c, ICMP6_TIME_EXCEEDED,
+				    ICMP6_TIME_EXCEED_TRANSIT, 0, ip);
+		else
+			icmp_error(c, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+				   c->guest4.gw.s_addr, ip);
 		return;
 	}
 
@@ -879,14 +1050,23 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 }
 
 /**
- * fwd_from_guest() - forward an IPv4 packet from the guest
+ * fwd_from_guest() - forward an IP packet from the guest
  * @c:		context
- * @ip:		packet, checked by ip4_parse()
+ * @ip:		packet, checked by ip4_parse() or ip6_parse()
  */
 void fwd_from_guest(struct ctx *c, const struct ip_view *ip)
 {
 	struct ip_view wip;
 	struct pkt whole;
+
+	if (ip->family == AF_INET6) {
+		if (ip->fraghdr) {
+			trace(c, "fwd: IPv6 fragment not forwarded");
+			return;
+		}
+		fwd_from_guest_whole(c, ip);
+		return;
+	}
 
 	if (ip->hdr.len != IP4_HLEN_MIN) {
 		trace(c, "fwd: IPv4 options not forwarded");
@@ -979,14 +1159,17 @@ static bool fwd_csum_trusted(const struct ip_view *ip)
 	size_t coff = ip->proto == IPPROTO_TCP ?
 		      offsetof(struct tcphdr, check) :
 		      offsetof(struct udphdr, check);
-	uint32_t pseudo = csum_pseudo4(inany_v4(&ip->src), inany_v4(&ip->dst),
+	uint32_t pseudo = ip->family == AF_INET6 ?
+			  csum_pseudo6(&ip->src.a6, &ip->dst.a6, ip->proto,
+				       (uint32_t)ip->l4.len) :
+			  csum_pseudo4(inany_v4(&ip->src), inany_v4(&ip->dst),
 				       ip->proto, (uint16_t)ip->l4.len);
 	uint16_t check;
 
 	if (!pkt_get(ip->l4, coff, &check, sizeof(check)))
 		return false;
 	if (ip->proto == IPPROTO_UDP && !check)
-		return true;
+		return ip->family == AF_INET;	/* RFC 8200 8.1: IPv6 has one */
 	if (check == csum_fold(pseudo))
 		return true;
 	return csum_fold(csum_partial(ip->l4.p, ip->l4.len, pseudo)) == 0xffff;
@@ -1037,6 +1220,81 @@ static void fwd_icmp_csum(struct wpkt hdr, size_t l3len, struct pkt payload)
 }
 
 /**
+ * fwd_l4_csum6() - compute a UDP or ICMPv6 checksum in full, over the
+ *		    IPv6 pseudo-header
+ * @hdr:	IPv6 (fixed) and transport headers, rewritten
+ * @proto:	IPPROTO_UDP or IPPROTO_ICMPV6
+ * @payload:	what follows the transport header
+ */
+static void fwd_l4_csum6(struct wpkt hdr, uint8_t proto, struct pkt payload)
+{
+	size_t coff = IP6_HLEN + csum_l4_offset(proto);
+	size_t l4hlen = hdr.len - IP6_HLEN;
+	struct in6_addr s6, d6;
+	uint16_t check = 0;
+	uint32_t sum;
+
+	memcpy(&s6, hdr.p + offsetof(struct ip6_hdr, ip6_src), sizeof(s6));
+	memcpy(&d6, hdr.p + offsetof(struct ip6_hdr, ip6_dst), sizeof(d6));
+	wpkt_put(hdr, coff, &check, sizeof(check));
+	sum = csum_pseudo6(&s6, &d6, proto, (uint32_t)(l4hlen + payload.len));
+	sum = csum_partial(hdr.p + IP6_HLEN, l4hlen, sum);
+	check = csum_finish(csum_partial(payload.p, payload.len, sum));
+	if (proto == IPPROTO_UDP && !check)
+		check = 0xffff;		/* RFC 8200 8.1 */
+	wpkt_put(hdr, coff, &check, sizeof(check));
+}
+
+/**
+ * fwd_to_guest6() - rewrite an IPv6 packet of a flow for the guest, send it
+ * @c:		context
+ * @ip:		packet, as received (raw.c put back its fixed header)
+ * @l4:		its transport header
+ * @from:	the flow's side it came on
+ * @to:		the other side, the guest's
+ */
+static void fwd_to_guest6(struct ctx *c, const struct ip_view *ip,
+			  const struct l4_view *l4,
+			  const struct flowside *from,
+			  const struct flowside *to)
+{
+	uint8_t buf[IP6_HLEN + TCP_HLEN_MAX];
+	size_t hlen = IP6_HLEN + l4->hdr.len;
+	struct wpkt hdr = { buf, hlen }, l4hdr = { NULL, 0 };
+	struct pkt payload = { NULL, 0 };
+	uint8_t hops = ip->ttl;
+	uint32_t vtf = htonl(6U << 28 | (uint32_t)ip->tos << 20 |
+			     ip->flowlabel);
+
+	/* As for IPv4: a router's hop, but not for the host's own answers */
+	if (inany_equals(&from->eaddr, &to->oaddr)) {
+		if (hops <= 1)
+			return;
+		hops--;
+	}
+	ip6_header(buf, &to->oaddr.a6, &to->eaddr.a6, ip->proto, hops,
+		   ip->l4.len);
+	memcpy(buf, &vtf, sizeof(vtf));
+	memcpy(buf + IP6_HLEN, l4->hdr.p, l4->hdr.len);
+	pkt_tail(ip->l4, l4->hdr.len, &payload);
+	wpkt_tail(hdr, IP6_HLEN, &l4hdr);
+	nat_ports_set(l4hdr, ip->proto, to->oport, to->eport);
+
+	if (ip->proto == IPPROTO_TCP) {
+		tcp_to_guest(c, wpkt_ro(hdr), IP6_HLEN, payload);
+		return;
+	}
+	if (hlen + payload.len > c->link.mtu) {
+		/* RFC 8200 5: a router doesn't fragment */
+		trace(c, "fwd: %zu-byte IPv6 datagram too large for the guest",
+		      hlen + payload.len);
+		return;
+	}
+	fwd_l4_csum6(hdr, ip->proto, payload);
+	fwd_to_guest_ip(c, wpkt_ro(hdr), IP6_HLEN, payload);
+}
+
+/**
  * fwd_to_guest() - rewrite a packet of a flow for the guest, and send it
  * @c:		context
  * @ip:		packet, as received
@@ -1060,6 +1318,10 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 			     .sport = to->oport, .dport = to->eport };
 	struct pkt payload = { NULL, 0 };
 
+	if (ip->family == AF_INET6) {
+		fwd_to_guest6(c, ip, l4, from, to);
+		return;
+	}
 	memcpy(buf, ip->hdr.p, l3len);
 	memcpy(buf + l3len, l4->hdr.p, l4->hdr.len);
 	pkt_tail(ip->l4, l4->hdr.len, &payload);
@@ -1095,7 +1357,7 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 /**
  * fwd_from_host() - forward a packet from a raw socket to the guest
  * @c:		context
- * @pkt:	packet, from its IPv4 header, untrusted
+ * @pkt:	packet, from its IP header, untrusted
  */
 void fwd_from_host(struct ctx *c, struct pkt pkt)
 {
@@ -1104,12 +1366,18 @@ void fwd_from_host(struct ctx *c, struct pkt pkt)
 	struct l4_view l4;
 	unsigned int side;
 	uint32_t idx;
+	bool v6 = pkt.len && (pkt.p[0] >> 4) == 6;
 
-	if (ip4_parse(pkt, &ip) || ip_is_fragment(&ip) || l4_parse(&ip, &l4))
+	if ((v6 ? ip6_parse(pkt, &ip) : ip4_parse(pkt, &ip)) ||
+	    ip_is_fragment(&ip) || l4_parse(&ip, &l4))
 		return;
 
 	if (ip.proto == IPPROTO_ICMP && l4.type != ICMP_ECHOREPLY) {
 		icmp_error_in(c, &ip, &l4);
+		return;
+	}
+	if (ip.proto == IPPROTO_ICMPV6 && l4.type != ICMP6_ECHO_REPLY) {
+		icmp6_error_in(c, &ip, &l4);
 		return;
 	}
 
@@ -1121,7 +1389,8 @@ void fwd_from_host(struct ctx *c, struct pkt pkt)
 		      l4.dport);
 		return;
 	}
-	if (ip.proto != IPPROTO_ICMP && !fwd_csum_trusted(&ip)) {
+	if (ip.proto != IPPROTO_ICMP && ip.proto != IPPROTO_ICMPV6 &&
+	    !fwd_csum_trusted(&ip)) {
 		trace(c, "flow %u: bad checksum from %s, dropped", idx,
 		      inany_ntop(&ip.src).s);
 		return;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "conntrack.h"
 #include "frag.h"
@@ -51,6 +52,7 @@ void fwd_cleanup(struct ctx *c);
 void fwd_forget(struct ctx *c);
 void fwd_timer(struct ctx *c);
 bool fwd_dst_ok(const struct ctx *c, uint32_t daddr);
+bool fwd_dst6_ok(const struct ctx *c, const struct in6_addr *daddr);
 void fwd_from_guest(struct ctx *c, const struct ip_view *ip);
 void fwd_from_host(struct ctx *c, struct pkt pkt);
 void fwd_flush(struct ctx *c);

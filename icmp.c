@@ -213,7 +213,7 @@ void icmp_error_in(struct ctx *c, const struct ip_view *ip,
 	q.len = MIN(q.len, len - (IP4_HLEN_MIN + ICMP_HLEN));
 	rest.len = len - (IP4_HLEN_MIN + ICMP_HLEN + q.len);
 	nh = (struct iphdr){ .version = 4, .ihl = IP4_HLEN_MIN / 4,
-			     .tos = ip->tos, .id = htons(ip->id),
+			     .tos = ip->tos, .id = htons((uint16_t)ip->id),
 			     .ttl = ip->ttl > 1 ? ip->ttl - 1 : 1,
 			     .protocol = IPPROTO_ICMP,
 			     .saddr = icmp_error_src(c, f, ts,

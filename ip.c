@@ -5,7 +5,9 @@
  */
 
 #include <string.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -109,14 +111,20 @@ static int l4_udp(struct pkt v, struct l4_view *l4)
 }
 
 /**
- * l4_icmp() - check an ICMP header
+ * l4_icmp() - check an ICMP or ICMPv6 header
  * @v:		bytes from the ICMP header on
+ * @echo:	type of an echo request: ICMP_ECHO or ICMP6_ECHO_REQUEST
+ * @reply:	type of an echo reply: ICMP_ECHOREPLY or ICMP6_ECHO_REPLY
  * @l4:		filled in: an echo's identifier in @sport (request) or
  *		@dport (reply)
  *
+ * ICMPv6 messages start as ICMP ones do (RFC 4443 2.1), and its echo
+ * messages have the identifier where ICMP's have it (RFC 4443 4.1, 4.2).
+ *
  * Return: 0 on success, -1 if it is malformed
  */
-static int l4_icmp(struct pkt v, struct l4_view *l4)
+static int l4_icmp(struct pkt v, uint8_t echo, uint8_t reply,
+		   struct l4_view *l4)
 {
 	struct icmphdr ih;
 
@@ -126,9 +134,9 @@ static int l4_icmp(struct pkt v, struct l4_view *l4)
 		return -1;
 	l4->type = ih.type;
 	l4->code = ih.code;
-	if (ih.type == ICMP_ECHO)
+	if (ih.type == echo)
 		l4->sport = ntohs(ih.un.echo.id);
-	else if (ih.type == ICMP_ECHOREPLY)
+	else if (ih.type == reply)
 		l4->dport = ntohs(ih.un.echo.id);
 	return 0;
 }
@@ -150,28 +158,58 @@ int l4_parse(const struct ip_view *ip, struct l4_view *l4)
 	case IPPROTO_UDP:
 		return l4_udp(ip->l4, l4);
 	case IPPROTO_ICMP:
-		return l4_icmp(ip->l4, l4);
+		if (ip->family == AF_INET6)
+			return -1;
+		return l4_icmp(ip->l4, ICMP_ECHO, ICMP_ECHOREPLY, l4);
+	case IPPROTO_ICMPV6:
+		if (ip->family != AF_INET6)
+			return -1;
+		return l4_icmp(ip->l4, ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY,
+			       l4);
 	default:
 		return -1;
 	}
 }
 
 /**
+ * l4_quote_echo() - read the identifier of a quoted echo request
+ * @q:		the quoted ICMP or ICMPv6 header, at least ICMP_HLEN bytes
+ * @echo:	type of an echo request: ICMP_ECHO or ICMP6_ECHO_REQUEST
+ * @l4:		@type and @sport set on success
+ *
+ * Return: 0 on success, -1 if it isn't an echo request
+ */
+static int l4_quote_echo(struct pkt q, uint8_t echo, struct l4_view *l4)
+{
+	uint8_t type;
+	uint16_t id;
+
+	if (!pkt_get(q, 0, &type, 1) || type != echo ||
+	    !pkt_get(q, 4, &id, sizeof(id)))
+		return -1;
+	l4->type = type;
+	l4->sport = ntohs(id);
+	return 0;
+}
+
+/**
  * l4_parse_quote() - read the ports of the packet an ICMP error quotes
- * @ip:		the quoted packet, as ip4_parse_quote() found it
+ * @ip:		the quoted packet, as ip4_parse_quote() or ip6_parse_quote()
+ *		found it
  * @l4:		filled in: protocol, ports (or echo identifier, as for a
  *		request), and @hdr, as much of the header as was quoted
  *
  * RFC 792 quotes 8 bytes of the transport header, which hold the ports and
- * the echo identifier; more may be there, or not.
+ * the echo identifier; more may be there, or not. RFC 4443 2.4 (c) quotes
+ * as much as fits in 1280 bytes, which may still be less than 8 bytes of
+ * it after long extension headers.
  *
  * Return: 0 on success, -1 if the quote holds less, or isn't TCP, UDP or
- *	   an ICMP echo request
+ *	   an ICMP or ICMPv6 echo request
  */
 int l4_parse_quote(const struct ip_view *ip, struct l4_view *l4)
 {
 	uint16_t w[2];
-	uint8_t type;
 
 	memset(l4, 0, sizeof(*l4));
 	l4->proto = ip->proto;
@@ -185,12 +223,13 @@ int l4_parse_quote(const struct ip_view *ip, struct l4_view *l4)
 		l4->dport = ntohs(w[1]);
 		return 0;
 	case IPPROTO_ICMP:
-		memcpy(&type, w, 1);
-		if (type != ICMP_ECHO || !pkt_get(ip->l4, 4, w, 2))
+		if (ip->family == AF_INET6)
 			return -1;
-		l4->type = type;
-		l4->sport = ntohs(w[0]);
-		return 0;
+		return l4_quote_echo(ip->l4, ICMP_ECHO, l4);
+	case IPPROTO_ICMPV6:
+		if (ip->family != AF_INET6)
+			return -1;
+		return l4_quote_echo(ip->l4, ICMP6_ECHO_REQUEST, l4);
 	default:
 		return -1;
 	}

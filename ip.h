@@ -31,18 +31,21 @@
 
 /**
  * struct ip_view - a checked IP packet
- * @family:	AF_INET
+ * @family:	AF_INET or AF_INET6
  * @src:	source address
  * @dst:	destination address
  * @proto:	transport protocol
  * @ttl:	time to live (hop limit)
  * @tos:	type of service (traffic class)
- * @id:		identification, host order
+ * @flowlabel:	IPv6 flow label, host order, 0 for IPv4
+ * @id:		identification, host order (IPv6: of the fragment header)
  * @frag:	fragment offset, in bytes
  * @mf:		more fragments follow
- * @df:		don't fragment
- * @hdr:	the IP header, options included
- * @l4:		the payload, trimmed to the total length field
+ * @df:		don't fragment (always set for IPv6: routers never fragment)
+ * @fraghdr:	IPv6: offset of the fragment header in @hdr, 0 if none
+ * @hdr:	the IP header, options included; for IPv6, the fixed header
+ *		and every extension header before the transport header
+ * @l4:		the payload, trimmed to the total (payload) length field
  */
 struct ip_view {
 	int family;
@@ -51,17 +54,19 @@ struct ip_view {
 	uint8_t proto;
 	uint8_t ttl;
 	uint8_t tos;
-	uint16_t id;
+	uint32_t flowlabel;
+	uint32_t id;
 	uint16_t frag;
 	bool mf;
 	bool df;
+	uint16_t fraghdr;
 	struct pkt hdr;
 	struct pkt l4;
 };
 
 /**
  * struct l4_view - a checked transport header
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
  * @sport:	source port, host order; for ICMP echo, the identifier of a
  *		request (the echo's initiator side), else 0
  * @dport:	destination port; for ICMP echo, the identifier of a reply

@@ -18,23 +18,34 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 
 #include "arp.h"
 #include "conf.h"
 #include "dhcp.h"
+#include "dhcpv6.h"
 #include "epoll.h"
 #include "fwd.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "log.h"
 #include "merd.h"
+#include "ndp.h"
 #include "raw.h"
 #include "tap.h"
 
 #define EPOLL_EVENTS	64
-/* Large enough for any reply merd builds itself (ARP, DHCP) */
-#define REPLY_MAX	1536
+/* Large enough for any reply merd builds itself (ARP, DHCP, NDP, DHCPv6:
+ * eight search domains of 253 characters and eight DNS servers)
+ */
+#define REPLY_MAX	4096
+/* RFC 4861 6.2.4: the first few unsolicited RAs after the guest comes, at
+ * most MAX_INITIAL_RTR_ADVERT_INTERVAL (16 s) apart
+ */
+#define RA_INITIAL	3
+#define RA_INITIAL_INTERVAL	4
 /* Descriptors besides port blocks: stdio, epoll, timer, signals, raw
  * sockets, the guest's connection, log and PID files
  */
@@ -214,10 +225,15 @@ static void loop_init(struct ctx *c)
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
 	int i;
 
-	for (i = 0; i < RAW_PROTOS; i++)
+	for (i = 0; i < RAW_PROTOS; i++) {
 		if (epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fwd.raw.fd[i],
 				  EPOLLIN, EPOLL_TYPE_RAW, i))
 			die("epoll_ctl: %s", strerror(errno));
+		if (c->fwd.raw.fd6[i] >= 0 &&
+		    epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fwd.raw.fd6[i],
+				  EPOLLIN, EPOLL_TYPE_RAW, RAW_PROTOS + i))
+			die("epoll_ctl: %s", strerror(errno));
+	}
 
 	c->fd_timer = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
@@ -225,6 +241,65 @@ static void loop_init(struct ctx *c)
 	    epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fd_timer, EPOLLIN,
 			  EPOLL_TYPE_TIMER, c->fd_timer))
 		die("can't set up the timer: %s", strerror(errno));
+}
+
+/**
+ * ra_timer() - send the guest an unsolicited router advertisement when due
+ * @c:		context
+ *
+ * RFC 4861 6.2.4: a few at first, then at random intervals between
+ * MinRtrAdvInterval and MaxRtrAdvInterval, to ff02::1.
+ */
+static void ra_timer(struct ctx *c)
+{
+	static const uint8_t all_mac[ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const struct in6_addr all_nodes = { { { 0xff, 0x02,
+						       [15] = 1 } } };
+	uint8_t frame[REPLY_MAX];
+	uint32_t rnd = 0;
+	size_t len;
+
+	if (!c->guest6.enabled || c->opts.no_ra || !tap_connected(c) ||
+	    (int32_t)(c->now - c->ra_next) < 0)
+		return;
+	len = ndp_ra(c, &all_nodes, all_mac, frame,
+		     sizeof(frame));
+	if (len)
+		tap_send(c, frame, len);
+	if (c->ra_initial) {
+		c->ra_initial--;
+		c->ra_next = c->now + RA_INITIAL_INTERVAL;
+		return;
+	}
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+		rnd = c->now;
+	c->ra_next = ndp_ra_next(c->now, rnd);
+}
+
+/**
+ * guest6_learn() - remember an address the guest sends from
+ * @c:		context
+ * @a:		source of an IPv6 packet from the guest
+ *
+ * NDP never answers for these (the guest's own), and merd never forwards
+ * to them. Most recent first; the oldest is forgotten.
+ */
+static void guest6_learn(struct ctx *c, const struct in6_addr *a)
+{
+	struct guest6 *g = &c->guest6;
+	int i;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a) ||
+	    IN6_ARE_ADDR_EQUAL(a, &g->addr) || IN6_ARE_ADDR_EQUAL(a, &g->gw))
+		return;
+	for (i = 0; i < g->own_n; i++)
+		if (IN6_ARE_ADDR_EQUAL(a, &g->own[i]))
+			return;
+	if (g->own_n < GUEST6_OWN_MAX)
+		g->own_n++;
+	memmove(&g->own[1], &g->own[0],
+		sizeof(g->own[0]) * (size_t)(g->own_n - 1));
+	g->own[0] = *a;
 }
 
 /**
@@ -238,6 +313,7 @@ static void timer_handler(struct ctx *c)
 	if (read(c->fd_timer, &expirations, sizeof(expirations)) < 0)
 		return;
 	fwd_timer(c);
+	ra_timer(c);
 }
 
 /**
@@ -254,6 +330,8 @@ static size_t frame_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 {
 	struct ip_view ip;
 
+	if (!c->opts.v4)
+		return 0;
 	if (ip4_parse(l3, &ip)) {
 		trace(c, "tap: malformed IPv4 packet, dropped");
 		return 0;
@@ -262,6 +340,42 @@ static size_t frame_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 	if (dhcp_for_server(c, &ip))
 		return dhcp(c, &ip, reply, size);
 
+	fwd_from_guest(c, &ip);
+	return 0;
+}
+
+/**
+ * frame_ip6() - handle an IPv6 packet from the guest
+ * @c:		context
+ * @l3:		bytes after the Ethernet header
+ * @reply:	buffer for a reply frame
+ * @size:	size of @reply
+ *
+ * Return: length of the reply frame in @reply, 0 for none
+ */
+static size_t frame_ip6(struct ctx *c, struct pkt l3, uint8_t *reply,
+			size_t size)
+{
+	struct ip_view ip;
+	size_t rlen = 0;
+	int ret;
+
+	if (!c->guest6.enabled)
+		return 0;
+	ret = ip6_parse(l3, &ip);
+	if (ret) {
+		trace(c, "tap: %s IPv6 packet, dropped",
+		      ret == IP6_E_UNSAFE ? "unforwardable" : "malformed");
+		return 0;
+	}
+	guest6_learn(c, &ip.src.a6);
+
+	if (ndp(c, &ip, reply, size, &rlen))
+		return rlen;
+	if (dhcpv6_for_server(c, &ip))
+		return dhcpv6(c, &ip, reply, size);
+	if (IN6_IS_ADDR_MULTICAST(&ip.dst.a6))
+		return 0;	/* MLD, mDNS, and the like: not routed */
 	fwd_from_guest(c, &ip);
 	return 0;
 }
@@ -284,8 +398,10 @@ static void frame_handler(struct ctx *c, const uint8_t *frame, size_t len)
 	if (!pkt_get(f, 0, &eh, sizeof(eh)) || !pkt_tail(f, ETH_HLEN, &l3))
 		return;
 
+	/* Ours, broadcast, or IPv6 multicast (RFC 2464 7: 33:33:...) */
 	if (memcmp(eh.h_dest, c->link.mac, ETH_ALEN) != 0 &&
-	    memcmp(eh.h_dest, bcast, ETH_ALEN) != 0) {
+	    memcmp(eh.h_dest, bcast, ETH_ALEN) != 0 &&
+	    !(eh.h_dest[0] == 0x33 && eh.h_dest[1] == 0x33)) {
 		trace(c, "tap: frame not for us, dropped");
 		return;
 	}
@@ -297,6 +413,9 @@ static void frame_handler(struct ctx *c, const uint8_t *frame, size_t len)
 		break;
 	case ETH_P_IP:
 		rlen = frame_ip4(c, l3, reply, sizeof(reply));
+		break;
+	case ETH_P_IPV6:
+		rlen = frame_ip6(c, l3, reply, sizeof(reply));
 		break;
 	default:
 		trace(c, "tap: EtherType 0x%04x not handled",
@@ -329,6 +448,10 @@ static void loop_dispatch(struct ctx *c, const struct epoll_event *ev)
 	switch (ref.type) {
 	case EPOLL_TYPE_LISTEN:
 		tap_listen_handler(c, &merd_tap_ops);
+		if (tap_connected(c)) {
+			c->ra_next = c->now;	/* RAs for the new guest */
+			c->ra_initial = RA_INITIAL;
+		}
 		break;
 	case EPOLL_TYPE_TAP:
 		if (ref.id == c->tap.fd)
@@ -341,7 +464,7 @@ static void loop_dispatch(struct ctx *c, const struct epoll_event *ev)
 		timer_handler(c);
 		break;
 	case EPOLL_TYPE_RAW:
-		raw_handler(c, (enum raw_proto)ref.id, fwd_from_host);
+		raw_handler(c, (unsigned int)ref.id, fwd_from_host);
 		break;
 	default:
 		break;

@@ -33,6 +33,8 @@
 #define SEARCH_MAX	8
 /* RFC 1035 2.3.4: names are limited to 255 octets, 253 in text form */
 #define DOMAIN_MAX	253
+/* Guest IPv6 addresses remembered, besides the one DHCPv6 hands out */
+#define GUEST6_OWN_MAX	8
 
 /* MTU limits: RFC 791 minimum for IPv4, and qemu's largest usable one */
 #define MTU_MIN		68
@@ -50,6 +52,11 @@
  * @trace:	log one line per packet answered or forwarded
  * @one_off:	exit when the guest disconnects
  * @no_map_gw:	the gateway address is just the gateway, not the host
+ * @v4:		serve IPv4 (not --ipv6-only)
+ * @v6:		serve IPv6 (not --ipv4-only), where the host has it
+ * @no_ndp:	don't answer neighbour solicitations
+ * @no_ra:	send no router advertisements
+ * @no_dhcpv6:	don't answer DHCPv6
  * @ifname:	interface requested with --interface, empty if none
  * @ports_lo:	first host port for flows
  * @ports_hi:	last host port for flows
@@ -65,6 +72,11 @@ struct conf_opts {
 	bool trace;
 	bool one_off;
 	bool no_map_gw;
+	bool v4;
+	bool v6;
+	bool no_ndp;
+	bool no_ra;
+	bool no_dhcpv6;
 	char ifname[IFNAMSIZ];
 	uint16_t ports_lo;
 	uint16_t ports_hi;
@@ -88,6 +100,9 @@ struct conf_opts {
  * @out4:	address guest flows leave from, network order
  * @dns4_lo:	resolver on the host's loopback that the gateway's DNS port
  *		maps to, INADDR_ANY if none
+ * @out6:	IPv6 address guest flows leave from
+ * @dns6_lo:	IPv6 resolver on the host's loopback that the router's DNS
+ *		port maps to, :: if none
  */
 struct host_conf {
 	unsigned int ifi;
@@ -103,6 +118,8 @@ struct host_conf {
 	struct in6_addr gw6;
 	struct in_addr out4;
 	struct in_addr dns4_lo;
+	struct in6_addr out6;
+	struct in6_addr dns6_lo;
 };
 
 /**
@@ -136,11 +153,31 @@ struct guest4 {
 };
 
 /**
- * struct guest6 - the IPv6 identity handed to the guest
- * @enabled:	IPv6 is served (not yet: the IPv6 issue fills this in)
+ * struct guest6 - the IPv6 identity handed to the guest (the host's own)
+ * @enabled:	IPv6 is served
+ * @addr:	global address (the host's), handed out by DHCPv6
+ * @prefix:	@addr's prefix, host bits zero, announced on-link by the RA
+ * @prefix_len:	its length
+ * @gw:		the guest's default router: link-local, the source of every
+ *		RA, NA and DHCPv6 reply, and the address that means the host
+ * @dns:	DNS servers (RDNSS, DHCPv6 option 23)
+ * @dns_n:	number of entries in @dns
+ * @own:	other addresses the guest sent from (SLAAC, link-local,
+ *		temporary), most recent first: NDP never answers for them
+ * @own_n:	number of entries in @own
+ * @off:	why IPv6 isn't served, for the start-up output, or NULL
  */
 struct guest6 {
 	bool enabled;
+	struct in6_addr addr;
+	struct in6_addr prefix;
+	int prefix_len;
+	struct in6_addr gw;
+	struct in6_addr dns[DNS_MAX];
+	int dns_n;
+	struct in6_addr own[GUEST6_OWN_MAX];
+	int own_n;
+	const char *off;
 };
 
 /**
@@ -155,6 +192,8 @@ struct guest6 {
  * @epollfd:	epoll descriptor of the main loop
  * @fd_timer:	timerfd ticking once a second
  * @now:	monotonic clock, seconds, read once per loop iteration
+ * @ra_next:	when the next unsolicited router advertisement is due
+ * @ra_initial:	initial advertisements left to send (RFC 4861 6.2.4)
  * @quit:	leave the main loop
  */
 struct ctx {
@@ -169,6 +208,8 @@ struct ctx {
 	int epollfd;
 	int fd_timer;
 	uint32_t now;
+	uint32_t ra_next;
+	int ra_initial;
 	bool quit;
 };
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/icmp6.h>
 
 #include "csum.h"
 #include "nat.h"
@@ -34,9 +35,9 @@
 #define L4_OFF_SPORT	0
 #define L4_OFF_DPORT	2
 #define ICMP_OFF_ID	4
-#define TCP_OFF_CHECK	16
-#define UDP_OFF_CHECK	6
-#define ICMP_OFF_CHECK	2
+/* RFC 8200 3: addresses in the IPv6 header */
+#define IP6_OFF_SADDR	8
+#define IP6_OFF_DADDR	24
 
 /**
  * get16() - read a raw 16-bit word, if it is there
@@ -90,6 +91,33 @@ void nat_ttl_dec(struct wpkt ip)
 }
 
 /**
+ * nat_ip6() - set the addresses of an IPv6 header (it has no checksum)
+ * @ip:		IPv6 header, at least 40 bytes
+ * @saddr:	new source address
+ * @daddr:	new destination address
+ */
+void nat_ip6(struct wpkt ip, const struct in6_addr *saddr,
+	     const struct in6_addr *daddr)
+{
+	wpkt_put(ip, IP6_OFF_SADDR, saddr, sizeof(*saddr));
+	wpkt_put(ip, IP6_OFF_DADDR, daddr, sizeof(*daddr));
+}
+
+/**
+ * nat_is_echo_reply() - tell whether an ICMP or ICMPv6 header is an echo
+ *			 reply's (the identifier is then the reply's)
+ * @l4:		ICMP header
+ * @proto:	IPPROTO_ICMP or IPPROTO_ICMPV6
+ *
+ * Return: true for an echo reply
+ */
+static bool nat_is_echo_reply(struct wpkt l4, uint8_t proto)
+{
+	return l4.len && l4.p[0] == (proto == IPPROTO_ICMP ? ICMP_ECHOREPLY :
+				     ICMP6_ECHO_REPLY);
+}
+
+/**
  * nat_set16() - set a 16-bit field and follow it in a checksum
  * @l4:		transport header
  * @off:	offset of the field
@@ -106,23 +134,7 @@ static void nat_set16(struct wpkt l4, size_t off, uint16_t v, uint16_t *check)
 	wpkt_put(l4, off, &new, 2);
 }
 
-/**
- * nat_check_off() - where the transport checksum lies
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
- *
- * Return: offset in the transport header
- */
-static size_t nat_check_off(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return TCP_OFF_CHECK;
-	case IPPROTO_UDP:
-		return UDP_OFF_CHECK;
-	default:
-		return ICMP_OFF_CHECK;
-	}
-}
+
 
 /**
  * nat_ports_set() - set the ports (or echo identifier), checksum left
@@ -138,8 +150,8 @@ void nat_ports_set(struct wpkt l4, uint8_t proto, uint16_t sport,
 {
 	uint16_t junk = 0;
 
-	if (proto == IPPROTO_ICMP) {
-		nat_set16(l4, ICMP_OFF_ID, l4.len && l4.p[0] == ICMP_ECHOREPLY ?
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		nat_set16(l4, ICMP_OFF_ID, nat_is_echo_reply(l4, proto) ?
 			  dport : sport, &junk);
 		return;
 	}
@@ -155,7 +167,7 @@ void nat_ports_set(struct wpkt l4, uint8_t proto, uint16_t sport,
  */
 void nat_l4(struct wpkt l4, uint8_t proto, const struct nat_rw *rw)
 {
-	size_t coff = nat_check_off(proto);
+	size_t coff = csum_l4_offset(proto);
 	uint16_t check = 0, junk = 0;
 	bool have_check = get16(l4, coff, &check);
 	uint16_t *ck = have_check ? &check : &junk;
@@ -165,12 +177,18 @@ void nat_l4(struct wpkt l4, uint8_t proto, const struct nat_rw *rw)
 		return;		/* RFC 768: no checksum, and none now */
 	}
 
-	if (proto == IPPROTO_ICMP) {
-		nat_set16(l4, ICMP_OFF_ID, l4.len && l4.p[0] == ICMP_ECHOREPLY ?
-			  rw->dport : rw->sport, ck);
-	} else {
+	/* Pseudo-header: all but ICMP for IPv4 (RFC 792) have one */
+	if (rw->v6) {
+		*ck = csum_update_addr6(*ck, &rw->osaddr6, &rw->saddr6);
+		*ck = csum_update_addr6(*ck, &rw->odaddr6, &rw->daddr6);
+	} else if (proto != IPPROTO_ICMP) {
 		*ck = csum_update32(*ck, rw->osaddr, rw->saddr);
 		*ck = csum_update32(*ck, rw->odaddr, rw->daddr);
+	}
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		nat_set16(l4, ICMP_OFF_ID, nat_is_echo_reply(l4, proto) ?
+			  rw->dport : rw->sport, ck);
+	} else {
 		nat_set16(l4, L4_OFF_SPORT, rw->sport, ck);
 		nat_set16(l4, L4_OFF_DPORT, rw->dport, ck);
 	}

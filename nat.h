@@ -7,7 +7,9 @@
 #ifndef NAT_H
 #define NAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "pkt.h"
 
@@ -21,6 +23,11 @@
  *		of a request
  * @dport:	new destination port; for ICMP echo, the identifier of a
  *		reply
+ * @v6:		IPv6: the addresses are the ones below, not the above
+ * @osaddr6:	IPv6: source address the checksum was computed with
+ * @odaddr6:	IPv6: destination address it was computed with
+ * @saddr6:	IPv6: new source address
+ * @daddr6:	IPv6: new destination address
  */
 struct nat_rw {
 	uint32_t osaddr;
@@ -29,10 +36,17 @@ struct nat_rw {
 	uint32_t daddr;
 	uint16_t sport;
 	uint16_t dport;
+	bool v6;
+	struct in6_addr osaddr6;
+	struct in6_addr odaddr6;
+	struct in6_addr saddr6;
+	struct in6_addr daddr6;
 };
 
 void nat_ip4(struct wpkt ip, uint32_t saddr, uint32_t daddr);
 void nat_ttl_dec(struct wpkt ip);
+void nat_ip6(struct wpkt ip, const struct in6_addr *saddr,
+	     const struct in6_addr *daddr);
 void nat_l4(struct wpkt l4, uint8_t proto, const struct nat_rw *rw);
 void nat_ports_set(struct wpkt l4, uint8_t proto, uint16_t sport,
 		   uint16_t dport);

@@ -27,7 +27,10 @@
  *   it and reads the guest's replies.
  *
  * All are bound to the wildcard address, so loopback flows (the gateway
- * mapped to the host) are covered too.
+ * mapped to the host) are covered too; TCP and UDP ones are dual-stack
+ * AF_INET6 sockets where the host has IPv6, so that one socket holds the
+ * port for both families (and IPV6_MINHOPCOUNT does for IPv6 what
+ * IP_MINTTL does for IPv4).
  *
  * A port is shared by every flow that uses it (conntrack.c keeps their
  * peers apart), so sockets grow with ports in use, never with flows. Ports
@@ -60,23 +63,72 @@
 #define PORT_MD5_KEYLEN	16
 
 /**
+ * port_md5() - give a TCP socket an MD5 key for every peer, IPv4 and IPv6
+ * @fd:		socket, AF_INET or dual-stack AF_INET6
+ * @family:	its family
+ *
+ * On a dual-stack socket, a key for ::ffff:0.0.0.0 with prefix length 0
+ * is the key for every IPv4 peer; one for :: every IPv6 peer.
+ *
+ * Return: 0 on success (or when the kernel has no TCP-MD5), -errno
+ */
+static int port_md5(int fd, int family)
+{
+	struct tcp_md5sig md5 = { .tcpm_flags = TCP_MD5SIG_FLAG_PREFIX,
+				  .tcpm_prefixlen = 0,
+				  .tcpm_keylen = PORT_MD5_KEYLEN };
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&md5.tcpm_addr;
+	int i;
+
+	for (i = 0; i < (family == AF_INET6 ? 2 : 1); i++) {
+		memset(&md5.tcpm_addr, 0, sizeof(md5.tcpm_addr));
+		md5.tcpm_addr.ss_family = (sa_family_t)family;
+		if (family == AF_INET6 && !i) {
+			a6->sin6_addr.s6_addr[10] = 0xff;
+			a6->sin6_addr.s6_addr[11] = 0xff;
+		}
+		if (getrandom(md5.tcpm_key, PORT_MD5_KEYLEN, 0) !=
+		    PORT_MD5_KEYLEN)
+			return -EIO;
+		/* Best effort: a kernel without TCP-MD5 has IP_MINTTL */
+		if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG_EXT, &md5,
+			       sizeof(md5)) && errno != ENOPROTOOPT &&
+		    errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/**
  * port_socket() - an unbound socket that will hold a port, set up so that
  *		   the kernel drops what arrives for it without answering
  * @type:	SOCK_STREAM or SOCK_DGRAM
  * @proto:	0, or IPPROTO_ICMP for a ping socket
+ * @family:	set to the socket's family: AF_INET6, dual-stack, where the
+ *		host has IPv6 (and for anything but a ping socket), else
+ *		AF_INET
  *
  * Return: descriptor, or -errno
  */
-static int port_socket(int type, int proto)
+static int port_socket(int type, int proto, int *family)
 {
 	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { .len = 1, .filter = &drop };
-	struct tcp_md5sig md5 = { .tcpm_flags = TCP_MD5SIG_FLAG_PREFIX,
-				  .tcpm_prefixlen = 0,
-				  .tcpm_keylen = PORT_MD5_KEYLEN };
-	int fd, ttl = PORT_MINTTL, ret = 0;
+	int fd = -1, ttl = PORT_MINTTL, off = 0, ret = 0;
+	int flags = type | SOCK_NONBLOCK | SOCK_CLOEXEC;
 
-	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	*family = AF_INET6;
+	if (!proto)
+		fd = socket(AF_INET6, flags, 0);
+	if (fd >= 0 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		*family = AF_INET;
+		fd = socket(AF_INET, flags, proto);
+	}
 	if (fd < 0)
 		return -errno;
 
@@ -85,18 +137,13 @@ static int port_socket(int type, int proto)
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 			       sizeof(prog)))
 			ret = -errno;
-	} else if (setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl))) {
+	} else if (setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl)) ||
+		   (*family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, &ttl,
+			       sizeof(ttl)))) {
 		ret = -errno;
 	} else {
-		md5.tcpm_addr.ss_family = AF_INET;
-		if (getrandom(md5.tcpm_key, PORT_MD5_KEYLEN, 0) !=
-		    PORT_MD5_KEYLEN)
-			ret = -EIO;
-		/* Best effort: a kernel without TCP-MD5 has IP_MINTTL */
-		else if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG_EXT, &md5,
-				    sizeof(md5)) && errno != ENOPROTOOPT &&
-			 errno != ENOENT)
-			ret = -errno;
+		ret = port_md5(fd, *family);
 	}
 	if (ret) {
 		close(fd);
@@ -121,10 +168,15 @@ int port_hold(enum port_class cls, uint16_t port)
 		.sin_port = htons(port),
 		.sin_addr = { htonl(INADDR_ANY) },
 	};
-	int fd, off = 0;
+	struct sockaddr_in6 a6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+		.sin6_addr = IN6ADDR_ANY_INIT,
+	};
+	int fd, off = 0, family;
 
 	fd = port_socket(cls == PORT_TCP ? SOCK_STREAM : SOCK_DGRAM,
-			 cls == PORT_ICMP ? IPPROTO_ICMP : 0);
+			 cls == PORT_ICMP ? IPPROTO_ICMP : 0, &family);
 	if (fd < 0)
 		return fd;
 	/* Ping sockets start with SO_REUSEADDR on, and two such sockets may
@@ -132,7 +184,8 @@ int port_hold(enum port_class cls, uint16_t port)
 	 */
 	if ((cls == PORT_ICMP &&
 	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off))) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    (family == AF_INET6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6)) :
+	     bind(fd, (struct sockaddr *)&a, sizeof(a))) ||
 	    (cls == PORT_TCP && listen(fd, 1))) {
 		int ret = -errno;
 

@@ -34,13 +34,22 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip6.h>
 #include <sys/socket.h>
 
 #include "epoll.h"
+#include "ip.h"
+#include "ip6.h"
 #include "merd.h"
 #include "raw.h"
 #include "tap.h"
 #include "util.h"
+
+/* linux/in6.h's, which glibc's headers lack: ask for the flow label */
+#ifndef IPV6_FLOWINFO
+#define IPV6_FLOWINFO	11
+#endif
 
 /* Return value of a filter keeping the whole packet */
 #define BPF_ACCEPT	0xffffffffU
@@ -96,11 +105,17 @@ static void bpf_ranges(struct bpf_prog *p, const struct port_range *r, int n)
  * @p:		program, empty
  * @r:		ranges
  * @n:		their number
+ * @v6:		for an IPv6 socket, whose packets start at the transport
+ *		header (RFC 3542 3: no IPv6 header on raw sockets)
  */
-static void bpf_l4(struct bpf_prog *p, const struct port_range *r, int n)
+static void bpf_l4(struct bpf_prog *p, const struct port_range *r, int n,
+		   bool v6)
 {
-	/* ldxb 4*([0]&0xf): X = IPv4 header length */
-	bpf_emit(p, BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0);
+	/* ldxb 4*([0]&0xf): X = IPv4 header length; IPv6: ldx #0 */
+	if (v6)
+		bpf_emit(p, BPF_LDX | BPF_IMM, 0, 0, 0);
+	else
+		bpf_emit(p, BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0);
 	/* ldh [x + 2]: destination port */
 	bpf_emit(p, BPF_LD | BPF_H | BPF_IND, 0, 0, 2);
 	bpf_ranges(p, r, n);
@@ -172,6 +187,43 @@ static void bpf_icmp(struct bpf_prog *p, const struct port_range *r, int n)
 }
 
 /**
+ * bpf_icmp6() - program for the ICMPv6 socket
+ * @p:		program, empty
+ * @r:		ranges
+ * @n:		their number
+ *
+ * Echo replies to our identifiers, and the errors of RFC 4443 3 quoting a
+ * packet we sent from one of our ports or identifiers: the quoted IPv6
+ * header starts 8 bytes into the message, and merd's packets carry no
+ * extension headers, so the quoted ports are 40 bytes after it.
+ */
+static void bpf_icmp6(struct bpf_prog *p, const struct port_range *r, int n)
+{
+	const uint32_t qnxt = ICMP_HLEN + offsetof(struct ip6_hdr, ip6_nxt);
+
+	/* X + 8, bpf_quoted()'s base, is the quoted transport header */
+	bpf_emit(p, BPF_LDX | BPF_IMM, 0, 0, IP6_HLEN);
+	bpf_emit(p, BPF_LD | BPF_B | BPF_ABS, 0, 0, 0);		/* type */
+	bpf_emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(3 * n + 2),
+		 ICMP6_ECHO_REPLY);
+	bpf_emit(p, BPF_LD | BPF_H | BPF_ABS, 0, 0, 4);		/* id */
+	bpf_ranges(p, r, n);
+	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
+
+	/* Types 1 to 4: unreachable, too big, time exceeded, parameter */
+	bpf_emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, ICMP6_DST_UNREACH);
+	bpf_emit(p, BPF_JMP | BPF_JGT | BPF_K, 0, 1, ICMP6_PARAM_PROB);
+	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
+
+	/* A: the quoted next header */
+	bpf_emit(p, BPF_LD | BPF_B | BPF_ABS, 0, 0, qnxt);
+	bpf_quoted(p, IPPROTO_TCP, 0, r, n);
+	bpf_quoted(p, IPPROTO_UDP, 0, r, n);
+	bpf_quoted(p, IPPROTO_ICMPV6, 4, r, n);
+	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
+}
+
+/**
  * raw_attach() - attach a program to a socket
  * @fd:		socket
  * @p:		program
@@ -207,7 +259,7 @@ int raw_filter(const struct raw *r, const struct port_range *ranges, int n)
 	if (!p)
 		return -ENOMEM;
 
-	bpf_l4(p, ranges, n);
+	bpf_l4(p, ranges, n, false);
 	ret = raw_attach(r->fd[RAW_TCP], p);
 	if (!ret)
 		ret = raw_attach(r->fd[RAW_UDP], p);
@@ -217,25 +269,78 @@ int raw_filter(const struct raw *r, const struct port_range *ranges, int n)
 	if (!ret)
 		ret = raw_attach(r->fd[RAW_ICMP], p);
 
+	if (r->fd6[RAW_TCP] >= 0) {
+		p->n = 0;
+		bpf_l4(p, ranges, n, true);
+		if (!ret)
+			ret = raw_attach(r->fd6[RAW_TCP], p);
+		if (!ret)
+			ret = raw_attach(r->fd6[RAW_UDP], p);
+		p->n = 0;
+		bpf_icmp6(p, ranges, n);
+		if (!ret)
+			ret = raw_attach(r->fd6[RAW_ICMP], p);
+	}
+
 	free(p);
 	return ret;
 }
 
 /**
+ * raw_open6_opts() - ask an IPv6 raw socket for what its header held
+ * @fd:		socket
+ * @proto:	its protocol
+ *
+ * RFC 3542 3: IPv6 raw sockets give the payload only; the destination,
+ * hop limit, traffic class and flow label come as ancillary data. The
+ * ICMPv6 socket also lets only echo replies and errors through (RFC 3542
+ * 3.2), so NDP and MLD never wake merd.
+ *
+ * Return: 0 on success, -errno
+ */
+static int raw_open6_opts(int fd, int proto)
+{
+	static const int opts[] = { IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT,
+				    IPV6_RECVTCLASS, IPV6_FLOWINFO };
+	struct icmp6_filter f;
+	unsigned int i;
+	int on = 1;
+
+	for (i = 0; i < ARRAY_SIZE(opts); i++)
+		if (setsockopt(fd, IPPROTO_IPV6, opts[i], &on, sizeof(on)))
+			return -errno;
+	if (proto != IPPROTO_ICMPV6)
+		return 0;
+	ICMP6_FILTER_SETBLOCKALL(&f);
+	ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &f);
+	ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &f);
+	return setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f)) ?
+	       -errno : 0;
+}
+
+/**
  * raw_open() - open a receiving raw socket that accepts nothing yet
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
+ * @family:	AF_INET or AF_INET6
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
  *
  * Return: descriptor, or -errno
  */
-static int raw_open(int proto)
+static int raw_open(int family, int proto)
 {
 	struct bpf_prog none = { .n = 0 };
 	int fd, size = RAW_RCVBUF, ret;
 	char b;
 
-	fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
+	if (family == AF_INET6 && (ret = raw_open6_opts(fd, proto))) {
+		close(fd);
+		return ret;
+	}
 
 	bpf_emit(&none, BPF_RET | BPF_K, 0, 0, 0);
 	ret = raw_attach(fd, &none);
@@ -254,24 +359,50 @@ static int raw_open(int proto)
 }
 
 /**
+ * raw_init6() - open the IPv6 raw sockets
+ * @r:		raw sockets
+ *
+ * Return: 0 on success, -errno
+ */
+static int raw_init6(struct raw *r)
+{
+	static const int protos[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
+						IPPROTO_ICMPV6 };
+	int i, v = IPV6_PMTUDISC_PROBE;
+
+	for (i = 0; i < RAW_PROTOS; i++) {
+		r->fd6[i] = raw_open(AF_INET6, protos[i]);
+		if (r->fd6[i] < 0)
+			return r->fd6[i];
+	}
+	/* IPPROTO_RAW: the header is included (IPV6_HDRINCL on Linux) */
+	r->fd_send6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (r->fd_send6 < 0)
+		return -errno;
+	setsockopt(r->fd_send6, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
+	return 0;
+}
+
+/**
  * raw_init() - open the raw sockets and allocate their buffers
  * @r:		raw sockets
+ * @v6:		open the IPv6 ones too
  *
  * Return: 0 on success, -errno (-EPERM without CAP_NET_RAW)
  */
-int raw_init(struct raw *r)
+int raw_init(struct raw *r, bool v6)
 {
 	static const int protos[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
 						IPPROTO_ICMP };
 	int i, ret, v;
 
 	memset(r, 0, sizeof(*r));
-	r->fd_send = -1;
+	r->fd_send = r->fd_send6 = -1;
 	for (i = 0; i < RAW_PROTOS; i++)
-		r->fd[i] = -1;
+		r->fd[i] = r->fd6[i] = -1;
 
 	for (i = 0; i < RAW_PROTOS; i++) {
-		r->fd[i] = raw_open(protos[i]);
+		r->fd[i] = raw_open(AF_INET, protos[i]);
 		if (r->fd[i] < 0) {
 			ret = r->fd[i];
 			goto fail;
@@ -289,6 +420,8 @@ int raw_init(struct raw *r)
 	 */
 	v = IP_PMTUDISC_PROBE;
 	setsockopt(r->fd_send, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	if (v6 && (ret = raw_init6(r)))
+		goto fail;
 
 	r->in = aligned_alloc(64, (size_t)RAW_BATCH * RAW_PKT_MAX);
 	if (!r->in) {
@@ -310,16 +443,20 @@ void raw_close(struct raw *r)
 {
 	int i;
 
-	for (i = 0; i < RAW_PROTOS; i++)
+	for (i = 0; i < RAW_PROTOS; i++) {
 		if (r->fd[i] >= 0)
 			close(r->fd[i]);
+		if (r->fd6[i] >= 0)
+			close(r->fd6[i]);
+		r->fd[i] = r->fd6[i] = -1;
+	}
 	if (r->fd_send >= 0)
 		close(r->fd_send);
+	if (r->fd_send6 >= 0)
+		close(r->fd_send6);
 	free(r->in);
 	r->in = NULL;
-	r->fd_send = -1;
-	for (i = 0; i < RAW_PROTOS; i++)
-		r->fd[i] = -1;
+	r->fd_send = r->fd_send6 = -1;
 }
 
 /**
@@ -346,41 +483,70 @@ void raw_out_commit(struct ctx *c, raw_err_fn err)
 }
 
 /**
+ * raw_flush_run() - send packets of one family with as few sendmmsg() as
+ *		     the kernel allows
+ * @c:		context
+ * @mm:		their messages
+ * @from:	first packet of the run, in the batch
+ * @n:		packets in the run
+ * @err:	called for a packet the kernel refused, with its errno
+ */
+static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
+			  raw_err_fn err)
+{
+	struct raw *r = &c->fwd.raw;
+	int fd = r->out[from].v6 ? r->fd_send6 : r->fd_send, done = 0;
+
+	while (done < n) {
+		int sent = sendmmsg(fd, mm + from + done,
+				    (unsigned int)(n - done), 0);
+
+		if (sent < 0) {
+			if (errno == EINTR)
+				continue;
+			/* The first packet left failed: report it, go on */
+			err(c, &r->out[from + done], errno);
+			done++;
+			continue;
+		}
+		done += sent;
+	}
+}
+
+/**
  * raw_flush() - send the batch of guest packets
  * @c:		context
  * @err:	called for a packet the kernel refused, with its errno
  *
- * Must run before the buffer the payloads point into changes.
+ * Must run before the buffer the payloads point into changes. IPv4 and
+ * IPv6 packets go to their own sockets, in runs, in order.
  */
 void raw_flush(struct ctx *c, raw_err_fn err)
 {
 	struct raw *r = &c->fwd.raw;
 	struct mmsghdr mm[RAW_BATCH];
-	int i, done = 0;
+	int i, start = 0;
 
 	for (i = 0; i < r->nout; i++) {
 		struct raw_out *o = &r->out[i];
 
 		memset(&mm[i], 0, sizeof(mm[i]));
-		mm[i].msg_hdr.msg_name = &o->dst;
-		mm[i].msg_hdr.msg_namelen = sizeof(o->dst);
+		if (o->v6) {
+			mm[i].msg_hdr.msg_name = &o->dst6;
+			mm[i].msg_hdr.msg_namelen = sizeof(o->dst6);
+		} else {
+			mm[i].msg_hdr.msg_name = &o->dst;
+			mm[i].msg_hdr.msg_namelen = sizeof(o->dst);
+		}
 		mm[i].msg_hdr.msg_iov = o->iov;
 		mm[i].msg_hdr.msg_iovlen = 2;
 	}
 
-	while (done < r->nout) {
-		int n = sendmmsg(r->fd_send, mm + done,
-				 (unsigned int)(r->nout - done), 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* The first packet left failed: report it, go on */
-			err(c, &r->out[done], errno);
-			done++;
+	for (i = 1; i <= r->nout; i++) {
+		if (i < r->nout && r->out[i].v6 == r->out[start].v6)
 			continue;
-		}
-		done += n;
+		raw_flush_run(c, mm, start, i - start, err);
+		start = i;
 	}
 	r->nout = 0;
 }
@@ -404,6 +570,27 @@ int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
 			     .msg_iovlen = (size_t)cnt };
 
 	return sendmsg(r->fd_send, &mh, 0) < 0 ? -errno : 0;
+}
+
+/**
+ * raw_send6() - send one IPv6 packet at once, outside the batch
+ * @r:		raw sockets
+ * @iov:	the packet, from its IPv6 header
+ * @cnt:	number of pieces
+ * @daddr:	destination
+ *
+ * Return: 0 on success, -errno
+ */
+int raw_send6(const struct raw *r, const struct iovec *iov, int cnt,
+	      const struct in6_addr *daddr)
+{
+	struct sockaddr_in6 dst = { .sin6_family = AF_INET6,
+				    .sin6_addr = *daddr };
+	struct msghdr mh = { .msg_name = &dst, .msg_namelen = sizeof(dst),
+			     .msg_iov = iov_const(iov),
+			     .msg_iovlen = (size_t)cnt };
+
+	return sendmsg(r->fd_send6, &mh, 0) < 0 ? -errno : 0;
 }
 
 /**
@@ -436,9 +623,14 @@ static void raw_pause(struct ctx *c, bool pause)
 
 	if (r->paused == pause)
 		return;
-	for (i = 0; i < RAW_PROTOS; i++)
+	for (i = 0; i < RAW_PROTOS; i++) {
 		epoll_ref_ctl(c->epollfd, EPOLL_CTL_MOD, r->fd[i],
 			      pause ? 0 : EPOLLIN, EPOLL_TYPE_RAW, i);
+		if (r->fd6[i] >= 0)
+			epoll_ref_ctl(c->epollfd, EPOLL_CTL_MOD, r->fd6[i],
+				      pause ? 0 : EPOLLIN, EPOLL_TYPE_RAW,
+				      RAW_PROTOS + i);
+	}
 	r->paused = pause;
 }
 
@@ -453,21 +645,87 @@ void raw_resume(struct ctx *c)
 }
 
 /**
+ * raw6_header() - put back the IPv6 header a raw socket took off
+ * @buf:	RAW_PKT_MAX bytes: the payload was received at IP6_HLEN
+ * @mh:		the message: source in its name, the rest in ancillary data
+ * @len:	payload length
+ * @proto:	the socket's protocol
+ *
+ * Return: length of the packet with its header, 0 if something is missing
+ */
+static size_t raw6_header(uint8_t *buf, struct msghdr *mh, size_t len,
+			  uint8_t proto)
+{
+	const struct sockaddr_in6 *src = mh->msg_name;
+	uint32_t flow = 0, vtf;
+	struct in6_pktinfo pi;
+	struct cmsghdr *cm;
+	bool dst = false;
+	int hops = 0, tclass = 0;
+	struct ip6_hdr h;
+
+	if (mh->msg_namelen < sizeof(*src) || src->sin6_family != AF_INET6)
+		return 0;
+	for (cm = CMSG_FIRSTHDR(mh); cm;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		const void *d = CMSG_DATA(cm);
+
+		if (cm->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (cm->cmsg_type == IPV6_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, d, sizeof(pi));
+			dst = true;
+		} else if (cm->cmsg_type == IPV6_HOPLIMIT &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(hops))) {
+			memcpy(&hops, d, sizeof(hops));
+		} else if (cm->cmsg_type == IPV6_TCLASS &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(tclass))) {
+			memcpy(&tclass, d, sizeof(tclass));
+		} else if (cm->cmsg_type == IPV6_FLOWINFO &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(flow))) {
+			memcpy(&flow, d, sizeof(flow));
+		}
+	}
+	if (!dst)
+		return 0;
+
+	/* Version 6, traffic class, flow label (RFC 8200 3) */
+	vtf = 6U << 28 | (uint32_t)(tclass & 0xff) << 20 |
+	      (ntohl(flow) & IP6_FLOWLABEL_MASK);
+	ip6_header(buf, &src->sin6_addr, &pi.ipi6_addr, proto,
+		   (uint8_t)hops, len);
+	memcpy(&h, buf, sizeof(h));
+	h.ip6_flow = htonl(vtf);
+	memcpy(buf, &h, sizeof(h));
+	return IP6_HLEN + len;
+}
+
+/**
  * raw_handler() - read a batch from a raw socket, pass on each packet
  * @c:		context
- * @proto:	which socket
- * @fn:		called for each packet received (nothing is passed on
- *		without a guest: the packets are read and dropped)
+ * @id:		which socket: enum raw_proto, plus RAW_PROTOS for IPv6
+ * @fn:		called for each packet received, from its IP header (for
+ *		IPv6, the one raw6_header() puts back); nothing is passed on
+ *		without a guest: the packets are read and dropped
  */
-void raw_handler(struct ctx *c, enum raw_proto proto, raw_pkt_fn fn)
+void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 {
+	static const uint8_t protos6[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
+						     IPPROTO_ICMPV6 };
 	struct raw *r = &c->fwd.raw;
+	struct sockaddr_in6 names[RAW_BATCH];
+	uint8_t cmsg[RAW_BATCH][RAW_CMSG6_LEN] __attribute__((aligned(8)));
 	struct mmsghdr mm[RAW_BATCH];
 	struct iovec iov[RAW_BATCH];
 	unsigned int room = raw_room(c), i;
-	bool guest = tap_connected(c);
-	int n;
+	bool guest = tap_connected(c), v6 = id >= RAW_PROTOS;
+	size_t skip = v6 ? IP6_HLEN : 0;
+	int n, fd;
 
+	if (id >= 2 * RAW_PROTOS)
+		return;
+	fd = v6 ? r->fd6[id - RAW_PROTOS] : r->fd[id];
 	if (guest && !room) {
 		raw_pause(c, true);
 		return;
@@ -476,20 +734,31 @@ void raw_handler(struct ctx *c, enum raw_proto proto, raw_pkt_fn fn)
 		room = RAW_BATCH;	/* read and drop: nobody to give it */
 
 	for (i = 0; i < room; i++) {
-		iov[i].iov_base = r->in + (size_t)i * RAW_PKT_MAX;
-		iov[i].iov_len = RAW_PKT_MAX;
+		iov[i].iov_base = r->in + (size_t)i * RAW_PKT_MAX + skip;
+		iov[i].iov_len = RAW_PKT_MAX - skip;
 		memset(&mm[i], 0, sizeof(mm[i]));
 		mm[i].msg_hdr.msg_iov = &iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
+		if (v6) {
+			mm[i].msg_hdr.msg_name = &names[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(names[i]);
+			mm[i].msg_hdr.msg_control = cmsg[i];
+			mm[i].msg_hdr.msg_controllen = sizeof(cmsg[i]);
+		}
 	}
 
-	n = recvmmsg(r->fd[proto], mm, room, MSG_DONTWAIT, NULL);
+	n = recvmmsg(fd, mm, room, MSG_DONTWAIT, NULL);
 	if (n <= 0 || !guest)
 		return;
 	for (i = 0; i < (unsigned int)n; i++) {
-		struct pkt p = { iov[i].iov_base,
-				 MIN((size_t)mm[i].msg_len, (size_t)RAW_PKT_MAX) };
+		size_t len = MIN((size_t)mm[i].msg_len, RAW_PKT_MAX - skip);
+		struct pkt p = { r->in + (size_t)i * RAW_PKT_MAX, len };
 
-		fn(c, p);
+		if (v6)
+			p.len = raw6_header(r->in + (size_t)i * RAW_PKT_MAX,
+					    &mm[i].msg_hdr, len,
+					    protos6[id - RAW_PROTOS]);
+		if (p.len)
+			fn(c, p);
 	}
 }

@@ -19,7 +19,9 @@
 
 struct ctx;
 
-/* Receive sockets, by protocol */
+/* Receive sockets, by protocol (ICMP: ICMPv6 for the IPv6 ones); the
+ * IPv6 sockets are numbered from RAW_PROTOS on, in the same order
+ */
 enum raw_proto {
 	RAW_TCP,
 	RAW_UDP,
@@ -33,8 +35,13 @@ enum raw_proto {
 #define RAW_PKT_MAX	65536
 /* Headers copied out of a guest frame and rewritten: IP and TCP, options */
 #define RAW_HDR_MAX	120
-/* What an ICMP error about a packet quotes of it (RFC 792): header + 8 */
+/* What an ICMP error about a packet quotes of it: RFC 792, header + 8;
+ * for IPv6 merd keeps the fixed header and 8 bytes too (RFC 4443 2.4 asks
+ * for as much as fits, but a send error can only be about those)
+ */
 #define RAW_QUOTE_MAX	(60 + 8)
+/* Room for the ancillary data of one IPv6 packet received */
+#define RAW_CMSG6_LEN	256
 /* Socket buffer asked for the receive sockets */
 #define RAW_RCVBUF	(8 * 1024 * 1024)
 
@@ -42,7 +49,9 @@ enum raw_proto {
  * struct raw_out - one packet waiting in the send batch
  * @hdr:	rewritten IP and transport headers
  * @iov:	@hdr, then the rest of the packet where it lies
- * @dst:	destination
+ * @dst:	destination, IPv4
+ * @dst6:	destination, IPv6
+ * @v6:		the packet is IPv6
  * @quote:	the guest's original IP header and 8 bytes, for an ICMP error
  * @quote_len:	length of @quote
  */
@@ -50,6 +59,8 @@ struct raw_out {
 	uint8_t hdr[RAW_HDR_MAX] __attribute__((aligned(8)));
 	struct iovec iov[2];
 	struct sockaddr_in dst;
+	struct sockaddr_in6 dst6;
+	bool v6;
 	uint8_t quote[RAW_QUOTE_MAX];
 	size_t quote_len;
 };
@@ -57,7 +68,9 @@ struct raw_out {
 /**
  * struct raw - raw sockets, their buffers and the send batch
  * @fd:		receive sockets, by enum raw_proto
+ * @fd6:	IPv6 receive sockets, by enum raw_proto, -1 without IPv6
  * @fd_send:	IPPROTO_RAW socket for everything merd sends (IP_HDRINCL)
+ * @fd_send6:	IPv6 IPPROTO_RAW socket (the header included), or -1
  * @paused:	receive sockets taken out of the loop: the queue to the
  *		guest is too full to take more
  * @in:		receive buffers, RAW_BATCH of RAW_PKT_MAX bytes, aligned
@@ -66,7 +79,9 @@ struct raw_out {
  */
 struct raw {
 	int fd[RAW_PROTOS];
+	int fd6[RAW_PROTOS];
 	int fd_send;
+	int fd_send6;
 	bool paused;
 	uint8_t *in;
 	struct raw_out out[RAW_BATCH];
@@ -76,7 +91,7 @@ struct raw {
 typedef void (*raw_err_fn)(struct ctx *c, const struct raw_out *o, int err);
 typedef void (*raw_pkt_fn)(struct ctx *c, struct pkt pkt);
 
-int raw_init(struct raw *r);
+int raw_init(struct raw *r, bool v6);
 void raw_close(struct raw *r);
 int raw_filter(const struct raw *r, const struct port_range *ranges, int n);
 struct raw_out *raw_out_slot(struct raw *r);
@@ -84,7 +99,9 @@ void raw_out_commit(struct ctx *c, raw_err_fn err);
 void raw_flush(struct ctx *c, raw_err_fn err);
 int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
 	     uint32_t daddr);
-void raw_handler(struct ctx *c, enum raw_proto proto, raw_pkt_fn fn);
+int raw_send6(const struct raw *r, const struct iovec *iov, int cnt,
+	      const struct in6_addr *daddr);
+void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn);
 void raw_resume(struct ctx *c);
 
 #endif /* RAW_H */

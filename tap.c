@@ -652,22 +652,24 @@ int tap_send(struct ctx *c, const void *frame, size_t len)
 }
 
 /**
- * tap_send_ip() - queue an IPv4 packet for the guest, in pieces
+ * tap_send_ip() - queue an IPv4 or IPv6 packet for the guest, in pieces
  * @c:		context
- * @iov:	the packet's pieces, from its IPv4 header
+ * @iov:	the packet's pieces, from its IP header
  * @cnt:	number of pieces
  *
- * Adds the Ethernet header: to the guest's MAC once known, broadcast until
- * then.
+ * Adds the Ethernet header, its EtherType from the IP version: to the
+ * guest's MAC once known, broadcast until then.
  *
  * Return: 0 if queued, -ENOTCONN without a guest, -ENOBUFS if full
  */
 int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt)
 {
+	const uint8_t *first = iov[0].iov_base;
 	uint8_t eh[ETH_HLEN];
+	bool v6 = iov[0].iov_len && (first[0] >> 4) == 6;
 
 	eth_header(eh, c->tap.guest_mac_known ? c->tap.guest_mac : tap_bcast,
-		   c->link.mac, ETH_P_IP);
+		   c->link.mac, v6 ? ETH_P_IPV6 : ETH_P_IP);
 	return tap_queue(c, eh, sizeof(eh), iov, cnt);
 }
 

@@ -26,6 +26,7 @@
 
 #include "csum.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "log.h"
 #include "merd.h"
 #include "tap.h"
@@ -35,43 +36,70 @@
 #define TCP_FLAG_CWR	0x80
 
 /**
- * tcp_rst() - answer a guest's segment with a reset (RFC 9293 3.10.7.1)
- * @c:		context
- * @ip:		the guest's packet
- * @l4:		its TCP header
+ * tcp_rst_header() - the reset answering a guest's segment
+ * @l4:		the guest's TCP header
+ * @th:		set to the reset's header, checksum zero
  */
-void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
+static void tcp_rst_header(const struct l4_view *l4, struct tcphdr *th)
 {
-	uint8_t out[IP4_HLEN_MIN + TCP_HLEN_MIN];
-	uint32_t saddr = inany_v4(&ip->dst), daddr = inany_v4(&ip->src);
-	struct tcphdr th = { 0 };
-	struct iovec iov = { out, sizeof(out) };
-
-	/* Never a reset for a reset (RFC 9293 3.10.7.1), nor to a source that
-	 * doesn't name one host (RFC 1122 4.2.3.10)
-	 */
-	if ((l4->flags & TH_RST) || !ip4_is_unicast(daddr))
-		return;
-
-	th.source = htons(l4->dport);
-	th.dest = htons(l4->sport);
-	th.doff = TCP_HLEN_MIN / 4;
-	th.rst = 1;
+	memset(th, 0, sizeof(*th));
+	th->source = htons(l4->dport);
+	th->dest = htons(l4->sport);
+	th->doff = TCP_HLEN_MIN / 4;
+	th->rst = 1;
 	if (l4->flags & TH_ACK) {
-		th.seq = htonl(l4->ack);
+		th->seq = htonl(l4->ack);
 	} else {
 		/* SEG.SEQ + SEG.LEN, SYN and FIN counting one each */
 		uint32_t seglen = (uint32_t)l4->data.len +
 				  !!(l4->flags & TH_SYN) +
 				  !!(l4->flags & TH_FIN);
 
-		th.ack_seq = htonl(l4->seq + seglen);
-		th.ack = 1;
+		th->ack_seq = htonl(l4->seq + seglen);
+		th->ack = 1;
 	}
-	th.check = csum_l4_ip4(saddr, daddr, IPPROTO_TCP, &th, sizeof(th));
+}
 
-	ip4_header(out, saddr, daddr, IPPROTO_TCP, c->fwd.ip_id++, sizeof(th));
-	memcpy(out + IP4_HLEN_MIN, &th, sizeof(th));
+/**
+ * tcp_rst() - answer a guest's segment with a reset (RFC 9293 3.10.7.1)
+ * @c:		context
+ * @ip:		the guest's packet, IPv4 or IPv6
+ * @l4:		its TCP header
+ */
+void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
+{
+	uint8_t out[IP6_HLEN + TCP_HLEN_MIN];
+	struct tcphdr th;
+	struct iovec iov = { out, 0 };
+	size_t l3len;
+
+	/* Never a reset for a reset (RFC 9293 3.10.7.1), nor to a source that
+	 * doesn't name one host (RFC 1122 4.2.3.10)
+	 */
+	if (l4->flags & TH_RST)
+		return;
+	tcp_rst_header(l4, &th);
+
+	if (ip->family == AF_INET6) {
+		if (!ip6_is_unicast(&ip->src.a6) &&
+		    !IN6_IS_ADDR_LINKLOCAL(&ip->src.a6))
+			return;
+		th.check = csum_l4_ip6(&ip->dst.a6, &ip->src.a6, IPPROTO_TCP,
+				       &th, sizeof(th));
+		l3len = ip6_header(out, &ip->dst.a6, &ip->src.a6, IPPROTO_TCP,
+				   IP6_DEFAULT_HOPS, sizeof(th));
+	} else {
+		uint32_t saddr = inany_v4(&ip->dst), daddr = inany_v4(&ip->src);
+
+		if (!ip4_is_unicast(daddr))
+			return;
+		th.check = csum_l4_ip4(saddr, daddr, IPPROTO_TCP, &th,
+				       sizeof(th));
+		l3len = ip4_header(out, saddr, daddr, IPPROTO_TCP,
+				   c->fwd.ip_id++, sizeof(th));
+	}
+	memcpy(out + l3len, &th, sizeof(th));
+	iov.iov_len = l3len + sizeof(th);
 	tap_send_ip(c, &iov, 1);
 
 	trace(c, "tcp: reset to the guest, port %u to %u", l4->dport,
@@ -81,8 +109,9 @@ void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
 /**
  * tcp_segment() - send one segment of a larger packet to the guest
  * @c:		context
- * @hdr:	the packet's IPv4 and TCP headers, rewritten for the guest
- * @l3len:	length of the IPv4 header in @hdr
+ * @hdr:	the packet's IP (IPv4 or IPv6) and TCP headers, rewritten
+ *		for the guest
+ * @l3len:	length of the IP header in @hdr
  * @payload:	this segment's payload
  * @off:	its offset in the packet's payload
  * @idx:	segment number, 0 for the first
@@ -95,20 +124,27 @@ static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
 	struct iovec iov[2] = { { h, hdr.len },
 				{ iov_const(payload.p), payload.len } };
 	size_t l4len = hdr.len - l3len;
+	bool v6 = hdr.len && (hdr.p[0] >> 4) == 6;
 	struct iphdr ih;
+	struct ip6_hdr i6;
 	struct tcphdr th;
 	uint32_t sum;
 
 	memcpy(h, hdr.p, hdr.len);
-	memcpy(&ih, h, sizeof(ih));
 	memcpy(&th, h + l3len, sizeof(th));
-
-	ih.tot_len = htons((uint16_t)(hdr.len + payload.len));
-	ih.id = htons((uint16_t)(ntohs(ih.id) + idx));
-	ih.check = 0;
-	memcpy(h, &ih, sizeof(ih));
-	ih.check = csum_ip4_header(h, l3len);
-	memcpy(h, &ih, sizeof(ih));
+	if (v6) {
+		memcpy(&i6, h, sizeof(i6));
+		i6.ip6_plen = htons((uint16_t)(l4len + payload.len));
+		memcpy(h, &i6, sizeof(i6));
+	} else {
+		memcpy(&ih, h, sizeof(ih));
+		ih.tot_len = htons((uint16_t)(hdr.len + payload.len));
+		ih.id = htons((uint16_t)(ntohs(ih.id) + idx));
+		ih.check = 0;
+		memcpy(h, &ih, sizeof(ih));
+		ih.check = csum_ip4_header(h, l3len);
+		memcpy(h, &ih, sizeof(ih));
+	}
 
 	th.seq = htonl(ntohl(th.seq) + (uint32_t)off);
 	th.check = 0;
@@ -118,8 +154,12 @@ static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
 	if (idx)	/* RFC 3168 6.1.2: CWR on the first segment only */
 		h[l3len + TCP_OFF_FLAGS] &= (uint8_t)~TCP_FLAG_CWR;
 
-	sum = csum_pseudo4(ih.saddr, ih.daddr, IPPROTO_TCP,
-			   (uint16_t)(l4len + payload.len));
+	if (v6)
+		sum = csum_pseudo6(&i6.ip6_src, &i6.ip6_dst, IPPROTO_TCP,
+				   (uint32_t)(l4len + payload.len));
+	else
+		sum = csum_pseudo4(ih.saddr, ih.daddr, IPPROTO_TCP,
+				   (uint16_t)(l4len + payload.len));
 	sum = csum_partial(h + l3len, l4len, sum);
 	th.check = csum_finish(csum_partial(payload.p, payload.len, sum));
 	memcpy(h + l3len + offsetof(struct tcphdr, check), &th.check,

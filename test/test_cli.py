@@ -67,7 +67,7 @@ def test_no_default_route_is_one_clear_error(topo):
     p = topo.host.run([MERD, "-f", "-s", topo.sock], check=False, timeout=10)
     assert p.returncode == 1
     assert p.stderr.strip().splitlines() == [
-        "merd: no default IPv4 route: give --gateway and --address"]
+        "merd: no default IPv4 or IPv6 route: give --gateway and --address"]
     # With both given, merd runs
     m = Merd(topo.host, sock=topo.sock, args=["-a", netns.HOST_ADDR, "-g", netns.GATEWAY])
     m.stop()

@@ -99,7 +99,7 @@ def test_interface_without_address_needs_address_option(topo):
     p = topo.host.run([MERD, "-f", "-s", topo.sock, "-i", "h9"], check=False)
     assert p.returncode == 1
     assert p.stderr.strip().splitlines() == [
-        "merd: no default IPv4 route via h9: give --gateway and --address"]
+        "merd: no default IPv4 or IPv6 route via h9: give --gateway and --address"]
     p = topo.host.run([MERD, "-f", "-s", topo.sock, "-i", "h9", "-g", "10.9.0.1"],
                       check=False)
     assert p.returncode == 1

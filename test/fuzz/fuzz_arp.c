@@ -9,7 +9,7 @@
  * itself, once for each guest configuration below. The reply buffer is
  * exactly ETH_FRAME_MIN bytes on the heap, the smallest arp() accepts, so
  * that AddressSanitizer catches a write past the 60 bytes of a reply; the
- * result must match the one with frame_handler()'s 1536-byte buffer.
+ * result must match the one with frame_handler()'s 4096-byte buffer.
  *
  * Invariants checked on top of the sanitisers: the reply is 0 or 60 bytes,
  * and a reply is an ARP reply from our MAC, to the asker, for the address

@@ -75,7 +75,7 @@
 /* merd.c's REPLY_MAX: the buffer frame_handler() hands to arp() and
  * dhcp(); no reply merd builds is larger
  */
-#define FUZZ_REPLY_MAX	1536
+#define FUZZ_REPLY_MAX	4096
 /* The shortest DHCP reply: headers, a 300-byte BOOTP message (RFC 1542) */
 #define FUZZ_DHCP_REPLY_MIN	(ETH_HLEN + IP4_HLEN_MIN + UDP_HLEN + 300)
 
@@ -165,6 +165,7 @@ static inline void fuzz_ctx_init(struct ctx *c)
 	memset(c, 0, sizeof(*c));
 	c->tap.fd_listen = c->tap.fd = c->epollfd = c->fd_timer = -1;
 	c->opts.trace = false;	/* one log line per packet otherwise */
+	c->opts.v4 = true;
 }
 
 /**

@@ -17,7 +17,7 @@
  * frames too.
  *
  * dhcp() is called with three buffers, each allocated to its exact size so
- * that AddressSanitizer catches a write past it: frame_handler()'s 1536
+ * that AddressSanitizer catches a write past it: frame_handler()'s 4096
  * bytes, the smallest dhcp() takes (Ethernet header and 576 bytes), and
  * one larger than any reply. Invariants checked on top of the sanitisers:
  * - a request gets a reply with every buffer or with none: a reply that

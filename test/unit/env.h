@@ -69,8 +69,9 @@ static inline struct env *env_new(void)
 	assert_int_equal(tap_tx_init(&c->tap.tx, TAP_TX_QUEUE), 0);
 
 	for (i = 0; i < RAW_PROTOS; i++)
-		c->fwd.raw.fd[i] = -1;
-	c->fwd.raw.fd_send = -1;
+		c->fwd.raw.fd[i] = c->fwd.raw.fd6[i] = -1;
+	c->fwd.raw.fd_send = c->fwd.raw.fd_send6 = -1;
+	c->opts.v4 = true;
 	return e;
 }
 

@@ -56,9 +56,10 @@ static int rig_setup(void **state)
 	for (i = 0; i < RAW_PROTOS; i++) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 		g->r.fd[i] = sv[0];
+		g->r.fd6[i] = -1;	/* no IPv6 sockets in this rig */
 		g->tx[i] = sv[1];
 	}
-	g->r.fd_send = -1;
+	g->r.fd_send = g->r.fd_send6 = -1;
 	*state = g;
 	return 0;
 }
@@ -770,6 +771,7 @@ static int loop_setup(void **state)
 	for (i = 0; i < RAW_PROTOS; i++) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 		r->fd[i] = sv[0];
+		r->fd6[i] = -1;
 		l->tx[i] = sv[1];
 		assert_int_equal(epoll_ref_ctl(l->c.epollfd, EPOLL_CTL_ADD,
 					       r->fd[i], EPOLLIN,
@@ -777,6 +779,7 @@ static int loop_setup(void **state)
 	}
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	r->fd_send = sv[0];
+	r->fd_send6 = -1;
 	l->guest = sv[1];
 	l->c.tap.fd = l->guest;
 	r->in = aligned_alloc(64, (size_t)RAW_BATCH * RAW_PKT_MAX);
