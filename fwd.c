@@ -104,6 +104,8 @@
  * this many seconds, is a stream (nf_conntrack_proto_udp.c, stream_ts)
  */
 #define FWD_UDP_STREAM_AFTER	2
+/* RFC 8200 4.5: reassembly gives up 60 s after the first fragment */
+#define FWD_FRAG6_TIMEOUT	60
 
 /* How readily a finished flow gives way: lower first */
 enum fwd_rank {
@@ -842,21 +844,25 @@ void fwd_flush(struct ctx *c)
  * fwd_out6() - rewrite a guest's IPv6 packet and queue it for sending
  * @c:		context
  * @ip:		packet
- * @l4:		its transport header
+ * @l4:		its transport header; NULL for a fragment but the first
  * @r:		where it goes
  * @to:		the flow's other side
  *
- * Extension headers are left out: none that merd forwards means anything
- * to the routers on the path or to the peer (ip6_parse() refused the
- * others), and the raw sockets' filters find merd's ports in errors by
- * the fixed header's length.
+ * Extension headers are left out but for a fragment header: none that
+ * merd forwards means anything to the routers on the path or to the peer
+ * (ip6_parse() refused the others), and the raw sockets' filters find
+ * merd's ports in errors by the fixed header's length. A fragment keeps
+ * its fragment header, and only the first has ports to rewrite; its
+ * checksum, over the whole datagram, follows the changes all the same.
  */
 static void fwd_out6(struct ctx *c, const struct ip_view *ip,
 		     const struct l4_view *l4, const struct fwd_route *r,
 		     const struct flowside *to)
 {
 	struct raw_out *o = raw_out_slot(&c->fwd.raw);
-	size_t hlen = IP6_HLEN + l4->hdr.len, len = IP6_HLEN + ip->l4.len;
+	size_t fh = ip->fraghdr ? sizeof(struct ip6_frag) : 0;
+	size_t l3len = IP6_HLEN + fh, l4hlen = l4 ? l4->hdr.len : 0;
+	size_t hlen = l3len + l4hlen, len = l3len + ip->l4.len;
 	struct nat_rw rw = { .sport = to->oport, .dport = to->eport,
 			     .v6 = true, .osaddr6 = ip->src.a6,
 			     .odaddr6 = ip->dst.a6, .saddr6 = to->oaddr.a6,
@@ -872,23 +878,30 @@ static void fwd_out6(struct ctx *c, const struct ip_view *ip,
 		return;
 	}
 
-	ip6_header(o->hdr, &ip->src.a6, &ip->dst.a6, ip->proto,
-		   r->mapped ? ip->ttl : (uint8_t)(ip->ttl - 1), ip->l4.len);
+	ip6_header(o->hdr, &ip->src.a6, &ip->dst.a6,
+		   fh ? IPPROTO_FRAGMENT : ip->proto,
+		   r->mapped ? ip->ttl : (uint8_t)(ip->ttl - 1),
+		   fh + ip->l4.len);
 	memcpy(o->hdr, &vtf, sizeof(vtf));
-	memcpy(o->hdr + IP6_HLEN, l4->hdr.p, l4->hdr.len);
+	if (fh) {
+		memcpy(o->hdr + IP6_HLEN, ip->hdr.p + ip->fraghdr, fh);
+		o->hdr[IP6_HLEN] = ip->proto;	/* ip6f_nxt: what follows */
+	}
+	if (l4hlen)
+		memcpy(o->hdr + l3len, l4->hdr.p, l4hlen);
 	o->quote_len = MIN(len, (size_t)IP6_HLEN + 8);
 	memcpy(o->quote, o->hdr, MIN(o->quote_len, hlen));
 	if (o->quote_len > hlen)
-		memcpy(o->quote + hlen, ip->l4.p + l4->hdr.len,
+		memcpy(o->quote + hlen, ip->l4.p + l4hlen,
 		       o->quote_len - hlen);
-	wpkt_tail(hdr, IP6_HLEN, &l4hdr);
-	nat_l4(l4hdr, ip->proto, &rw);
+	if (l4hlen && wpkt_tail(hdr, l3len, &l4hdr))
+		nat_l4(l4hdr, ip->proto, &rw);
 	nat_ip6(hdr, &rw.saddr6, &rw.daddr6);
 
 	o->iov[0].iov_base = o->hdr;
 	o->iov[0].iov_len = hlen;
-	o->iov[1].iov_base = iov_const(ip->l4.p + l4->hdr.len);
-	o->iov[1].iov_len = ip->l4.len - l4->hdr.len;
+	o->iov[1].iov_base = iov_const(ip->l4.p + l4hlen);
+	o->iov[1].iov_len = ip->l4.len - l4hlen;
 	o->v6 = true;
 	memset(&o->dst6, 0, sizeof(o->dst6));
 	o->dst6.sin6_family = AF_INET6;
@@ -957,18 +970,46 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 }
 
 /**
- * fwd_guest_l4_6() - check what the guest may send over IPv6
+ * fwd_frag6_first() - the transport header of a first fragment
+ * @ip:		the fragment
+ * @l4:		filled in: ports (echo identifier), header
+ *
+ * The datagram's length fields describe the whole of it, not the
+ * fragment: UDP's is not checked here (the peer reassembles and does).
+ *
+ * Return: 0 on success, -1 if the header isn't all in this fragment
+ */
+static int fwd_frag6_first(const struct ip_view *ip, struct l4_view *l4)
+{
+	uint16_t ports[2];
+
+	if (ip->proto != IPPROTO_UDP)
+		return l4_parse(ip, l4);
+	memset(l4, 0, sizeof(*l4));
+	l4->proto = ip->proto;
+	if (!pkt_get(ip->l4, 0, ports, sizeof(ports)) ||
+	    !pkt_sub(ip->l4, 0, UDP_HLEN, &l4->hdr))
+		return -1;
+	l4->sport = ntohs(ports[0]);
+	l4->dport = ntohs(ports[1]);
+	pkt_tail(ip->l4, UDP_HLEN, &l4->data);
+	return 0;
+}
+
+/**
+ * fwd_guest_l4_6_check() - what the guest may send over IPv6
  * @c:		context
  * @ip:		packet
- * @l4:		filled in
+ * @l4:		its transport header, as parsed
+ * @parsed:	what parsing it returned
  *
  * Global unicast destinations, and the router address where it means the
  * host; TCP, UDP and ICMPv6 echo requests.
  *
  * Return: 0 if it may be forwarded, -1 to drop it
  */
-static int fwd_guest_l4_6(const struct ctx *c, const struct ip_view *ip,
-			  struct l4_view *l4)
+static int fwd_guest_l4_6_check(const struct ctx *c, const struct ip_view *ip,
+				const struct l4_view *l4, int parsed)
 {
 	bool router = !c->opts.no_map_gw &&
 		      IN6_ARE_ADDR_EQUAL(&ip->dst.a6, &c->guest6.gw);
@@ -980,11 +1021,40 @@ static int fwd_guest_l4_6(const struct ctx *c, const struct ip_view *ip,
 		trace(c, "fwd: IPv6 next header %u not forwarded", ip->proto);
 		return -1;
 	}
-	if (l4_parse(ip, l4))
+	if (parsed)
 		return -1;
 	if (ip->proto == IPPROTO_ICMPV6)
 		return l4->type == ICMP6_ECHO_REQUEST && !l4->code ? 0 : -1;
 	return l4->dport ? 0 : -1;
+}
+
+/**
+ * fwd_guest_l4_6() - check what the guest may send over IPv6, and its
+ *		      transport header
+ * @c:		context
+ * @ip:		packet, whole
+ * @l4:		filled in
+ *
+ * Return: 0 if it may be forwarded, -1 to drop it
+ */
+static int fwd_guest_l4_6(const struct ctx *c, const struct ip_view *ip,
+			  struct l4_view *l4)
+{
+	return fwd_guest_l4_6_check(c, ip, l4, l4_parse(ip, l4));
+}
+
+/**
+ * fwd_guest_l4_6_first() - fwd_guest_l4_6() for a first fragment
+ * @c:		context
+ * @ip:		the fragment
+ * @l4:		filled in
+ *
+ * Return: 0 if it may be forwarded, -1 to drop it
+ */
+static int fwd_guest_l4_6_first(const struct ctx *c, const struct ip_view *ip,
+				struct l4_view *l4)
+{
+	return fwd_guest_l4_6_check(c, ip, l4, fwd_frag6_first(ip, l4));
 }
 
 /**
@@ -1050,6 +1120,93 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 }
 
 /**
+ * fwd_frag6_slot() - the record of a fragmented guest datagram
+ * @c:		context
+ * @ip:		one of its fragments
+ * @add:	make one if there is none (the first fragment), taking the
+ *		oldest slot, or an expired one
+ *
+ * Return: the record, or NULL
+ */
+static struct fwd_frag6 *fwd_frag6_slot(struct ctx *c,
+					const struct ip_view *ip, bool add)
+{
+	struct fwd_frag6 *old = &c->fwd.frag6[0];
+	int i;
+
+	for (i = 0; i < FWD_FRAG6_MAX; i++) {
+		struct fwd_frag6 *s = &c->fwd.frag6[i];
+
+		if (s->id == ip->id && (int32_t)(s->expires - c->now) > 0 &&
+		    IN6_ARE_ADDR_EQUAL(&s->src, &ip->src.a6) &&
+		    IN6_ARE_ADDR_EQUAL(&s->dst, &ip->dst.a6))
+			return s;
+		if ((int32_t)(s->expires - old->expires) < 0)
+			old = s;
+	}
+	return add ? old : NULL;
+}
+
+/**
+ * fwd_from_guest_frag6() - forward a fragment of a guest's IPv6 datagram
+ * @c:		context
+ * @ip:		the fragment
+ *
+ * Fragments go out as they came, not reassembled: the first one finds or
+ * starts the flow (its transport header is in it), and the others follow
+ * it, found by source, destination and identification (RFC 8200 4.5), so
+ * that no fragment joins another flow. Fragments arriving before the
+ * first are dropped; the guest's stack sends the first one first.
+ */
+static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
+{
+	struct fwd_frag6 *s = fwd_frag6_slot(c, ip, !ip->frag);
+	const struct flow *f;
+	struct fwd_route r;
+	struct l4_view l4;
+	unsigned int side;
+	uint32_t idx;
+
+	if (ip->frag) {
+		if (!s || s->flow >= c->fwd.ct.max ||
+		    c->fwd.ct.flows[s->flow].created != s->created ||
+		    !c->fwd.ct.flows[s->flow].proto) {
+			trace(c, "fwd: IPv6 fragment of no known datagram, "
+			      "dropped");
+			return;
+		}
+		f = &c->fwd.ct.flows[s->flow];
+		side = ct_side_of(f, PIF_TAP);
+		fwd_route6(c, ip, false, &r);
+		if (!r.mapped && ip->ttl <= 1)
+			return;	/* the first one drew the error */
+		fwd_out6(c, ip, NULL, &r, &f->side[ct_other(side)]);
+		return;
+	}
+
+	if (fwd_guest_l4_6_first(c, ip, &l4)) {
+		trace(c, "fwd: IPv6 fragment to %s dropped",
+		      inany_ntop(&ip->dst).s);
+		return;
+	}
+	fwd_route(c, ip, &l4, &r);
+	if (!r.mapped && ip->ttl <= 1) {
+		icmp6_error(c, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_TRANSIT,
+			    0, ip);
+		return;
+	}
+	idx = fwd_flow_get(c, ip, &l4, &r, &side);
+	if (idx == FLOW_NONE || fwd_track(c, idx, side, &l4))
+		return;
+	f = &c->fwd.ct.flows[idx];
+	*s = (struct fwd_frag6){ .src = ip->src.a6, .dst = ip->dst.a6,
+				 .id = ip->id, .flow = idx,
+				 .created = f->created,
+				 .expires = c->now + FWD_FRAG6_TIMEOUT };
+	fwd_out6(c, ip, &l4, &r, &f->side[ct_other(side)]);
+}
+
+/**
  * fwd_from_guest() - forward an IP packet from the guest
  * @c:		context
  * @ip:		packet, checked by ip4_parse() or ip6_parse()
@@ -1060,11 +1217,10 @@ void fwd_from_guest(struct ctx *c, const struct ip_view *ip)
 	struct pkt whole;
 
 	if (ip->family == AF_INET6) {
-		if (ip->fraghdr) {
-			trace(c, "fwd: IPv6 fragment not forwarded");
-			return;
-		}
-		fwd_from_guest_whole(c, ip);
+		if (ip->fraghdr)
+			fwd_from_guest_frag6(c, ip);
+		else
+			fwd_from_guest_whole(c, ip);
 		return;
 	}
 
@@ -1246,6 +1402,49 @@ static void fwd_l4_csum6(struct wpkt hdr, uint8_t proto, struct pkt payload)
 }
 
 /**
+ * fwd_to_guest_frag6() - send a datagram too large for the guest's link
+ *			  in fragments
+ * @c:		context
+ * @hdr:	its IPv6 (fixed) and transport headers, checksum set
+ * @payload:	the rest
+ *
+ * The raw socket saw the datagram reassembled (the kernel reassembles
+ * IPv6 before raw delivery), or merged by GRO: merd cuts it again, as the
+ * sender's stack did, with a fragment header of its own (RFC 8200 4.5).
+ */
+static void fwd_to_guest_frag6(struct ctx *c, struct pkt hdr,
+			       struct pkt payload)
+{
+	size_t l4len = hdr.len - IP6_HLEN, total = l4len + payload.len;
+	size_t chunk = (c->link.mtu - IP6_HLEN - sizeof(struct ip6_frag)) &
+		       ~(size_t)IP6_FRAG_UNIT_MASK;
+	struct ip6_frag fh = { .ip6f_nxt = hdr.p[IP6_OFF_NXT],
+			       .ip6f_ident = htonl(++c->fwd.frag6_id) };
+	uint8_t h[IP6_HLEN + sizeof(fh)];
+	size_t off;
+
+	memcpy(c->fwd.scratch, hdr.p + IP6_HLEN, l4len);
+	if (payload.len)
+		memcpy(c->fwd.scratch + l4len, payload.p, payload.len);
+
+	for (off = 0; off < total; off += chunk) {
+		size_t n = MIN(chunk, total - off);
+		struct iovec iov[2] = { { h, sizeof(h) },
+					{ c->fwd.scratch + off, n } };
+		uint16_t plen = htons((uint16_t)(sizeof(fh) + n));
+
+		memcpy(h, hdr.p, IP6_HLEN);
+		h[IP6_OFF_NXT] = IPPROTO_FRAGMENT;
+		memcpy(h + offsetof(struct ip6_hdr, ip6_plen), &plen,
+		       sizeof(plen));
+		fh.ip6f_offlg = htons((uint16_t)off |
+				      (off + n < total ? 1 : 0)); /* M flag */
+		memcpy(h + IP6_HLEN, &fh, sizeof(fh));
+		tap_send_ip(c, iov, 2);
+	}
+}
+
+/**
  * fwd_to_guest6() - rewrite an IPv6 packet of a flow for the guest, send it
  * @c:		context
  * @ip:		packet, as received (raw.c put back its fixed header)
@@ -1284,14 +1483,11 @@ static void fwd_to_guest6(struct ctx *c, const struct ip_view *ip,
 		tcp_to_guest(c, wpkt_ro(hdr), IP6_HLEN, payload);
 		return;
 	}
-	if (hlen + payload.len > c->link.mtu) {
-		/* RFC 8200 5: a router doesn't fragment */
-		trace(c, "fwd: %zu-byte IPv6 datagram too large for the guest",
-		      hlen + payload.len);
-		return;
-	}
 	fwd_l4_csum6(hdr, ip->proto, payload);
-	fwd_to_guest_ip(c, wpkt_ro(hdr), IP6_HLEN, payload);
+	if (hlen + payload.len > c->link.mtu)
+		fwd_to_guest_frag6(c, wpkt_ro(hdr), payload);
+	else
+		fwd_to_guest_ip(c, wpkt_ro(hdr), IP6_HLEN, payload);
 }
 
 /**

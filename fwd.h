@@ -21,6 +21,27 @@
 
 struct ctx;
 
+/* The guest's IPv6 datagrams in fragments being forwarded at once */
+#define FWD_FRAG6_MAX	32
+
+/**
+ * struct fwd_frag6 - where the fragments of a guest's IPv6 datagram go
+ * @src:	the guest's source address
+ * @dst:	destination
+ * @id:		fragment identification
+ * @flow:	the flow the first fragment found
+ * @created:	that flow's creation time, to tell it from a successor
+ * @expires:	when to forget it
+ */
+struct fwd_frag6 {
+	struct in6_addr src;
+	struct in6_addr dst;
+	uint32_t id;
+	uint32_t flow;
+	uint32_t created;
+	uint32_t expires;
+};
+
 /* Counters of the per-destination port offsets (RFC 6056 3.3.4) */
 #define FWD_PORT_CTRS	256
 
@@ -32,6 +53,8 @@ struct ctx;
  * @frag:	reassembly of the guest's fragments
  * @scratch:	RAW_PKT_MAX bytes for building a packet out of pieces
  * @ip_id:	IPv4 identification for packets merd builds itself
+ * @frag6_id:	IPv6 fragment identification for datagrams merd cuts
+ * @frag6:	the guest's IPv6 datagrams in fragments, by first fragment
  * @port_key:	secret for the port offsets (RFC 6056 3.3.4: F and G)
  * @port_ctr:	per-destination port counters (RFC 6056 3.3.4: table[])
  */
@@ -42,6 +65,8 @@ struct fwd {
 	struct frag frag;
 	uint8_t *scratch;
 	uint16_t ip_id;
+	uint32_t frag6_id;
+	struct fwd_frag6 frag6[FWD_FRAG6_MAX];
 	uint64_t port_key[2];
 	uint32_t port_ctr[FWD_PORT_CTRS];
 };

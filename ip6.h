@@ -23,6 +23,11 @@
 /* Hop limit of packets merd builds, and of NDP (RFC 4861 7.1.1) */
 #define IP6_DEFAULT_HOPS	64
 #define IP6_NDP_HOPS		255
+/* RFC 8200 3: where the next header field lies in the fixed header */
+#define IP6_OFF_NXT		6
+/* RFC 8200 4.5: fragments carry multiples of 8 bytes, but the last */
+#define IP6_FRAG_UNIT_MASK	7
+
 /* RFC 8200 3: the flow label is the low 20 bits of the first word */
 #define IP6_FLOWLABEL_MASK	0xfffff
 /* Most extension headers walked before giving up on a packet */

@@ -62,6 +62,9 @@
  */
 #define NDP_DNS_LIFETIME	(3 * NDP_RA_INTERVAL_MAX)
 
+/* RFC 4291 appendix A: the universal/local bit, inverted in EUI-64 */
+#define NDP_EUI64_UL	0x02
+
 static_assert(NDP_RA_LIFETIME <= NDP_RA_LIFETIME_MAX &&
 	      NDP_RA_LIFETIME >= NDP_RA_INTERVAL_MAX,
 	      "RFC 4861 6.2.1: MaxRtrAdvInterval <= lifetime <= 9000 s");
@@ -228,6 +231,26 @@ static bool ndp_check(const struct ctx *c, const struct ip_view *ip,
 }
 
 /**
+ * ndp_is_guest_eui64() - tell whether an address has the interface
+ *			  identifier the guest's MAC gives (RFC 4291 2.5.1,
+ *			  appendix A): its SLAAC and link-local addresses,
+ *			  even before it sends from them
+ * @c:		context
+ * @a:		address
+ *
+ * Return: true if the last 64 bits are the modified EUI-64 of the guest's
+ *	   MAC, once that is known
+ */
+static bool ndp_is_guest_eui64(const struct ctx *c, const struct in6_addr *a)
+{
+	const uint8_t *m = c->tap.guest_mac;
+	const uint8_t iid[8] = { (uint8_t)(m[0] ^ NDP_EUI64_UL), m[1], m[2],
+				 0xff, 0xfe, m[3], m[4], m[5] };
+
+	return c->tap.guest_mac_known && !memcmp(&a->s6_addr[8], iid, 8);
+}
+
+/**
  * ndp_is_guest() - tell whether an address is one of the guest's own
  * @c:		context
  * @a:		address
@@ -239,7 +262,7 @@ static bool ndp_is_guest(const struct ctx *c, const struct in6_addr *a)
 	const struct guest6 *g = &c->guest6;
 	int i;
 
-	if (IN6_ARE_ADDR_EQUAL(a, &g->addr))
+	if (IN6_ARE_ADDR_EQUAL(a, &g->addr) || ndp_is_guest_eui64(c, a))
 		return true;
 	for (i = 0; i < g->own_n && i < GUEST6_OWN_MAX; i++)
 		if (IN6_ARE_ADDR_EQUAL(a, &g->own[i]))

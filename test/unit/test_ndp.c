@@ -657,6 +657,26 @@ static void test_ns_guest_silent(void **state)
 	}
 }
 
+/* The guest's SLAAC and link-local addresses, from its MAC (modified
+ * EUI-64), are its own before it ever sends from them; not once its MAC
+ * is unknown
+ */
+static void test_ns_guest_eui64_silent(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t out[REPLY_MAX];
+	size_t rlen;
+
+	c->guest6.own_n = 0;
+	assert_true(ns_run(c, GUEST_SLAAC, out, &rlen));
+	assert_int_equal(rlen, 0);
+	assert_true(ns_run(c, GUEST_LL, out, &rlen));
+	assert_int_equal(rlen, 0);
+	c->tap.guest_mac[5] ^= 1;
+	assert_true(ns_run(c, GUEST_SLAAC, out, &rlen));
+	assert_true(rlen > 0);
+}
+
 /* Only the first own_n addresses of own[] are the guest's */
 static void test_ns_own_n(void **state)
 {
@@ -1209,6 +1229,7 @@ int main(void)
 		T(test_ns_unicast),
 		T(test_ns_guest_silent),
 		T(test_ns_own_n),
+		T(test_ns_guest_eui64_silent),
 		T(test_ns_dad_silent),
 		T(test_ns_hop_limit_code),
 		T(test_ns_bad_checksum),
