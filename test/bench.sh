@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# bench.sh - TCP throughput through merd, connections per second, how many
-# flows it holds and at what cost, and what merd costs the host's own traffic
-# with 0 and with 10,000 guest flows open. Prints numbers; checks nothing
+# bench.sh - TCP throughput through merd, over IPv4 and IPv6, connections per
+# second, how many flows it holds and at what cost, and what merd costs the
+# host's own traffic, both families, with 0 and with 10,000 guest flows of
+# each family open. Prints numbers; checks nothing
 # beyond what it needs to measure the right thing.
 #
 #      guest ns                    host ns                      remote ns
@@ -51,6 +52,7 @@ pids=()
 merd_pid=
 
 HOST_ADDR=10.42.0.2 GATEWAY=10.42.0.1 REMOTE=10.42.0.100
+HOST6=2001:db8:42::2 GATEWAY6=2001:db8:42::1 REMOTE6=2001:db8:42::100
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 # n NS COMMAND...: run in a namespace (in the foreground: background jobs call
@@ -105,9 +107,16 @@ topology() {
 	n "$remote" ip addr add "$REMOTE/24" dev r0
 	n "$remote" ip addr add "$GATEWAY/24" dev r0
 	n "$host" ip route add default via "$GATEWAY"
+	n "$host" ip addr add "$HOST6/64" dev h0 nodad
+	n "$remote" ip addr add "$REMOTE6/64" dev r0 nodad
+	n "$remote" ip addr add "$GATEWAY6/64" dev r0 nodad
+	n "$host" ip -6 route add default via "$GATEWAY6"
 	ip netns exec "$remote" iperf3 -s -B "$REMOTE" >/dev/null 2>&1 &
 	pids+=($!)
+	ip netns exec "$remote" iperf3 -s -B "$REMOTE6" -p 5202 >/dev/null 2>&1 &
+	pids+=($!)
 	wait_until 10 port_listening "$remote" 5201 || die "iperf3 server didn't start"
+	wait_until 10 port_listening "$remote" 5202 || die "iperf3 server didn't start"
 }
 
 port_listening() { n "$1" ss -Hltn "sport = :$2" | grep -q .; }
@@ -160,6 +169,14 @@ start_guest() {
 	local mtu
 	mtu=$(n "$guest" cat /sys/class/net/tap0/mtu)
 	[ "$mtu" = "$1" ] || die "guest MTU is $mtu, not $1"
+	# IPv6 from merd's router advertisements: a default route and a
+	# global address past duplicate address detection
+	wait_until 15 guest6_ready || die "guest got no IPv6: $(n "$guest" ip -6 addr)"
+}
+guest6_ready() {
+	n "$guest" ip -6 route show default | grep -q . &&
+		n "$guest" ip -6 addr show dev tap0 scope global | grep -v tentative |
+		grep -q inet6
 }
 
 # dsacked NS: segments the namespace's TCP retransmitted and its peer then
@@ -170,11 +187,12 @@ dsacked() {
 		/proc/net/netstat
 }
 
-# iperf NS [ARGS...]: "Gbit/s retransmits" measured at the receiver
+# iperf NS [ARGS...]: "Gbit/s retransmits" measured at the receiver; to the
+# remote's IPv4 address, or to $to
 iperf() {
 	local ns=$1; shift
 	if ! timeout $((secs + 30)) ip netns exec "$ns" \
-		iperf3 -c "$REMOTE" -t "$secs" -J "$@" >"$tmp/iperf.json" 2>&1; then
+		iperf3 -c "${to:-$REMOTE}" -t "$secs" -J "$@" >"$tmp/iperf.json" 2>&1; then
 		{ echo "iperf3 failed:"; cat "$tmp/iperf.json"; } >&2
 		echo "- -"
 		return
@@ -246,6 +264,8 @@ for cfg in "1500 1500" "1500 65520" "65520 65520"; do
 	d0=$(dsacked "$remote")
 	res["$cfg down"]="$(iperf "$guest" -R) $(($(dsacked "$remote") - d0))"
 	res["$cfg down loss"]=$(losses)
+	res["$cfg up6"]=$(to=$REMOTE6 iperf "$guest" -p 5202)
+	res["$cfg down6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 -R)
 	teardown
 done
 
@@ -258,6 +278,15 @@ for cfg in "1500 1500" "1500 65520" "65520 65520"; do
 	read -r up upr upd <<<"${res["$cfg up"]}"
 	read -r dn dnr dnd <<<"${res["$cfg down"]}"
 	printf '%-16s %-10s %-20s %-20s\n' "$link" "$gmtu" "$up ($upr/$upd)" "$dn ($dnr/$dnd)"
+done
+echo
+echo "The same over IPv6 (retransmits)"
+printf '%-16s %-10s %-20s %-20s\n' "host link MTU" "guest MTU" "guest->remote" "remote->guest"
+for cfg in "1500 1500" "1500 65520" "65520 65520"; do
+	read -r link gmtu <<<"$cfg"
+	read -r up upr <<<"${res["$cfg up6"]}"
+	read -r dn dnr <<<"${res["$cfg down6"]}"
+	printf '%-16s %-10s %-20s %-20s\n' "$link" "$gmtu" "$up ($upr)" "$dn ($dnr)"
 done
 echo
 echo "Packets dropped during those runs: guest->remote | remote->guest"
@@ -339,19 +368,22 @@ declare -A own
 measure_own() {	# STATE
 	own["$1 up"]+=" $(iperf "$host" | cut -d' ' -f1)"
 	own["$1 dn"]+=" $(iperf "$host" -R | cut -d' ' -f1)"
+	own["$1 up6"]+=" $(to=$REMOTE6 iperf "$host" -p 5202 | cut -d' ' -f1)"
+	own["$1 dn6"]+=" $(to=$REMOTE6 iperf "$host" -p 5202 -R | cut -d' ' -f1)"
 }
 
 # open_flows: one datagram from each of N guest source ports to 40 ports of
 # the remote, in bursts of 250 a tenth of a second apart (what the guest's
 # tun ring can't hold is lost): N flows, sharing a few host ports
-open_flows() {
-	n "$guest" "$py" - "$REMOTE" "$nflows" <<'EOF'
+open_flows() {	# REMOTE-ADDRESS
+	n "$guest" "$py" - "$1" "$nflows" <<'EOF'
 import socket, sys, time
 remote, n = sys.argv[1], int(sys.argv[2])
+fam = socket.AF_INET6 if ":" in remote else socket.AF_INET
 for i in range(n):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", 20000 + i))     # N distinct flows, whatever the ephemeral range
-    s.sendto(b"x", (remote, 9000 + i % 40))
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 20000 + i))
+    s.sendto(b"x", (remote, 9000 + i % 40))   # N distinct flows
     s.close()
     if i % 250 == 0:
         time.sleep(0.1)
@@ -359,10 +391,12 @@ EOF
 }
 # Flows merd started, as its trace says
 flows_held() { grep -c "from guest port" "$tmp/merd.log" || true; }
-all_held() { [ "$(flows_held)" -ge "$nflows" ]; }
+all_held() { [ "$(flows_held)" -ge $((2 * nflows)) ]; }
 
 topology 1500
 ip netns exec "$remote" socat -u "UDP4-RECV:9,bind=$REMOTE" OPEN:/dev/null &
+pids+=($!)
+ip netns exec "$remote" socat -u "UDP6-RECV:9,bind=[$REMOTE6]" OPEN:/dev/null &
 pids+=($!)
 for ((r = 0; r < reps; r++)); do
 	measure_own none
@@ -371,9 +405,10 @@ for ((r = 0; r < reps; r++)); do
 	measure_own zero
 	[ "$r" -eq 0 ] && read -r raw0 udp0 tcp0 fds0 <<<"$(merd_fds)"
 	t0=$(date +%s.%N)
-	open_flows
+	open_flows "$REMOTE"
+	open_flows "$REMOTE6"
 	wait_until 30 all_held ||
-		echo "warning: merd started only $(flows_held) flows of $nflows (guest" \
+		echo "warning: merd started only $(flows_held) flows of $((2 * nflows)) (guest" \
 			"tap TX drops: $(n "$guest" cat /sys/class/net/tap0/statistics/tx_dropped))"
 	t1=$(date +%s.%N)
 	[ "$r" -eq 0 ] && open_time=$($py -c "print($t1 - $t0)") &&
@@ -384,7 +419,7 @@ for ((r = 0; r < reps; r++)); do
 	stop_merd	# the pump goes with it, and its tap
 done
 for k in none zero many; do
-	for d in up dn; do
+	for d in up dn up6 dn6; do
 		# shellcheck disable=SC2086 # a list of numbers
 		own["$k $d"]=$(median ${own["$k $d"]})
 	done
@@ -399,19 +434,31 @@ echo "median of $reps alternating rounds (min-max)"
 printf '%-28s %-22s %-22s\n' "" "host->remote" "remote->host"
 printf '%-28s %-22s %-22s\n' "no merd" "$none_up" "$none_dn"
 printf '%-28s %-22s %-22s\n' "merd, 0 guest flows" "$zero_up" "$zero_dn"
-printf '%-28s %-22s %-22s\n' "merd, $nflows guest flows" "$nflows_up" "$nflows_dn"
+printf '%-28s %-22s %-22s\n' "merd, $((2 * nflows)) guest flows" "$nflows_up" "$nflows_dn"
 printf '%-28s %-22s %-22s\n' "  change vs 0 flows" "$(pct "$zero_up" "$nflows_up")" \
 	"$(pct "$zero_dn" "$nflows_dn")"
 printf '%-28s %-22s %-22s\n' "  change vs no merd" "$(pct "$none_up" "$nflows_up")" \
 	"$(pct "$none_dn" "$nflows_dn")"
+echo "The same over IPv6 (the $nflows guest flows of each family open)"
+for k in none zero many; do
+	case $k in
+	none) label="no merd" ;;
+	zero) label="merd, 0 guest flows" ;;
+	many) label="merd, $((2 * nflows)) guest flows" ;;
+	esac
+	printf '%-28s %-22s %-22s\n' "$label" "${own["$k up6"]}" "${own["$k dn6"]}"
+done
+printf '%-28s %-22s %-22s\n' "  change vs 0 flows" \
+	"$(pct "${own["zero up6"]}" "${own["many up6"]}")" \
+	"$(pct "${own["zero dn6"]}" "${own["many dn6"]}")"
 
 echo
 echo "merd's descriptors (ss in the host namespace; /proc/PID/fd)"
 printf '%-28s %-8s %-12s %-14s %-8s\n' "" "raw" "UDP sockets" "TCP listeners" "all fds"
 printf '%-28s %-8s %-12s %-14s %-8s\n' "0 guest flows" "$raw0" "$udp0" "$tcp0" "$fds0"
-printf '%-28s %-8s %-12s %-14s %-8s\n' "$nflows guest flows" "$rawn" "$udpn" "$tcpn" "$fdsn"
+printf '%-28s %-8s %-12s %-14s %-8s\n' "$((2 * nflows)) guest flows" "$rawn" "$udpn" "$tcpn" "$fdsn"
 printf '%-28s %-8s %-12s %-14s %-8s\n' "  after the measurement" "$rawm" "$udpm" "-" "$fdsm"
 printf '%s guest flows opened in %.1f s (first round), to 40 peers: they\n' \
-	"$nflows" "$open_time"
+	"$((2 * nflows))" "$open_time"
 echo "share host ports, which merd holds a block at a time (TCP and UDP each)"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
