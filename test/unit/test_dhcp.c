@@ -410,40 +410,6 @@ static bool exchange(const struct ctx *c, const struct msg *m,
 	return true;
 }
 
-/* dns_decode() - RFC 1035 3.1 names (no compression) back to dotted text
- *
- * Return: number of names, each in @out
- */
-static int dns_decode(const uint8_t *p, size_t len, char out[][256], int max)
-{
-	size_t off = 0;
-	int n = 0;
-
-	while (off < len) {
-		size_t t = 0;
-
-		assert_true(n < max);
-		for (;;) {
-			size_t l;
-
-			assert_true(off < len);
-			l = p[off++];
-			if (!l)
-				break;
-			assert_true(l <= 63);		/* no pointers */
-			assert_true(off + l <= len);
-			assert_true(t + l + 1 < 256);
-			if (t)
-				out[n][t++] = '.';
-			memcpy(out[n] + t, p + off, l);
-			t += l;
-			off += l;
-		}
-		out[n++][t] = '\0';
-	}
-	return n;
-}
-
 /* check_search() - option 119 decodes to the configured search list */
 static void check_search(const struct ctx *c, const struct reply *r)
 {
@@ -452,7 +418,7 @@ static void check_search(const struct ctx *c, const struct reply *r)
 	int len = opt(r, 119, d), n, i;
 
 	assert_true(len > 0);
-	n = dns_decode(d, (size_t)len, names, SEARCH_MAX);
+	n = unit_dns_decode(d, (size_t)len, names, SEARCH_MAX);
 	assert_int_equal(n, c->link.search_n);
 	for (i = 0; i < n; i++)
 		assert_string_equal(names[i], c->link.search[i]);

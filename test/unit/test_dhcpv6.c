@@ -652,40 +652,6 @@ static void check_address(const struct ia *ia, uint32_t iaid)
 	assert_int_equal(get32(a->p + 20), 86400);
 }
 
-/* dns_decode() - RFC 1035 3.1 names (no compression) back to dotted text
- *
- * Return: number of names, each in @out
- */
-static int dns_decode(const uint8_t *p, size_t len, char out[][256], int max)
-{
-	size_t off = 0;
-	int n = 0;
-
-	while (off < len) {
-		size_t t = 0;
-
-		assert_true(n < max);
-		for (;;) {
-			size_t l;
-
-			assert_true(off < len);
-			l = p[off++];
-			if (!l)
-				break;
-			assert_true(l <= 63);		/* no pointers */
-			assert_true(off + l <= len);
-			assert_true(t + l + 1 < 256);
-			if (t)
-				out[n][t++] = '.';
-			memcpy(out[n] + t, p + off, l);
-			t += l;
-			off += l;
-		}
-		out[n++][t] = '\0';
-	}
-	return n;
-}
-
 /* check_config() - DNS servers and domain list are exactly the host's */
 static void check_config(const struct ctx *c, const struct reply *r)
 {
@@ -700,7 +666,7 @@ static void check_config(const struct ctx *c, const struct reply *r)
 
 	d = opt_find(r->o, r->n, O_DOMAINS, 0);
 	assert_non_null(d);
-	n = dns_decode(d->p, d->len, names, SEARCH_MAX);
+	n = unit_dns_decode(d->p, d->len, names, SEARCH_MAX);
 	assert_int_equal(n, c->link.search_n);
 	for (i = 0; i < n; i++)
 		assert_string_equal(names[i], c->link.search[i]);

@@ -138,4 +138,46 @@ static inline uint16_t ref_sum(const uint8_t *buf, size_t len, uint32_t start)
 	return (uint16_t)sum;
 }
 
+/**
+ * unit_dns_decode() - RFC 1035 3.1 names (no compression) back to dotted
+ *		       text, as DHCP option 119, DHCPv6 option 24 and DNSSL
+ *		       carry them
+ * @p:		encoded names
+ * @len:	their length
+ * @out:	the names, each up to 255 characters
+ * @max:	room in @out
+ *
+ * Return: number of names, each in @out; fails the test on a bad encoding
+ */
+static inline int unit_dns_decode(const uint8_t *p, size_t len,
+				  char out[][256], int max)
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off < len) {
+		size_t t = 0;
+
+		assert_true(n < max);
+		for (;;) {
+			size_t l;
+
+			assert_true(off < len);
+			l = p[off++];
+			if (!l)
+				break;
+			assert_true(l <= 63);		/* no pointers */
+			assert_true(off + l <= len);
+			assert_true(t + l + 1 < 256);
+			if (t)
+				out[n][t++] = '.';
+			memcpy(out[n] + t, p + off, l);
+			t += l;
+			off += l;
+		}
+		out[n++][t] = '\0';
+	}
+	return n;
+}
+
 #endif /* UNIT_H */
