@@ -356,6 +356,7 @@ static size_t frame_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 static size_t frame_ip6(struct ctx *c, struct pkt l3, uint8_t *reply,
 			size_t size)
 {
+	struct in6_addr dad;
 	struct ip_view ip;
 	size_t rlen = 0;
 	int ret;
@@ -369,6 +370,8 @@ static size_t frame_ip6(struct ctx *c, struct pkt l3, uint8_t *reply,
 		return 0;
 	}
 	guest6_learn(c, &ip.src.a6);
+	if (ndp_dad_target(c, &ip, &dad))
+		guest6_learn(c, &dad);
 
 	if (ndp(c, &ip, reply, size, &rlen))
 		return rlen;

@@ -452,6 +452,37 @@ bool ndp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 }
 
 /**
+ * ndp_dad_target() - the address a guest's duplicate address detection is
+ *		      about
+ * @c:		context
+ * @ip:		IPv6 packet from the guest, checked by ip6_parse()
+ * @target:	set to the address the guest is about to take
+ *
+ * A neighbour solicitation from :: is the guest claiming its target (RFC
+ * 4862 5.4.2), whatever way it made the address (EUI-64, stable privacy,
+ * temporary): from then on NDP must not answer for it.
+ *
+ * Return: true for a valid DAD solicitation, with @target set
+ */
+bool ndp_dad_target(const struct ctx *c, const struct ip_view *ip,
+		    struct in6_addr *target)
+{
+	struct nd_neighbor_solicit ns;
+	struct ndp_in in;
+
+	if (!c->guest6.enabled || ip->proto != IPPROTO_ICMPV6 || ip->frag ||
+	    ip->mf || !IN6_IS_ADDR_UNSPECIFIED(&ip->src.a6) ||
+	    !pkt_get(ip->l4, 0, &ns, sizeof(ns)) ||
+	    ns.nd_ns_type != ND_NEIGHBOR_SOLICIT ||
+	    !ndp_check(c, ip, sizeof(ns), &in) ||
+	    IN6_IS_ADDR_MULTICAST(&ns.nd_ns_target) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&ns.nd_ns_target))
+		return false;
+	*target = ns.nd_ns_target;
+	return true;
+}
+
+/**
  * ndp_ra_head() - append an RA's header and the options it always has
  * @c:		context
  * @b:		message, empty
@@ -479,7 +510,9 @@ static bool ndp_ra_head(const struct ctx *c, struct ndp_buf *b)
 
 	/* Fields of one union: set one by one, not initialised together */
 	ra.nd_ra_curhoplimit = NDP_RA_CUR_HOPS;
-	ra.nd_ra_flags_reserved = ND_RA_FLAG_MANAGED | ND_RA_FLAG_OTHER;
+	/* Managed and other configuration: ask DHCPv6, unless it's off */
+	if (!c->opts.no_dhcpv6)
+		ra.nd_ra_flags_reserved = ND_RA_FLAG_MANAGED | ND_RA_FLAG_OTHER;
 	ra.nd_ra_router_lifetime = htons(NDP_RA_LIFETIME);
 	return ndp_put(b, &ra, sizeof(ra)) &&
 	       ndp_opt_lla(b, ND_OPT_SOURCE_LINKADDR, c->link.mac) &&

@@ -6,7 +6,10 @@ test, whether it passed or not.
 One family of fixtures starts merd: start(*args, ...) is the factory (merd
 with these options, and by default a leased guest behind it); merd, guest and
 leased are its plain uses, routed_merd and routed_guest the same behind a
-router namespace. A test module marked "forwarding" runs each of its tests
+router namespace. topo6 and routed6 are the same topologies with IPv6 as
+well (topology(**kw) makes any other, such as an IPv6-only host); merd6,
+leased6 and routed_merd6 start merd there and wait until the guest took
+merd's router advertisement. A test module marked "forwarding" runs each of its tests
 twice: with merd as root, and as nobody holding only the capabilities README.md
 names (merdtest.CAPS), which is how the README tells users to run it.
 """
@@ -20,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest"))
 
 from netns import Topology, cleanup_stale  # noqa: E402
-from merdtest import Merd, Guest, udhcpc  # noqa: E402
+from merdtest import Merd, Guest, ready6, udhcpc  # noqa: E402
 
 MODES = ("root", "caps")
 
@@ -60,6 +63,38 @@ def routed():
     t = Topology(router=True)
     yield t
     t.close()
+
+
+@pytest.fixture
+def topo6():
+    """Topology of both families: the host has IPv6 too (netns.py)."""
+    t = Topology(ipv6=True)
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def routed6():
+    """Both families, with a router namespace between host and remote."""
+    t = Topology(router=True, ipv6=True)
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def topology():
+    """topology(**kw): a Topology of the test's own (Topology's keywords:
+    ipv6, ipv4, ll_gateway, router, host_mtu), removed after the test."""
+    made = []
+
+    def _make(**kw):
+        t = Topology(**kw)
+        made.append(t)
+        return t
+
+    yield _make
+    for t in reversed(made):
+        t.close()
 
 
 @pytest.fixture
@@ -123,3 +158,26 @@ def routed_guest(routed, routed_merd):
     udhcpc(g)
     yield g
     g.stop()
+
+
+@pytest.fixture
+def merd6(topo6, start):
+    """merd on a dual-stack host, its guest leased (udhcpc) and configured by
+    merd's RA (merd6.guest, merd6.slaac: its autoconfigured address)."""
+    m = start(topo=topo6)
+    m.slaac = ready6(m.guest, topo6.router6)
+    return m
+
+
+@pytest.fixture
+def leased6(merd6):
+    """The guest of merd6: ready for IPv6 (and IPv4) traffic."""
+    return merd6.guest
+
+
+@pytest.fixture
+def routed_merd6(routed6, start):
+    """merd6 with a router namespace between host and remote."""
+    m = start(topo=routed6)
+    m.slaac = ready6(m.guest, routed6.router6)
+    return m

@@ -11,13 +11,14 @@ in the guest namespace and return what they were given. fd_count(), rss_kib()
 and held_ports() read what a process holds, as a user would with ls and ss.
 """
 
+import ipaddress
 import os
 import re
 import signal
 import subprocess
 import time
 
-from netns import log, readline_within, wait_for
+from netns import HOST_NET6, log, readline_within, wait_for
 
 TEST = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(TEST)
@@ -28,6 +29,7 @@ PUMP = os.path.join(TEST, "pump")
 UDHCPC_SCRIPT = os.path.join(TEST, "guest", "udhcpc.script")
 DHCLIENT_SCRIPT = os.path.join(TEST, "dhclient-script")
 DHCLIENT_CONF = os.path.join(TEST, "dhclient.conf")
+DHCLIENT6_CONF = os.path.join(TEST, "dhclient6.conf")
 
 # The capabilities README.md says merd needs (CAP_NET_BIND_SERVICE only for
 # ports below 1024, which no test uses), as setpriv(1) names them
@@ -180,6 +182,64 @@ class Guest:
     def mtu(self):
         return int(self.ns.run(["cat", "/sys/class/net/%s/mtu" % self.ifname]).stdout)
 
+    def addrs6(self, ifname=None):
+        """The IPv6 addresses of the tap (or ifname), as the kernel shows
+        them: [{"addr", "len", "scope", "flags": set()}] (flags: tentative,
+        dadfailed, dynamic, mngtmpaddr, ...)."""
+        out = self.ns.run("ip -6 -o addr show dev %s" % (ifname or self.ifname)).stdout
+        res = []
+        for m in re.finditer(r"inet6 (\S+)/(\d+) (?:peer \S+ )?scope (\S+) ([^\\]*)", out):
+            res.append({"addr": m.group(1), "len": int(m.group(2)), "scope": m.group(3),
+                        "flags": set(m.group(4).split())})
+        return res
+
+    def global6(self):
+        """The tap's global IPv6 addresses, done with DAD, as "addr/len"."""
+        return ["%s/%d" % (a["addr"], a["len"]) for a in self.addrs6()
+                if a["scope"] == "global" and not a["flags"] & {"tentative", "dadfailed"}]
+
+    def default_route6(self):
+        """(router, device, proto) of the guest's IPv6 default route, or None."""
+        out = self.ns.run("ip -6 route show default").stdout
+        m = re.search(r"default via (\S+) dev (\S+)(?: proto (\S+))?", out)
+        return m and m.groups()
+
+    def wait_link_local(self, timeout=5):
+        """Until the tap's link-local address has passed DAD (what a DHCPv6
+        client needs to bind to); returns it."""
+        def ready():
+            ll = [a for a in self.addrs6() if a["scope"] == "link"]
+            return ll and not ll[0]["flags"] & {"tentative"} and ll[0]["addr"]
+        return wait_for(ready, timeout, "the guest's link-local address", interval=0.1)
+
+    def wait_slaac(self, prefix, plen=64, timeout=8):
+        """Until the kernel autoconfigured an address in prefix/plen (from
+        an RA) and has done DAD on it; returns it ("addr/len")."""
+        net = ipaddress.ip_network("%s/%d" % (prefix, plen))
+
+        def done():
+            for a in self.addrs6():
+                # (The kernel removes an autoconfigured address that fails
+                # DAD; the link-local one stays, flagged)
+                if "dadfailed" in a["flags"]:
+                    raise AssertionError("the guest's %s/%d failed DAD: something on the "
+                                         "link answered for it" % (a["addr"], a["len"]))
+                if ipaddress.ip_address(a["addr"]) in net and a["len"] == plen and \
+                        "dynamic" in a["flags"] and not a["flags"] & {"tentative"}:
+                    return "%s/%d" % (a["addr"], a["len"])
+            return None
+        return wait_for(done, timeout, "a SLAAC address in %s on the guest" % prefix,
+                        interval=0.1)
+
+
+def ready6(guest, router, timeout=8):
+    """Until the guest took merd's RA: a SLAAC address in the host's prefix,
+    done with DAD, and a default route through router. Returns the address."""
+    addr = guest.wait_slaac(HOST_NET6, timeout=timeout)
+    wait_for(lambda: (guest.default_route6() or (None,))[0] == router, timeout,
+             "the guest's IPv6 default route via %s" % router, interval=0.1)
+    return addr
+
 
 def fd_count(pid):
     """Descriptors a process has open."""
@@ -251,9 +311,50 @@ def dhclient(guest, extra=(), timeout=40):
         return parse_lease_lines(f.read()), out
 
 
-def dhclient_stop(guest):
-    """Stop a dhclient started by dhclient(), releasing nothing."""
-    pidfile = os.path.join(guest.ns.topo.tmp, "dhclient.pid")
+def dhclient6(guest, extra=(), timeout=20, check=True):
+    """ISC dhclient -6 (stateful: IA_NA), one attempt (-1), with the
+    recording script, after the tap's link-local address is usable.
+
+    Returns (lease dict, output, exit status); with check, a failure fails
+    the test. dhclient goes to the background once bound; Namespace.close()
+    (or dhclient_stop(guest, 6)) kills it. Bounded by timeout seconds: a
+    dhclient still trying then is killed, and that is a failure (status None).
+    """
+    tmp = guest.ns.topo.tmp
+    record = os.path.join(tmp, "dhclient6.record")
+    if os.path.exists(record):
+        os.unlink(record)
+    wrapper = os.path.join(tmp, "dhclient6-script")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nMERD_RECORD=%s exec %s \"$@\"\n" % (record, DHCLIENT_SCRIPT))
+    os.chmod(wrapper, 0o755)
+    guest.wait_link_local()
+    args = ["dhclient", "-6", "-1", "-v", "-cf", DHCLIENT6_CONF, "-sf", wrapper,
+            "-lf", os.path.join(tmp, "dhclient6.leases"),
+            "-pf", os.path.join(tmp, "dhclient6.pid")] + list(extra) + [guest.ifname]
+    try:
+        p = guest.ns.run(args, check=False, timeout=timeout)
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        text = [x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+                for x in (e.stdout, e.stderr)]
+        out = "%s%s\n(killed after %ss)" % (text[0], text[1], timeout)
+        rc = None
+    log(out)
+    if check:
+        assert rc == 0, "dhclient -6 failed (%s):\n%s" % (rc, out)
+    lease = {}
+    if os.path.exists(record):
+        with open(record) as f:
+            lease = parse_lease_lines(f.read())
+    return lease, out, rc
+
+
+def dhclient_stop(guest, family=4):
+    """Stop a dhclient started by dhclient() (or dhclient6(), family 6),
+    releasing nothing."""
+    pidfile = os.path.join(guest.ns.topo.tmp,
+                           "dhclient6.pid" if family == 6 else "dhclient.pid")
     if os.path.exists(pidfile):
         with open(pidfile) as f:
             pid = int(f.read().strip() or 0)

@@ -14,6 +14,21 @@ With router=True a router namespace sits between host and remote:
 
   host 10.42.0.2/24 -- h0 | r0 10.42.0.1/24  router  10.43.0.1/24 r1 | x0 -- 10.43.0.2/24 remote
 
+With ipv6=True the same links carry IPv6 too (ipv4=False leaves IPv4 out:
+an IPv6-only host):
+
+  host 2001:db8:42::2/64 -- h0 | r0 2001:db8:42::1 (gateway), ::100 (remote)
+  default via 2001:db8:42::1, or via fe80::42:1 with ll_gateway=True
+
+(the guest's router is merd's fe80::1, or the host's link-local gateway; the
+remote's ::1 is deprecated, so that ::100 is the source of its answers), and
+with a router, its far side is 2001:db8:43::1, the remote 2001:db8:43::2.
+Only the guest namespace does duplicate address detection; every other
+address is added "nodad" (quick_guest=True: the guest doesn't either, and
+solicits RAs at once, for tests of traffic rather than of the link). The
+guest's tap takes router advertisements and autoconfigures from them
+(accept_ra 1, autoconf 1, no forwarding).
+
 merd only ever runs in the host namespace. Each namespace gets its own
 /etc/netns/NAME/resolv.conf, so that `ip netns exec` never shows a process the
 machine's own resolver. Everything created is removed by Topology.close(),
@@ -41,6 +56,21 @@ ROUTER_FAR = "10.43.0.1"
 HOST_MTU = 1400                    # not 1500, so that a default can't pass for it
 HOST_DNS = ["10.42.0.1", "10.42.0.53"]
 HOST_SEARCH = ["example.test", "lab.example.test"]
+
+# IPv6 (Topology(ipv6=True)): the same shape as IPv4's
+HOST_ADDR6 = "2001:db8:42::2"
+HOST_PREFIX6 = 64
+HOST_NET6 = "2001:db8:42::"
+GATEWAY6 = "2001:db8:42::1"        # the host's global gateway: the guest's
+                                   # router is then merd's fe80::1
+GATEWAY6_LL = "fe80::42:1"         # the gateway of ll_gateway=True, on r0:
+                                   # then the guest's router too
+ROUTER6 = "fe80::1"                # the guest's router where the host's
+                                   # gateway is global
+REMOTE_ADDR6 = "2001:db8:42::100"
+ROUTED_REMOTE6 = "2001:db8:43::2"
+ROUTER_FAR6 = "2001:db8:43::1"
+HOST_DNS6 = ["2001:db8:42::53"]
 
 _counter = [0]
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -211,7 +241,8 @@ class Namespace:
 class Topology:
     """guest, host and remote namespaces (and optionally a router) wired up."""
 
-    def __init__(self, router=False, host_mtu=HOST_MTU):
+    def __init__(self, router=False, host_mtu=HOST_MTU, ipv6=False, ipv4=True,
+                 ll_gateway=False, quick_guest=False):
         _counter[0] += 1
         self.prefix = "merdt%d-%d" % (os.getpid(), _counter[0])
         self.namespaces = []
@@ -220,8 +251,12 @@ class Topology:
         # Like /tmp: a merd run as an unprivileged user makes its socket here
         os.chmod(self.tmp, 0o1777)
         self.router = None
+        self.ipv4, self.ipv6 = ipv4, ipv6
+        self.quick_guest = quick_guest
         try:
             self._build(router, host_mtu)
+            if ipv6:
+                self._build6(router, ll_gateway)
         except BaseException:
             self.close()
             raise
@@ -237,31 +272,79 @@ class Topology:
             near, far = self.router, self.router
         else:
             near = far = self.remote
+        if self.ipv6:
+            # Links made from now on skip duplicate address detection (the
+            # guest's tap aside): their link-local addresses work at once.
+            # The guest's tap takes RAs and autoconfigures, as a VM's NIC.
+            for ns in (self.host, self.remote, near):
+                ns.run("sysctl -qw net.ipv6.conf.default.accept_dad=0 "
+                       "net.ipv6.conf.all.accept_dad=0")
+            self.guest.run("sysctl -qw net.ipv6.conf.all.forwarding=0 "
+                           "net.ipv6.conf.default.accept_ra=1 "
+                           "net.ipv6.conf.default.autoconf=1 "
+                           "net.ipv6.conf.default.accept_dad=%d" % (not self.quick_guest))
+            if self.quick_guest:
+                # For tests of traffic, not of the link: the guest's
+                # addresses are usable at once, and it solicits at once
+                self.guest.run("sysctl -qw net.ipv6.conf.all.accept_dad=0 "
+                               "net.ipv6.conf.default.router_solicitation_delay=0")
 
         self.host.run("ip link add h0 type veth peer name r0 netns %s" % near.name)
         self.host.run("ip link set h0 mtu %d up" % host_mtu)
-        self.host.run("ip addr add %s/%d dev h0" % (HOST_ADDR, HOST_PREFIX))
         near.run("ip link set r0 mtu %d up" % host_mtu)
-        if not router:
-            # First, so that it is the source of the remote's answers
-            near.run("ip addr add %s/%d dev r0" % (REMOTE_ADDR, HOST_PREFIX))
-        near.run("ip addr add %s/%d dev r0" % (GATEWAY, HOST_PREFIX))
-        self.host.run("ip route add default via %s" % GATEWAY)
-        self.host.write_resolv(HOST_DNS, HOST_SEARCH)
         self.remote_addr = REMOTE_ADDR
+        if self.ipv4:
+            self.host.run("ip addr add %s/%d dev h0" % (HOST_ADDR, HOST_PREFIX))
+            if not router:
+                # First, so that it is the source of the remote's answers
+                near.run("ip addr add %s/%d dev r0" % (REMOTE_ADDR, HOST_PREFIX))
+            near.run("ip addr add %s/%d dev r0" % (GATEWAY, HOST_PREFIX))
+            self.host.run("ip route add default via %s" % GATEWAY)
+        self.host.write_resolv((HOST_DNS if self.ipv4 else []) +
+                               (HOST_DNS6 if self.ipv6 else []), HOST_SEARCH)
 
         if router:
-            far.run("sysctl -qw net.ipv4.ip_forward=1")
             far.run("ip link add r1 type veth peer name x0 netns %s" % self.remote.name)
             far.run("ip link set r1 up")
-            far.run("ip addr add %s/24 dev r1" % ROUTER_FAR)
             self.remote.run("ip link set x0 up")
-            self.remote.run("ip addr add %s/24 dev x0" % ROUTED_REMOTE)
-            self.remote.run("ip route add default via %s" % ROUTER_FAR)
+            if self.ipv4:
+                far.run("sysctl -qw net.ipv4.ip_forward=1")
+                far.run("ip addr add %s/24 dev r1" % ROUTER_FAR)
+                self.remote.run("ip addr add %s/24 dev x0" % ROUTED_REMOTE)
+                self.remote.run("ip route add default via %s" % ROUTER_FAR)
             self.remote_addr = ROUTED_REMOTE
-        self.remote.write_resolv([self.remote_addr], [])
+        self.remote.write_resolv([self.remote_addr] if self.ipv4 else [], [])
         self.guest.write_resolv([], [])
         self.host_mac = self.host.link_mac("h0")
+
+    def _build6(self, router, ll_gateway):
+        """IPv6 on the links _build() made."""
+        near = self.router or self.remote
+        self.host.run("ip -6 addr add %s/%d dev h0 nodad" % (HOST_ADDR6, HOST_PREFIX6))
+        if not router:
+            near.run("ip -6 addr add %s/%d dev r0 nodad" % (REMOTE_ADDR6, HOST_PREFIX6))
+        # Without a router, deprecated (preferred_lft 0): so that the
+        # remote's own address is the source of its connections and
+        # answers, as with IPv4
+        near.run("ip -6 addr add %s/%d dev r0 nodad%s" % (
+            GATEWAY6, HOST_PREFIX6, "" if router else " preferred_lft 0"))
+        if ll_gateway:
+            near.run("ip -6 addr add %s/64 dev r0 nodad" % GATEWAY6_LL)
+            self.host.run("ip -6 route add default via %s dev h0" % GATEWAY6_LL)
+        else:
+            self.host.run("ip -6 route add default via %s dev h0" % GATEWAY6)
+        self.gateway6 = GATEWAY6_LL if ll_gateway else GATEWAY6
+        # The address the guest is told to route through
+        self.router6 = GATEWAY6_LL if ll_gateway else ROUTER6
+        self.remote_addr6 = REMOTE_ADDR6
+        if router:
+            self.router.run("sysctl -qw net.ipv6.conf.all.forwarding=1")
+            self.router.run("ip -6 addr add %s/64 dev r1 nodad" % ROUTER_FAR6)
+            self.remote.run("ip -6 addr add %s/64 dev x0 nodad" % ROUTED_REMOTE6)
+            self.remote.run("ip -6 route add default via %s dev x0" % ROUTER_FAR6)
+            self.remote_addr6 = ROUTED_REMOTE6
+        if not self.ipv4:
+            self.remote.write_resolv([self.remote_addr6], [])
 
     def close(self):
         for ns in reversed(self.namespaces):

@@ -21,7 +21,8 @@
         of 16 bytes echoed back, and a close, the client first; prints one
         JSON line: connections done, the rate, and every failure by kind.
 
-Everything is bounded by --timeout (default 30 s). Exit status 0 if the
+ADDR is IPv4 or IPv6 (with a %zone for a link-local one): the sockets are of
+its family. Everything is bounded by --timeout (default 30 s). Exit status 0 if the
 script itself ran; what happened is in the JSON for the test to judge.
 """
 
@@ -38,6 +39,18 @@ import sys
 import time
 
 
+def family(addr):
+    """The address family of an address as written."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def sockaddr(addr, port):
+    """(addr, port) as connect() and bind() take it: through getaddrinfo,
+    which reads a link-local address's %zone."""
+    return socket.getaddrinfo(addr, port, family(addr), socket.SOCK_STREAM,
+                              0, socket.AI_NUMERICHOST)[0][4]
+
+
 def nofile_raise():
     """As many descriptors as the hard limit allows: thousands of sockets."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -45,9 +58,9 @@ def nofile_raise():
 
 
 def serve(args):
-    lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsn = socket.socket(family(args.addr), socket.SOCK_STREAM)
     lsn.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsn.bind((args.addr, args.port))
+    lsn.bind(sockaddr(args.addr, args.port))
     lsn.listen(4096)
     lsn.setblocking(False)
     sel = selectors.DefaultSelector()
@@ -68,7 +81,7 @@ def serve(args):
                 except BlockingIOError:
                     continue
                 if not args.quiet:
-                    print("peer %s %d" % peer, flush=True)
+                    print("peer %s %d" % peer[:2], flush=True)
                 c.setblocking(False)
                 pending[c] = b""
                 sel.register(c, selectors.EVENT_READ, "conn")
@@ -120,9 +133,9 @@ def clients(args):
 
     socks = []
     for i in range(args.count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family(args.addr), socket.SOCK_STREAM)
         s.setblocking(False)
-        err = s.connect_ex((args.addr, args.port))
+        err = s.connect_ex(sockaddr(args.addr, args.port))
         if err not in (0, errno.EINPROGRESS):
             fail(i, "connect: " + os.strerror(err))
         socks.append(s)
@@ -227,9 +240,9 @@ def churn(args):
         errors[why] = errors.get(why, 0) + 1
 
     def start():
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family(args.addr), socket.SOCK_STREAM)
         s.setblocking(False)
-        err = s.connect_ex((args.addr, args.port))
+        err = s.connect_ex(sockaddr(args.addr, args.port))
         if err not in (0, errno.EINPROGRESS):
             fail("connect: " + os.strerror(err))
             s.close()
@@ -281,11 +294,11 @@ def churn(args):
 
 
 def connect(args):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family(args.addr), socket.SOCK_STREAM)
     s.settimeout(args.timeout)
     t0 = time.monotonic()
     try:
-        s.connect((args.addr, args.port))
+        s.connect(sockaddr(args.addr, args.port))
         outcome = "connected"
     except ConnectionRefusedError:
         outcome = "refused"

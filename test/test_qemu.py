@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """End to end: real qemu (TCG) boots Debian's cloud kernel with a busybox
 initramfs (test/guest/mkguest.sh); the guest's udhcpc gets the host's
-identity through -netdev stream, and through qrap with -netdev socket."""
+identity through -netdev stream, and through qrap with -netdev socket. On a
+dual-stack host, the guest's kernel also autoconfigures IPv6 from merd's
+router advertisements through -netdev stream."""
 
+import ipaddress
 import os
 import re
 
@@ -22,6 +25,13 @@ arping -c 1 -w 3 -I eth0 "$gw" | sed -n 's/.*reply from [^ ]* \\[\\(.*\\)\\].*/M
 echo "MERD-ADDR $(ip -4 -o addr show dev eth0 | sed -n 's/.* inet \\([^ ]*\\) .*/\\1/p')"
 echo "MERD-MTU $(cat /sys/class/net/eth0/mtu)"
 sed -n 's/^\\(nameserver\\|search\\) /MERD-RESOLV \\1 /p' /etc/resolv.conf
+"""
+
+# The same, and what IPv6 the kernel took from merd's RAs (merd.ipv6=1: /init
+# waits for the SLAAC address first)
+SCRIPT6 = SCRIPT + """
+ip -6 route show default | sed 's/^/MERD-ROUTE6 /'
+echo "MERD-MTU6 $(cat /proc/sys/net/ipv6/conf/eth0/mtu)"
 """
 
 
@@ -56,14 +66,25 @@ def run_in(ns, argv):
     return ns.cmd(argv)
 
 
-def test_stream_netdev(topo, merd, guest_image):
+def test_stream_netdev(topo6, start, guest_image):
+    """On a dual-stack host: the IPv4 identity by DHCP, and IPv6 by SLAAC,
+    an address in the host's prefix, the default route through merd's
+    router address, the link's MTU."""
+    merd = start(topo=topo6, guest=False)
     kernel, initrd = guest_image
     argv = qemu_argv(kernel, initrd, ["-netdev", "stream,id=n0,server=off,"
                                       "addr.type=unix,addr.path=" + merd.sock],
-                     script=SCRIPT)
-    res = boot(kernel, initrd, argv=run_in(topo.guest, argv), timeout=120,
-               log_path=os.path.join(topo.tmp, "console.log"))
-    check_guest(res, topo)
+                     script=SCRIPT6, cmdline_extra="merd.ipv6=1")
+    res = boot(kernel, initrd, argv=run_in(topo6.guest, argv), timeout=120,
+               log_path=os.path.join(topo6.tmp, "console.log"))
+    check_guest(res, topo6)
+    assert res.slaac_ok, res.console[-3000:]
+    addr = ipaddress.ip_interface(res.slaac)
+    assert addr.network == ipaddress.ip_network("%s/%d" % (netns.HOST_NET6,
+                                                           netns.HOST_PREFIX6)), res.slaac
+    assert re.search(r"MERD-ROUTE6 default via %s dev eth0" % re.escape(netns.ROUTER6),
+                     res.console), res.console[-2000:]
+    assert "MERD-MTU6 %d" % netns.HOST_MTU in res.console
     merd.wait_log("guest disconnected")
 
 

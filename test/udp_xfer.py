@@ -34,6 +34,7 @@
       sender, from the bound port. Prints "ready" once bound, the JSON line
       of "send" when done.
 
+ADDR and PEER are IPv4 or IPv6 (sources are shown as [address, port]).
 Everything is bounded: the receiver gives up after IDLE seconds without a
 datagram, the sender sends exactly BYTES.
 """
@@ -55,8 +56,13 @@ def data(nbytes):
     return random.Random(nbytes).randbytes(nbytes)
 
 
+def family(addr):
+    """The address family of an address as written."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def sock(addr, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     for opt in (33, 32):    # SO_RCVBUFFORCE, SO_SNDBUFFORCE: we're root
         s.setsockopt(socket.SOL_SOCKET, opt, BUF)
@@ -73,7 +79,7 @@ def echo(addr, port):
 
 
 def ask(addr, port, sizes):
-    s = sock("0.0.0.0", 0)
+    s = sock("::" if family(addr) == socket.AF_INET6 else "0.0.0.0", 0)
     s.settimeout(3)
     answers = []
     for size in sizes:
@@ -84,7 +90,7 @@ def ask(addr, port, sizes):
         except socket.timeout:
             answers.append({"size": size, "ok": False, "from": None, "len": None})
             continue
-        answers.append({"size": size, "ok": a == b"echo:" + d, "from": list(peer),
+        answers.append({"size": size, "ok": a == b"echo:" + d, "from": list(peer[:2]),
                         "len": len(a)})
     print(json.dumps({"answers": answers}), flush=True)
 
@@ -155,7 +161,7 @@ def send_to(s, dst, nbytes, size, burst, gap):
 
 
 def send(addr, port, nbytes, size, burst, gap):
-    s = sock("0.0.0.0", 0)
+    s = sock("::" if family(addr) == socket.AF_INET6 else "0.0.0.0", 0)
     send_to(s, (addr, port), nbytes, size, burst, gap)
 
 

@@ -18,6 +18,12 @@ what merd's port holders are there to prevent; so does any ICMP destination
 unreachable from the host's address (merd never forwards the guest's ICMP
 errors). test_tcp.py's test_wire_check_flags_host_stack shows the check
 catching both.
+
+Wire(..., family=6) does the same for IPv6: the host's address is then
+HOST_ADDR6, the unreachable ICMPv6's type 1, and the filters read the TCP
+flags at the fixed header's offset (libpcap can't chase IPv6 extension
+headers; merd sends none). test_ipv6_fwd.py's test_wire6_check_flags_host_stack
+shows that check catching both too.
 """
 
 import os
@@ -26,7 +32,7 @@ import signal
 import subprocess
 import time
 
-from netns import HOST_ADDR, log, wait_for
+from netns import HOST_ADDR, HOST_ADDR6, log, wait_for
 
 
 class Wire:
@@ -41,16 +47,25 @@ class Wire:
 
     WIRE_FILTER = "(tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0) or icmp"
     TAP_FILTER = "tcp[tcpflags] & (tcp-syn|tcp-rst) != 0"
+    # IPv6, next header TCP (6) at once: its flags are byte 13 of the TCP
+    # header, 40 + 13 into the packet (FIN 1, SYN 2, RST 4); or ICMPv6 (58)
+    WIRE_FILTER6 = "(ip6[6] == 6 and ip6[53] & 0x07 != 0) or (ip6[6] == 58)"
+    TAP_FILTER6 = "ip6[6] == 6 and ip6[53] & 0x06 != 0"
 
-    def __init__(self, topo, guests=(), wire_filter=WIRE_FILTER, snaplen=256, also=()):
+    def __init__(self, topo, guests=(), wire_filter=None, snaplen=256, also=(), family=4):
         self.topo = topo
         self.caps = []
         self.stopped = False
+        self.family = family
+        self.host_addr = HOST_ADDR6 if family == 6 else HOST_ADDR
+        if wire_filter is None:
+            wire_filter = self.WIRE_FILTER6 if family == 6 else self.WIRE_FILTER
+        tap_filter = self.TAP_FILTER6 if family == 6 else self.TAP_FILTER
         self._start(topo.remote if not topo.router else topo.router, "r0", wire_filter,
                     snaplen, "wire")
         self.ntaps = len(guests)
         for i, g in enumerate(guests):
-            self._start(g.ns, g.ifname, self.TAP_FILTER, 256, "tap-%d" % i)
+            self._start(g.ns, g.ifname, tap_filter, 256, "tap-%d" % i)
         for i, (ns, ifname, flt) in enumerate(also):
             self._start(ns, ifname, flt, snaplen, "also-%d" % i)
 
@@ -99,13 +114,18 @@ class Wire:
         self.stop(settle)
         return list(rdpcap(self.caps[which][1]))
 
+    # IPv6's fields, read into the IPv4 names above
+    FIELDS6 = {"ipv6.src": "ip.src", "ipv6.dst": "ip.dst", "icmpv6.type": "icmp.type",
+               "icmpv6.code": "icmp.code"}
+
     @staticmethod
     def read(paths):
         """The packets of each capture as dicts, outer headers only (tshark,
-        one per file, all at once)."""
+        one per file, all at once); IPv6's under the names of IPv4's fields
+        (ip.src is an IPv6 packet's source, icmp.type its ICMPv6 type)."""
         fields = ["ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "tcp.seq_raw",
                   "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset",
-                  "icmp.type", "icmp.code", "frame.time_epoch"]
+                  "icmp.type", "icmp.code", "frame.time_epoch"] + list(Wire.FIELDS6)
         procs = []
         for path in paths:
             cmd = ["tshark", "-n", "-r", path, "-T", "fields", "-E", "separator=\t",
@@ -118,7 +138,15 @@ class Wire:
         for p in procs:
             out, err = p.communicate(timeout=60)
             assert p.returncode == 0, "tshark: " + err
-            caps.append([dict(zip(fields, line.split("\t"))) for line in out.splitlines()])
+            pkts = []
+            for line in out.splitlines():
+                p = dict(zip(fields, line.split("\t")))
+                for f6, f4 in Wire.FIELDS6.items():
+                    if p.get(f6):
+                        p[f4] = p[f6]
+                    p.pop(f6, None)
+                pkts.append(p)
+            caps.append(pkts)
         return caps
 
     @staticmethod
@@ -139,9 +167,14 @@ class Wire:
         wire = caps[0]
         taps = [p for cap in caps[1:] for p in cap]
 
+        host = self.host_addr
+        unreach = "1" if self.family == 6 else "3"
+        # A guest's reset on its tap: from the host's address (IPv4), from
+        # any of its own (IPv6: SLAAC, DHCPv6, whatever it chose). A reset
+        # toward the guest never matches: its destination is the guest's
         guest_rsts = set()
         for p in taps:
-            if p["ip.src"] == HOST_ADDR and self.flag(p["tcp.flags.reset"]):
+            if (self.family == 6 or p["ip.src"] == host) and self.flag(p["tcp.flags.reset"]):
                 guest_rsts.add((p["ip.dst"], p["tcp.dstport"], p["tcp.seq_raw"]))
 
         # syns: (host port, peer, peer port, time) of every connection
@@ -151,12 +184,12 @@ class Wire:
              "unreach": []}
         for p in wire:
             tcp = p["tcp.seq_raw"] != "" and p["icmp.type"] == ""
-            if tcp and p["ip.dst"] == HOST_ADDR and self.flag(p["tcp.flags.fin"]):
+            if tcp and p["ip.dst"] == host and self.flag(p["tcp.flags.fin"]):
                 r["fins"].append((p["ip.src"], int(p["tcp.srcport"]),
                                   float(p["frame.time_epoch"])))
-            if p["ip.src"] != HOST_ADDR:
+            if p["ip.src"] != host:
                 continue
-            if p["icmp.type"] == "3":
+            if p["icmp.type"] == unreach:
                 r["unreach"].append(p)
             if not tcp:
                 continue
@@ -168,7 +201,7 @@ class Wire:
                 key = (p["ip.dst"], p["tcp.dstport"], p["tcp.seq_raw"])
                 r["matched" if key in guest_rsts else "unmatched"].append(p)
         log("wire: %d SYNs, %d resets from %s (%d the guest's), %d unreachable"
-            % (len(r["syns"]), len(r["rsts"]), HOST_ADDR, len(r["matched"]),
+            % (len(r["syns"]), len(r["rsts"]), host, len(r["matched"]),
                len(r["unreach"])))
         return r
 

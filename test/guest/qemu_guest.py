@@ -47,6 +47,8 @@ class GuestResult:
     times: dict                  # MERD-TIME stage -> guest uptime in seconds
     warnings: list               # MERD-WARN texts
     argv: list                   # the command that was run
+    slaac: "str | None" = None   # MERD-SLAAC ok ADDR/LEN (with merd.ipv6=1), uncompressed
+    slaac_ok: "bool | None" = None  # True/False from MERD-SLAAC ok/fail, None if not asked
 
     @property
     def ok(self):
@@ -99,8 +101,10 @@ def qemu_argv(kernel, initrd, netdev_args, script=None, extra_args=(), cmdline_e
 
 
 def parse_console(text):
-    """Parse MERD- lines: returns dict(lease, dhcp_ok, script_rc, done, times, warnings)."""
-    r = dict(lease={}, dhcp_ok=None, script_rc=None, done=False, times={}, warnings=[])
+    """Parse MERD- lines: returns dict(lease, dhcp_ok, script_rc, done, times, warnings,
+    slaac, slaac_ok)."""
+    r = dict(lease={}, dhcp_ok=None, script_rc=None, done=False, times={}, warnings=[],
+             slaac=None, slaac_ok=None)
     for raw in text.splitlines():
         m = _LINE_RE.search(raw.rstrip("\r"))
         if not m:
@@ -111,6 +115,10 @@ def parse_console(text):
             r["lease"][k] = v
         elif kind == "DHCP":
             r["dhcp_ok"] = {"ok": True, "fail": False}.get(rest)
+        elif kind == "SLAAC":
+            w = rest.split()
+            r["slaac_ok"] = {"ok": True, "fail": False}.get(w[0] if w else "")
+            r["slaac"] = w[1] if r["slaac_ok"] and len(w) > 1 else None
         elif kind == "SCRIPT" and re.fullmatch(r"rc=\d+", rest):
             r["script_rc"] = int(rest[3:])
         elif kind == "TIME" and "=" in rest:
@@ -224,7 +232,8 @@ def _run(argv, timeout, pass_fds, log_path):
     return GuestResult(console=console, lease=p["lease"], dhcp_ok=p["dhcp_ok"],
                        script_rc=p["script_rc"], done=p["done"], timed_out=timed_out,
                        returncode=proc.returncode, elapsed=end - start, times=p["times"],
-                       warnings=p["warnings"], argv=argv)
+                       warnings=p["warnings"], argv=argv, slaac=p["slaac"],
+                       slaac_ok=p["slaac_ok"])
 
 
 if __name__ == "__main__":

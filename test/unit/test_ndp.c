@@ -543,7 +543,7 @@ static void check_ra(const struct ctx *c, const struct ra_seen *s,
 
 	assert_true(len - ETH_HLEN <= c->link.mtu);
 	assert_int_equal(s->hops, 64);
-	assert_int_equal(s->flags, RA_M | RA_O);
+	assert_int_equal(s->flags, c->opts.no_dhcpv6 ? 0 : RA_M | RA_O);
 	assert_true(s->lifetime >= NDP_RA_INTERVAL_MAX);
 	assert_true(s->lifetime <= 9000);		/* RFC 4861 6.2.1 */
 	assert_int_equal(s->reachable, 0);
@@ -655,6 +655,33 @@ static void test_ns_guest_silent(void **state)
 		assert_true(ns_run(*state, own[i], out, &rlen));
 		assert_int_equal(rlen, 0);
 	}
+}
+
+/* A DAD solicitation names the address the guest takes, however it made
+ * it; a solicitation from a unicast source, or with a bad checksum, does
+ * not
+ */
+static void test_dad_target(void **state)
+{
+	const char *const t = "2001:db8:1:200:b37d:88cd:d3e5:c334";
+	struct in6_addr got, want = a6(t);
+	char sn[INET6_ADDRSTRLEN];
+	uint8_t m[NS_LEN];
+	struct v6pkt p;
+
+	ns_msg(m, t);
+	p = pkt_make("::", solicited_node(t, sn), 255, NH_ICMP6, m, sizeof(m));
+	assert_true(ndp_dad_target(*state, &p.ip, &got));
+	assert_memory_equal(&got, &want, sizeof(got));
+	p.buf[p.len - 1] ^= 1;		/* the checksum no longer holds */
+	assert_false(ndp_dad_target(*state, &p.ip, &got));
+	pkt_free(&p);
+
+	ns_msg(m, t);
+	p = pkt_make(GUEST_LL, solicited_node(t, sn), 255, NH_ICMP6, m,
+		     sizeof(m));
+	assert_false(ndp_dad_target(*state, &p.ip, &got));
+	pkt_free(&p);
 }
 
 /* The guest's SLAAC and link-local addresses, from its MAC (modified
@@ -1009,6 +1036,23 @@ static void test_no_ndp(void **state)
 }
 
 /* --no-ra: RS swallowed unanswered, NS still answered */
+/* Without DHCPv6, the RA doesn't send the guest asking for it: neither M
+ * nor O (RFC 4861 4.2); the prefix is still there for SLAAC
+ */
+static void test_no_dhcpv6_flags(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t out[REPLY_MAX];
+	struct ra_seen s;
+	size_t rlen;
+
+	c->opts.no_dhcpv6 = true;
+	assert_true(rs_run(c, GUEST_LL, guest_mac, out, &rlen));
+	ra_parse(out, rlen, guest_mac, GUEST_LL, &s);
+	assert_int_equal(s.flags, 0);
+	check_ra(c, &s, rlen);
+}
+
 static void test_no_ra(void **state)
 {
 	struct ctx *c = *state;
@@ -1230,6 +1274,7 @@ int main(void)
 		T(test_ns_guest_silent),
 		T(test_ns_own_n),
 		T(test_ns_guest_eui64_silent),
+		T(test_dad_target),
 		T(test_ns_dad_silent),
 		T(test_ns_hop_limit_code),
 		T(test_ns_bad_checksum),
@@ -1245,6 +1290,7 @@ int main(void)
 		T(test_consumed_quietly),
 		T(test_no_ndp),
 		T(test_no_ra),
+		T(test_no_dhcpv6_flags),
 		T(test_not_ndp),
 		T(test_fragments),
 		T(test_ra_buffer_sizes),
