@@ -121,7 +121,7 @@ test/unit/test_ip6: test/unit/test_ip6.c test/unit/unit.h test/unit/ref.h \
 	$(CC) $(UNIT_CFLAGS) -o $@ $< ip.c ip4.c ip6.c csum.c $(UNIT_LIBS)
 
 test/unit/test_nat: test/unit/test_nat.c test/unit/unit.h test/unit/ref.h \
-		nat.c csum.c $(MERD_HDRS)
+		test/unit/ref6.h nat.c csum.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< nat.c csum.c $(UNIT_LIBS)
 
 test/unit/test_conntrack: test/unit/test_conntrack.c test/unit/unit.h \
@@ -133,7 +133,7 @@ test/unit/test_frag: test/unit/test_frag.c test/unit/unit.h test/unit/ref.h \
 	$(CC) $(UNIT_CFLAGS) -o $@ $< frag.c ip4.c csum.c $(UNIT_LIBS)
 
 test/unit/test_raw: test/unit/test_raw.c test/unit/unit.h test/unit/ref.h \
-		$(DATAPATH_SRCS) $(MERD_HDRS)
+		test/unit/ref6.h test/unit/netns.h $(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
 
 # Binds ports: runs in a network namespace of its own (unshare(), as root)
@@ -141,7 +141,8 @@ test/unit/test_port: test/unit/test_port.c test/unit/unit.h test/unit/netns.h po
 		$(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< port.c $(UNIT_LIBS)
 
-UNIT_ENV_HDRS := test/unit/unit.h test/unit/ref.h test/unit/env.h
+UNIT_ENV_HDRS := test/unit/unit.h test/unit/ref.h test/unit/env.h \
+	test/unit/ref6.h test/unit/env6.h
 
 test/unit/test_icmp: test/unit/test_icmp.c $(UNIT_ENV_HDRS) \
 		$(DATAPATH_SRCS) $(MERD_HDRS)
@@ -196,7 +197,7 @@ cppcheck:
 
 # libFuzzer harnesses, FUZZ_SECONDS each; those reaching forwarding run in
 # a private network namespace (as root)
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 
 fuzz:
 	test/fuzz/run.sh $(FUZZ_SECONDS)

@@ -304,6 +304,7 @@ void fwd_forget(struct ctx *c)
 			fwd_release(c, ct->aging[s].head, "guest gone");
 	c->fwd.raw.nout = 0;
 	frag_flush(&c->fwd.frag);
+	memset(c->fwd.frag6, 0, sizeof(c->fwd.frag6));
 }
 
 /**
@@ -1168,15 +1169,21 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 	uint32_t idx;
 
 	if (ip->frag) {
-		if (!s || s->flow >= c->fwd.ct.max ||
-		    c->fwd.ct.flows[s->flow].created != s->created ||
-		    !c->fwd.ct.flows[s->flow].proto) {
+		f = s && s->flow < c->fwd.ct.max ? &c->fwd.ct.flows[s->flow] :
+		    NULL;
+		side = f ? ct_side_of(f, PIF_TAP) : INISIDE;
+		/* Its flow gone, or another in its slot: one started in the
+		 * same second has the same creation time, so it must at
+		 * least be between the fragment's addresses
+		 */
+		if (!f || f->created != s->created || !f->proto ||
+		    f->proto != ip->proto ||
+		    !inany_equals(&f->side[side].eaddr, &ip->src) ||
+		    !inany_equals(&f->side[side].oaddr, &ip->dst)) {
 			trace(c, "fwd: IPv6 fragment of no known datagram, "
 			      "dropped");
 			return;
 		}
-		f = &c->fwd.ct.flows[s->flow];
-		side = ct_side_of(f, PIF_TAP);
 		fwd_route6(c, ip, false, &r);
 		if (!r.mapped && ip->ttl <= 1)
 			return;	/* the first one drew the error */

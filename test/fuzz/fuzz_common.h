@@ -33,6 +33,7 @@
 #include "fwd.h"
 #include "ip.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "log.h"
 #include "merd.h"
 #include "pkt.h"
@@ -92,10 +93,11 @@
 #define FUZZ_PORTS_LO	61000
 #define FUZZ_PORTS_HI	(FUZZ_PORTS_LO + FUZZ_PORT_BLOCKS * PORT_BLOCK - 1)
 #define FUZZ_NOW	1000U
-/* The host's address flows leave from: not configured in the namespace,
- * so that sends from it fail
+/* The host's addresses flows leave from: not configured in the namespace,
+ * so that sends from them fail
  */
 #define FUZZ_HOST_ADDR	"198.51.100.2"
+#define FUZZ_HOST_ADDR6	"2001:db8:7::2"
 
 static const uint8_t fuzz_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
 					      0xff, 0xff, 0xff };
@@ -169,24 +171,32 @@ static inline void fuzz_ctx_init(struct ctx *c)
 }
 
 /**
- * struct fuzz_guest - what merd gives the guest: its link, its IPv4 identity
+ * struct fuzz_guest - what merd gives the guest: its link, its IPv4 and
+ *		       IPv6 identities
  * @link:	as c->link
  * @g4:		as c->guest4
+ * @g6:		as c->guest6: not served unless fuzz_guest6_conf() says so
  */
 struct fuzz_guest {
 	struct guest_link link;
 	struct guest4 g4;
+	struct guest6 g6;
 };
 
 /**
  * fuzz_guest_set() - give a context a guest configuration
  * @c:		context
  * @g:		configuration
+ *
+ * Also forgets the addresses merd learnt the guest sends from (they are
+ * part of c->guest6), so that each input starts from the same.
  */
 static inline void fuzz_guest_set(struct ctx *c, const struct fuzz_guest *g)
 {
 	c->link = g->link;
 	c->guest4 = g->g4;
+	c->guest6 = g->g6;
+	c->opts.v6 = g->g6.enabled;
 }
 
 /**
@@ -270,6 +280,37 @@ static inline void fuzz_guest_conf(struct fuzz_guest *g, int n)
 }
 
 /**
+ * fuzz_guest6_conf() - serve IPv6 in a guest configuration, as conf.c
+ *			would: the guest at 2001:db8:6::10 behind the router
+ *			address fe80::1
+ * @g:		configuration, its link MTU at least IP6_MTU_MIN
+ * @n:		0: /64, one DNS server; 1: /48, every DNS server, the
+ *		guest's link-local address already known
+ */
+static inline void fuzz_guest6_conf(struct fuzz_guest *g, int n)
+{
+	struct guest6 *g6 = &g->g6;
+	int i;
+
+	memset(g6, 0, sizeof(*g6));
+	g6->enabled = true;
+	inet_pton(AF_INET6, "2001:db8:6::10", &g6->addr);
+	inet_pton(AF_INET6, "fe80::1", &g6->gw);
+	g6->prefix_len = n ? 48 : 64;
+	g6->prefix = g6->addr;
+	for (i = g6->prefix_len; i < 128; i++)
+		g6->prefix.s6_addr[i / 8] &= (uint8_t)~(0x80U >> (i % 8));
+	inet_pton(AF_INET6, "2001:db8:6::53", &g6->dns[g6->dns_n++]);
+	if (!n)
+		return;
+	for (i = g6->dns_n; i < DNS_MAX; i++) {
+		g6->dns[g6->dns_n] = g6->dns[0];
+		g6->dns[g6->dns_n++].s6_addr[15] = (uint8_t)(0x60 + i);
+	}
+	inet_pton(AF_INET6, "fe80::5054:ff:fe12:3456", &g6->own[g6->own_n++]);
+}
+
+/**
  * fuzz_eth_split() - take a frame apart: Ethernet header, and the rest
  * @f:		frame
  * @eh:		filled with its Ethernet header
@@ -285,7 +326,8 @@ static inline bool fuzz_eth_split(struct pkt f, struct ethhdr *eh,
 
 /**
  * fuzz_frame_in() - the checks frame_handler() makes before looking at the
- *		     EtherType: an Ethernet header, to our MAC or broadcast
+ *		     EtherType: an Ethernet header, to our MAC, broadcast or
+ *		     an IPv6 multicast MAC (RFC 2464 7: 33:33 and 32 bits)
  * @c:		context
  * @f:		frame
  * @eh:		filled with its Ethernet header
@@ -296,10 +338,13 @@ static inline bool fuzz_eth_split(struct pkt f, struct ethhdr *eh,
 static inline bool fuzz_frame_in(const struct ctx *c, struct pkt f,
 				 struct ethhdr *eh, struct pkt *l3)
 {
+	static const uint8_t mcast6[2] = { 0x33, 0x33 };
+
 	if (!fuzz_eth_split(f, eh, l3))
 		return false;
 	return !memcmp(eh->h_dest, c->link.mac, ETH_ALEN) ||
-	       !memcmp(eh->h_dest, fuzz_bcast, ETH_ALEN);
+	       !memcmp(eh->h_dest, fuzz_bcast, ETH_ALEN) ||
+	       !memcmp(eh->h_dest, mcast6, sizeof(mcast6));
 }
 
 /**
@@ -344,29 +389,77 @@ static inline bool fuzz_is_dhcp(const struct ctx *c, const struct ip_view *ip)
 
 /**
  * fuzz_eth_to_guest() - tell whether a frame merd queued for the guest has
- *			 the Ethernet header of IPv4 from merd
+ *			 the Ethernet header of IP from merd
  * @c:		context
  * @eh:		the frame's Ethernet header
  *
- * Return: true for IPv4 from our MAC to the guest's, or to broadcast while
- *	   the guest's isn't known
+ * Return: true for IPv4, or IPv6 if served, from our MAC to the guest's,
+ *	   or to broadcast while the guest's isn't known
  */
 static inline bool fuzz_eth_to_guest(const struct ctx *c,
 				     const struct ethhdr *eh)
 {
-	return ntohs(eh->h_proto) == ETH_P_IP &&
+	return (ntohs(eh->h_proto) == ETH_P_IP ||
+		(ntohs(eh->h_proto) == ETH_P_IPV6 && c->guest6.enabled)) &&
 	       !memcmp(eh->h_source, c->link.mac, ETH_ALEN) &&
 	       !memcmp(eh->h_dest, c->tap.guest_mac_known ? c->tap.guest_mac :
 				   fuzz_bcast, ETH_ALEN);
 }
 
 /**
- * fuzz_fix_csums() - correct the IPv4 header and UDP checksums of a frame
+ * fuzz_fix_csums6() - correct the transport checksum of an IPv6 packet
+ * @l3:		packet, from its fixed header, modified
+ * @len:	bytes there
+ *
+ * TCP, UDP and ICMPv6, after hop-by-hop, routing and destination options
+ * headers (RFC 8200 4: their length in 8-byte units, the first not
+ * counted), up to the payload length; not in a fragment. This only gets
+ * the fuzzer past the checksums.
+ */
+static inline void fuzz_fix_csums6(uint8_t *l3, size_t len)
+{
+	size_t off = sizeof(struct ip6_hdr), end, coff;
+	struct ip6_hdr h;
+	uint16_t sum;
+	uint8_t nh;
+	int n;
+
+	if (len < sizeof(h))
+		return;
+	memcpy(&h, l3, sizeof(h));
+	end = sizeof(h) + ntohs(h.ip6_plen);
+	if ((ntohl(h.ip6_flow) >> 28) != 6 || end > len)
+		return;
+	for (nh = h.ip6_nxt, n = 0; n < IP6_EXT_MAX; n++) {
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING &&
+		    nh != IPPROTO_DSTOPTS)
+			break;
+		if (off + 2 > end)
+			return;
+		nh = l3[off];
+		off += ((size_t)l3[off + 1] + 1) * 8;
+	}
+	if (nh != IPPROTO_TCP && nh != IPPROTO_UDP && nh != IPPROTO_ICMPV6)
+		return;
+	coff = csum_l4_offset(nh);
+	if (off + coff + 2 > end)
+		return;
+	memset(l3 + off + coff, 0, 2);
+	sum = csum_l4_ip6(&h.ip6_src, &h.ip6_dst, nh, l3 + off, end - off);
+	if (nh == IPPROTO_UDP && !sum)
+		sum = 0xffff;	/* RFC 8200 8.1 */
+	memcpy(l3 + off + coff, &sum, 2);
+}
+
+/**
+ * fuzz_fix_csums() - correct the IPv4 header and UDP checksums of a frame,
+ *		      or the transport checksum of an IPv6 one
  * @f:		frame, modified
  * @len:	its length
  *
- * A UDP checksum of zero ("none") is left alone. Anything that doesn't
- * look like IPv4, or whose lengths don't fit the frame, is left as it is.
+ * An IPv4 UDP checksum of zero ("none") is left alone. Anything that
+ * doesn't look like IPv4 or IPv6, or whose lengths don't fit the frame,
+ * is left as it is.
  */
 static inline void fuzz_fix_csums(uint8_t *f, size_t len)
 {
@@ -376,6 +469,10 @@ static inline void fuzz_fix_csums(uint8_t *f, size_t len)
 	struct iphdr h;
 	uint16_t sum;
 
+	if (len >= ETH_HLEN && f[12] == 0x86 && f[13] == 0xdd) {
+		fuzz_fix_csums6(l3, len - ETH_HLEN);
+		return;
+	}
 	if (len < ETH_HLEN + sizeof(h) || f[12] != 0x08 || f[13] != 0x00)
 		return;
 	memcpy(&h, l3, sizeof(h));
@@ -455,6 +552,7 @@ static inline void fuzz_fwd_setup(struct ctx *c, const struct fuzz_guest *g)
 	c->opts.ports_lo = FUZZ_PORTS_LO;
 	c->opts.ports_hi = FUZZ_PORTS_HI;
 	inet_pton(AF_INET, FUZZ_HOST_ADDR, &c->host.out4);
+	inet_pton(AF_INET6, FUZZ_HOST_ADDR6, &c->host.out6);
 	c->host.mtu = 1500;
 	c->now = FUZZ_NOW;
 	if (tap_init(c))
@@ -499,6 +597,7 @@ static inline void fuzz_fwd_reset(struct ctx *c)
 	p->ping = true;
 	memset(c->fwd.port_ctr, 0, sizeof(c->fwd.port_ctr));
 	c->fwd.ip_id = 0;
+	c->fwd.frag6_id = 0;
 	c->fwd.raw.nout = 0;
 	frag_flush(&c->fwd.frag);
 }
@@ -536,6 +635,11 @@ static inline void fuzz_fwd_forget(struct ctx *c)
 		if (c->fwd.frag.slot[f].used)
 			fuzz_fail("%s: invariant broken: fwd_forget() left a "
 				  "reassembly", fuzz_who);
+	for (f = 0; f < FWD_FRAG6_MAX; f++)
+		if (c->fwd.frag6[f].expires)
+			fuzz_fail("%s: invariant broken: fwd_forget() left an "
+				  "IPv6 datagram's fragments going to flow %u",
+				  fuzz_who, c->fwd.frag6[f].flow);
 }
 
 /**
@@ -579,9 +683,13 @@ static inline void fuzz_raw_drain(const struct ctx *c)
 	char b;
 	int i;
 
-	for (i = 0; i < RAW_PROTOS; i++)
+	for (i = 0; i < RAW_PROTOS; i++) {
 		while (recv(c->fwd.raw.fd[i], &b, 1, MSG_DONTWAIT) >= 0)
 			;
+		while (c->fwd.raw.fd6[i] >= 0 &&
+		       recv(c->fwd.raw.fd6[i], &b, 1, MSG_DONTWAIT) >= 0)
+			;
+	}
 }
 
 #endif /* FUZZ_COMMON_H */

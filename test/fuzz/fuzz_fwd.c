@@ -12,7 +12,8 @@
  * The input is a control byte, then chunks:
  *
  *   byte 0	control:
- *		  bits 0-1  guest configuration (fuzz_conf())
+ *		  bits 0-1  guest configuration (fuzz_conf(): IPv6 in
+ *			    0 and 1)
  *		  bit 2	    the host's uplink MTU is 576, not 1500: guest
  *			    packets are fragmented on the way out, or
  *			    draw "fragmentation needed"
@@ -32,8 +33,8 @@
  *		  bits 0-1  0: a guest packet, framed (Ethernet header
  *			       to merd's MAC) and given to merd.c's
  *			       frame_handler(), as tap.c hands frames;
- *			    1: a guest packet, ip4_parse() then
- *			       fwd_from_guest();
+ *			    1: a guest packet, ip4_parse() (ip6_parse())
+ *			       then fwd_from_guest();
  *			    2: a packet from the host's raw sockets, to
  *			       fwd_from_host();
  *			    3: time: the clock moves on by the 16-bit
@@ -42,26 +43,33 @@
  *		  bit 2	    fix the checksums first: guest packets get a
  *			    right IPv4 header checksum and (unless a
  *			    fragment) transport checksum; host packets
- *			    a right transport checksum
+ *			    a right transport checksum (IPv6 has no
+ *			    header checksum)
  *		  bit 3	    aim at a flow (if any): the packet is
  *			    rewritten to belong to the flow picked by
  *			    bits 4-7 (guest packets: the addresses and
  *			    ports, or echo id, of its side on the guest's
  *			    link; host packets: those of its side on the
  *			    host's, or for an ICMP error, quoting a packet
- *			    the flow sent); a TCP segment's sequence and
+ *			    the flow sent; a flow of the packet's IP
+ *			    version); a TCP segment's sequence and
  *			    acknowledgement numbers are then taken as
  *			    offsets from what the flow saw of each side
  *			    (0 and 0: the next segment, in the window)
  *		  bits 4-7  which live flow, in aging-list order, modulo
  *			    their number
  *		byte 1-2: length, big-endian (what is left if larger);
- *		then the packet, from its IPv4 header
+ *		then the packet, from its IP header: IPv6 if its version
+ *		is 6, else IPv4
  *
  * Host packets are made what the kernel hands a raw socket: version 4,
  * header length within the packet, total length the packet's length,
  * header checksum right (ip_rcv() checks it). Transport checksums aren't
- * checked by the kernel before raw delivery: those are the fuzzer's.
+ * checked by the kernel before raw delivery: those are the fuzzer's. An
+ * IPv6 one is what raw.c's raw6_header() rebuilds: the fixed header
+ * alone, payload length the packet's, next header one of the three
+ * sockets', TCP, UDP or ICMPv6, the ICMPv6 checksum right (the kernel
+ * checks it for raw sockets, RFC 3542 3.1).
  *
  * Ports: the harness holds all but the first few ports of each block of
  * merd's range (fuzz_common.h), so that flows to one peer soon take every
@@ -92,6 +100,21 @@
  * it was. What guest packets draw must be resets and ICMP errors from the
  * gateway.
  *
+ * IPv6 the same way: frames IPv6 from merd's MAC, ip6_parse() passes, no
+ * extension header but merd's own fragment header, at most the MTU; TCP,
+ * UDP and ICMPv6 checksums right over the pseudo-header (merd computes
+ * them in full), ICMPv6 only echo replies and errors 1 to 4; fragments in
+ * order, one identification, M on all but the last, put back together
+ * for the checks; a flow's packets from its "our" address to its endpoint
+ * with the host packet's traffic class and flow label, hop limit one
+ * less unless from the host itself; translated errors from the router
+ * that sent them (the router address for the host itself), hop limit one
+ * less, quoting the guest's addresses and ports, the quoted segment's
+ * checksum still right if it was and all of it is there. What guest
+ * packets draw: resets, ICMPv6 errors from the router address. Frames
+ * frame_ip6() hands to ndp() or dhcpv6() aren't given (fuzz_ndp and
+ * fuzz_dhcpv6 have them).
+ *
  * A guest packet queued to be sent must be NATed right: from the other
  * side's "our" address and port to its endpoint, as the harness finds the
  * flow by scanning, TTL one less unless mapped, header checksum right,
@@ -100,14 +123,23 @@
  * table is full of live flows, or if no block of ports is left to claim.
  * Fragments from the guest:
  * whenever merd acts on a reassembled datagram, every 8-byte block of it
- * must have come in some fragment of it.
+ * must have come in some fragment of it. Over IPv6: the guest's packet
+ * leaves with its first word, hop limit one less unless to the router
+ * address, its extension headers left out but its fragment header (next
+ * header fixed), the quote kept for an error the guest's; its fragments
+ * go out as they come, the first with its flow, a later one only after a
+ * first fragment of its datagram (source, destination, identification)
+ * came with a flow still there (same slot, creation time, protocol,
+ * addresses on the guest's side), less than a minute before, from and to
+ * where that flow sends.
  *
  * After every chunk, conntrack must be consistent: the aging lists well
  * linked, each flow in the list of its state, in expiry order, as many as
  * @count, the free list the rest; each side of each flow found by
  * ct_lookup() with its key; the index holding exactly two entries a flow;
  * each flow opened by the guest toward the host's network, all addresses
- * IPv4-mapped, routed as fwd.c routes (the gateway mapped to loopback and
+ * IPv4-mapped (IPv6 flows: none but the guest's own source), routed as
+ * fwd.c routes (the gateway, or router address, mapped to loopback and
  * the host's resolver, the rest from the host's address); each flow's host
  * port in a claimed block, held by merd for its protocol (port.c), the
  * references of each port flows use exactly those flows, each block's
@@ -119,10 +151,11 @@
  * idle too long but the last one.
  *
  * Between inputs: fwd_forget() (nothing may be left of the guest's flows,
- * ports or fragments), the raw sockets drained, and, for inputs to behave
- * the same whatever ran before, the flow table set up anew (fixed hash
- * key), the first block of ports alone claimed, port counters, the IPv4
- * identification and the clock reset (fuzz_fwd_reset()).
+ * ports or fragments, IPv6 ones' records included), the raw sockets
+ * drained, and, for inputs to behave the same whatever ran before, the
+ * flow table set up anew (fixed hash key), the first block of ports alone
+ * claimed, port counters, the IPv4 and IPv6 identifications and the clock
+ * reset (fuzz_fwd_reset()).
  */
 
 #include <endian.h>
@@ -133,7 +166,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <netinet/icmp6.h>
 #include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -146,10 +181,13 @@
 #include "epoll.h"
 #include "frag.h"
 #include "fwd.h"
+#include "dhcpv6.h"
 #include "icmp.h"
+#include "icmp6.h"
 #include "inany.h"
 #include "ip.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "log.h"
 #include "merd.h"
 #include "pkt.h"
@@ -190,6 +228,8 @@
 #define FMODEL_KEYS	64
 #define FMODEL_BLOCKS	((DGRAM_MAX + 7) / 8)
 #define NPORTS		(FUZZ_PORTS_HI - FUZZ_PORTS_LO + 1)
+/* RFC 3810 5.2: MLDv2's report, which glibc doesn't name */
+#define FUZZ_MLD2_REPORT 143
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -225,7 +265,12 @@ enum chk_src {
  * @ttl:	(SRC_HOST) expected TTL
  * @esrc:	(SRC_HOST, @err) expected source of the translated error
  * @qsum_ok:	(SRC_HOST, @err) the quoted IPv4 header was whole, checksum
- *		right
+ *		right; for IPv6, the quoted transport segment (@qlen bytes)
+ * @qlen:	(SRC_HOST, @err, IPv6) the quoted payload length
+ * @vtf:	(SRC_HOST, IPv6) the host packet's first word: traffic class
+ *		and flow label the guest must get
+ * @esrc6:	(SRC_HOST, @err, IPv6) expected source of the translated
+ *		error
  * @acc:	payload received so far, transport header stripped
  * @acc_len:	its length
  * @seq:	(TCP) sequence number the next segment must have
@@ -237,6 +282,7 @@ enum chk_src {
  * @grp:	fragments being put back together: header, then payload
  * @grp_len:	payload bytes in @grp
  * @grp_open:	a train of fragments started
+ * @grp_id:	identification of an IPv6 train
  */
 static struct chk {
 	enum chk_src src;
@@ -248,6 +294,9 @@ static struct chk {
 	uint8_t ttl;
 	uint32_t esrc;
 	bool qsum_ok;
+	size_t qlen;
+	uint32_t vtf;
+	struct in6_addr esrc6;
 	bool syn;
 	bool refused;
 	uint8_t *acc;
@@ -258,6 +307,7 @@ static struct chk {
 	uint8_t *grp;
 	size_t grp_len;
 	bool grp_open;
+	uint32_t grp_id;
 } chk;
 
 /**
@@ -307,8 +357,9 @@ static struct fuzz_state {
 /**
  * fuzz_conf() - guest configuration number @n
  * @g:		configuration to fill
- * @n:		0: /24, MTU 1500; 1: /16, MTU 65520; 2: /24, MTU 576;
- *		3: /32, MTU 68
+ * @n:		0: /24, MTU 1500, IPv6 /64; 1: /16, MTU 65520, IPv6 /48
+ *		(fuzz_guest6_conf()); 2: /24, MTU 576; 3: /32, MTU 68: too
+ *		small for IPv6, which conf.c then doesn't serve
  */
 static void fuzz_conf(struct fuzz_guest *g, int n)
 {
@@ -319,6 +370,8 @@ static void fuzz_conf(struct fuzz_guest *g, int n)
 	g->g4.prefix_len = prefix[n];
 	g->link.mtu = mtu[n];
 	inet_pton(AF_INET, "192.0.2.53", &g->g4.dns[g->g4.dns_n++]);
+	if (g->link.mtu >= IP6_MTU_MIN)
+		fuzz_guest6_conf(g, n);
 }
 
 /**
@@ -331,10 +384,15 @@ static void raw_watch(struct ctx *c, int op)
 {
 	int i;
 
-	for (i = 0; i < RAW_PROTOS; i++)
+	for (i = 0; i < RAW_PROTOS; i++) {
 		if (epoll_ref_ctl(c->epollfd, op, c->fwd.raw.fd[i], EPOLLIN,
 				  EPOLL_TYPE_RAW, i))
 			abort();
+		if (c->fwd.raw.fd6[i] >= 0 &&
+		    epoll_ref_ctl(c->epollfd, op, c->fwd.raw.fd6[i], EPOLLIN,
+				  EPOLL_TYPE_RAW, RAW_PROTOS + i))
+			abort();
+	}
 	c->fwd.raw.paused = false;
 }
 
@@ -712,6 +770,45 @@ NOCOV static const struct port_slot *slot_of(const struct ports *p,
 }
 
 /**
+ * check_route6() - an IPv6 flow is what fwd_flow_new() makes: no address
+ *		    but the guest's own IPv4-mapped, routed as fwd_route6()
+ *		    routes (the router address to the host's loopback, its
+ *		    DNS port to the host's resolver there; the rest from the
+ *		    host's address)
+ * @c:		context
+ * @idx:	flow number
+ */
+NOCOV static void check_route6(const struct ctx *c, uint32_t idx)
+{
+	const struct flow *f = &c->fwd.ct.flows[idx];
+	const struct flowside *t = &f->side[INISIDE], *h = &f->side[TGTSIDE];
+	struct in6_addr haddr = c->host.out6, raddr = t->oaddr.a6;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	unsigned int s;
+
+	/* The guest's source is anything ip6_parse() takes: merd replaces
+	 * it (RFC 6890 2.2.3 would have a router drop IPv4-mapped ones)
+	 */
+	for (s = 0; s < SIDES; s++)
+		if ((s != INISIDE && inany_is_v4(&f->side[s].eaddr)) ||
+		    inany_is_v4(&f->side[s].oaddr))
+			FAIL("IPv6 flow %u: side %u has IPv4-mapped "
+			     "addresses", idx, s);
+	if (!c->opts.no_map_gw && IN6_ARE_ADDR_EQUAL(&raddr, &c->guest6.gw)) {
+		haddr = in6addr_loopback;
+		raddr = (t->oport == 53 &&
+			 !IN6_IS_ADDR_UNSPECIFIED(&c->host.dns6_lo)) ?
+			c->host.dns6_lo : in6addr_loopback;
+	}
+	if (!IN6_ARE_ADDR_EQUAL(&h->oaddr.a6, &haddr) ||
+	    !IN6_ARE_ADDR_EQUAL(&h->eaddr.a6, &raddr) || h->eport != t->oport)
+		FAIL("IPv6 flow %u to port %u leaves from %s to %s port %u",
+		     idx, t->oport,
+		     inet_ntop(AF_INET6, &h->oaddr, a, sizeof(a)),
+		     inet_ntop(AF_INET6, &h->eaddr, b, sizeof(b)), h->eport);
+}
+
+/**
  * check_route() - a flow is what fwd_flow_new() makes: the guest toward
  *		   the host's network, routed as fwd_route() routes
  * @c:		context
@@ -722,15 +819,20 @@ NOCOV static void check_route(const struct ctx *c, uint32_t idx)
 	const struct flow *f = &c->fwd.ct.flows[idx];
 	const struct flowside *t = &f->side[INISIDE], *h = &f->side[TGTSIDE];
 	uint32_t haddr = c->host.out4.s_addr, raddr = v4(&t->oaddr);
+	bool v6 = f->af == AF_INET6;
 	unsigned int s;
 
 	if (f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP &&
-	    f->proto != IPPROTO_ICMP)
+	    f->proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
 		FAIL("flow %u of protocol %u", idx, f->proto);
 	if (f->pif[INISIDE] != PIF_TAP || f->pif[TGTSIDE] != PIF_HOST ||
-	    f->af != AF_INET)
+	    (f->af != AF_INET && (f->af != AF_INET6 || !c->guest6.enabled)))
 		FAIL("flow %u from interface %u to %u, family %u", idx,
 		     f->pif[INISIDE], f->pif[TGTSIDE], f->af);
+	if (v6) {
+		check_route6(c, idx);
+		return;
+	}
 	for (s = 0; s < SIDES; s++)
 		if (!inany_is_v4(&f->side[s].eaddr) ||
 		    !inany_is_v4(&f->side[s].oaddr))
@@ -1082,6 +1184,308 @@ NOCOV static void check_frag(const uint8_t *ip, size_t len)
 	check_dgram(chk.grp, sizeof(g) + chk.grp_len);
 }
 
+/* What reaches the guest over IPv6 */
+
+/**
+ * a6s() - an IPv6 address as text, for messages
+ * @a:		address
+ * @buf:	INET6_ADDRSTRLEN bytes
+ *
+ * Return: @buf
+ */
+NOCOV static const char *a6s(const void *a, char *buf)
+{
+	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
+/**
+ * at6() - tell whether the 16 bytes at @p are the address @a
+ * @p:		bytes
+ * @a:		address
+ *
+ * Return: true if so
+ */
+NOCOV static bool at6(const uint8_t *p, const union inany_addr *a)
+{
+	return !memcmp(p, &a->a6, sizeof(a->a6));
+}
+
+/**
+ * l6_sum_ok() - tell whether a transport checksum over IPv6 is right
+ * @ip:		the packet's fixed header, for its addresses
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMPV6
+ * @l4:		transport header and payload
+ * @len:	their length
+ *
+ * Return: true if right; a UDP checksum of zero never is (RFC 8200 8.1)
+ */
+NOCOV static bool l6_sum_ok(const uint8_t *ip, uint8_t proto,
+			    const uint8_t *l4, size_t len)
+{
+	struct in6_addr s, d;
+
+	if (proto == IPPROTO_UDP && len >= 8 && !l4[6] && !l4[7])
+		return false;
+	memcpy(&s, ip + offsetof(struct ip6_hdr, ip6_src), sizeof(s));
+	memcpy(&d, ip + offsetof(struct ip6_hdr, ip6_dst), sizeof(d));
+	return csum_fold(csum_partial(l4, len, csum_pseudo6(&s, &d, proto,
+							     (uint32_t)len))) ==
+	       0xffff;
+}
+
+/**
+ * is_icmp6_error() - tell whether an ICMPv6 type is one of the errors
+ *		      merd passes on or sends (RFC 4443 3: 1 to 4)
+ * @type:	type
+ *
+ * Return: true for destination unreachable, packet too big, time
+ *	   exceeded, parameter problem
+ */
+NOCOV static bool is_icmp6_error(uint8_t type)
+{
+	return type >= ICMP6_DST_UNREACH && type <= ICMP6_PARAM_PROB;
+}
+
+/**
+ * check_nat_in6() - addresses and ports of an IPv6 datagram for a host
+ *		     packet's flow
+ * @ip:		datagram, whole, from its fixed header
+ * @len:	its length
+ */
+NOCOV static void check_nat_in6(const uint8_t *ip, size_t len)
+{
+	const struct flowside *t = &chk.f.side[ct_other(chk.side)];
+	const uint8_t *l4 = ip + IP6_HLEN, *q = l4 + ICMP_HLEN;
+	uint8_t proto = chk.f.proto, nh = ip[IP6_OFF_NXT];
+	uint8_t hops = ip[offsetof(struct ip6_hdr, ip6_hlim)];
+	const uint8_t *ql4 = q + IP6_HLEN;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (!at6(ip + offsetof(struct ip6_hdr, ip6_dst), &t->eaddr))
+		FAIL("flow's IPv6 packet for the guest sent to %s, not %s",
+		     a6s(ip + offsetof(struct ip6_hdr, ip6_dst), a),
+		     a6s(&t->eaddr.a6, b));
+
+	if (chk.err) {
+		if (nh != IPPROTO_ICMPV6 || !is_icmp6_error(l4[0]))
+			FAIL("ICMPv6 error about a flow became next header "
+			     "%u type %u", nh, l4[0]);
+		if (memcmp(ip + offsetof(struct ip6_hdr, ip6_src),
+			   &chk.esrc6, 16) || hops != chk.ttl)
+			FAIL("ICMPv6 error about a flow from %s hop limit %u, "
+			     "not %s, %u",
+			     a6s(ip + offsetof(struct ip6_hdr, ip6_src), a),
+			     hops, a6s(&chk.esrc6, b), chk.ttl);
+		/* RFC 4443 2.4 (c): as much as fits, at least the header */
+		if (len < IP6_HLEN + ICMP_HLEN + IP6_HLEN)
+			FAIL("%zu-byte ICMPv6 error for the guest quotes less "
+			     "than an IPv6 header", len);
+		if (!at6(q + offsetof(struct ip6_hdr, ip6_src), &t->eaddr) ||
+		    !at6(q + offsetof(struct ip6_hdr, ip6_dst), &t->oaddr) ||
+		    q[IP6_OFF_NXT] != proto)
+			FAIL("ICMPv6 error quotes a packet from %s to %s, "
+			     "next header %u: not the guest's",
+			     a6s(q + offsetof(struct ip6_hdr, ip6_src), a),
+			     a6s(q + offsetof(struct ip6_hdr, ip6_dst), b),
+			     q[IP6_OFF_NXT]);
+		if (len < IP6_HLEN + ICMP_HLEN + IP6_HLEN + 8)
+			return;
+		if (proto == IPPROTO_ICMPV6 ? get16(ql4 + 4) != t->eport :
+		    get16(ql4) != t->eport || get16(ql4 + 2) != t->oport)
+			FAIL("ICMPv6 error quotes ports %u, %u: the guest's "
+			     "were %u, %u", get16(ql4), get16(ql4 + 2),
+			     t->eport, t->oport);
+		/* The quoted segment, all there and right as merd sent it,
+		 * is right for the guest's addresses and ports too
+		 */
+		if (chk.qsum_ok &&
+		    len - IP6_HLEN - ICMP_HLEN - IP6_HLEN >= chk.qlen &&
+		    !l6_sum_ok(q, proto, ql4, chk.qlen))
+			FAIL("ICMPv6 error quotes a %zu-byte segment whose "
+			     "checksum translation broke", chk.qlen);
+		return;
+	}
+
+	if (!at6(ip + offsetof(struct ip6_hdr, ip6_src), &t->oaddr) ||
+	    nh != proto)
+		FAIL("flow's IPv6 packet from %s next header %u, not %s, %u",
+		     a6s(ip + offsetof(struct ip6_hdr, ip6_src), a), nh,
+		     a6s(&t->oaddr.a6, b), proto);
+	if (hops != chk.ttl || get32(ip) != chk.vtf)
+		FAIL("hop limit %u, first word %08x for the guest, %u and "
+		     "%08x expected", hops, get32(ip), chk.ttl, chk.vtf);
+	if (proto == IPPROTO_ICMPV6) {
+		if (l4[0] != ICMP6_ECHO_REPLY || get16(l4 + 4) != t->eport)
+			FAIL("echo reply of type %u id %u, the guest's is %u",
+			     l4[0], get16(l4 + 4), t->eport);
+		return;
+	}
+	if (get16(l4) != t->oport || get16(l4 + 2) != t->eport)
+		FAIL("ports %u to %u for the guest, flow has %u to %u",
+		     get16(l4), get16(l4 + 2), t->oport, t->eport);
+}
+
+/**
+ * check_dgram6() - check an IPv6 datagram for the guest, whole or put
+ *		    together from merd's fragments
+ * @ip:		datagram, from its fixed header, no extension header
+ * @len:	its length
+ */
+NOCOV static void check_dgram6(const uint8_t *ip, size_t len)
+{
+	const uint8_t *l4 = ip + IP6_HLEN, *src = ip + offsetof(struct ip6_hdr,
+								 ip6_src);
+	uint8_t nh = ip[IP6_OFF_NXT];
+	size_t l4len = len - IP6_HLEN, thl = 8;
+	struct tcphdr th;
+
+	chk.datagrams++;
+	switch (nh) {
+	case IPPROTO_TCP:
+		if (l4len < 20 || l4[12] >> 4 < 5 ||
+		    (size_t)(l4[12] >> 4) * 4 > l4len)
+			FAIL("IPv6 TCP segment of %zu bytes, data offset %u",
+			     l4len, l4[12] >> 4);
+		if (!l6_sum_ok(ip, nh, l4, l4len))
+			FAIL("bad TCP checksum on a %zu-byte IPv6 segment",
+			     l4len);
+		thl = (size_t)(l4[12] >> 4) * 4;
+		break;
+	case IPPROTO_UDP:
+		if (l4len < 8)
+			FAIL("IPv6 UDP datagram of %zu bytes", l4len);
+		if (get16(l4 + 4) == l4len && !l6_sum_ok(ip, nh, l4, l4len))
+			FAIL("bad UDP checksum on a %zu-byte IPv6 datagram",
+			     l4len);
+		break;
+	case IPPROTO_ICMPV6:
+		/* merd computes every ICMPv6 checksum in full */
+		if (l4len < 8 || (l4[0] != ICMP6_ECHO_REPLY &&
+				  !is_icmp6_error(l4[0])))
+			FAIL("ICMPv6 type %u, %zu bytes, for the guest",
+			     l4len ? l4[0] : 0, l4len);
+		if (!l6_sum_ok(ip, nh, l4, l4len))
+			FAIL("bad ICMPv6 checksum, type %u, %zu bytes", l4[0],
+			     l4len);
+		break;
+	default:
+		FAIL("IPv6 next header %u for the guest", nh);
+	}
+
+	switch (chk.src) {
+	case SRC_GUEST:
+		if (!(nh == IPPROTO_TCP && (l4[13] & TH_RST)) &&
+		    !(nh == IPPROTO_ICMPV6 && is_icmp6_error(l4[0]) &&
+		      !memcmp(src, &st.c.guest6.gw, 16)))
+			FAIL("a guest IPv6 packet drew next header %u type %u",
+			     nh, l4[0]);
+		if ((nh == IPPROTO_TCP && chk.syn) ||
+		    (nh == IPPROTO_ICMPV6 && l4[0] == ICMP6_DST_UNREACH &&
+		     l4[1] == ICMP6_CODE_ADMIN))
+			chk.refused = true;
+		break;
+	case SRC_HOST:
+		check_nat_in6(ip, len);
+		if (chk.err)
+			break;
+		if (nh == IPPROTO_TCP) {
+			memcpy(&th, l4, sizeof(th));
+			if (!chk.lossy && ntohl(th.seq) != chk.seq)
+				FAIL("IPv6 segment with sequence %u, %u "
+				     "expected", ntohl(th.seq), chk.seq);
+		}
+		if (chk.acc_len + l4len - thl > DGRAM_MAX)
+			FAIL("IPv6 datagrams past %d bytes", DGRAM_MAX);
+		memcpy(chk.acc + chk.acc_len, l4 + thl, l4len - thl);
+		chk.acc_len += l4len - thl;
+		chk.seq += (uint32_t)(l4len - thl);
+		break;
+	case SRC_NOFLOW:
+		FAIL("an IPv6 host packet without a flow, or to be dropped, "
+		     "reached the guest");
+	case SRC_ANY:
+		break;
+	}
+}
+
+/**
+ * check_frag6() - a fragment merd cut for the guest: put the datagram
+ *		   back together, in order, whole, one identification
+ * @ip:		fragment, from its fixed header, fragment header right
+ *		after it
+ * @len:	its length
+ */
+NOCOV static void check_frag6(const uint8_t *ip, size_t len)
+{
+	const uint8_t *fh = ip + IP6_HLEN;
+	uint16_t offlg = get16(fh + offsetof(struct ip6_frag, ip6f_offlg));
+	size_t off = offlg & ~(size_t)IP6_FRAG_UNIT_MASK;
+	size_t n = len - IP6_HLEN - sizeof(struct ip6_frag);
+	uint32_t id = get32(fh + offsetof(struct ip6_frag, ip6f_ident));
+	bool mf = offlg & 1;	/* RFC 8200 4.5: the M flag */
+
+	if (!chk.whole || chk.lossy)
+		return;
+	if (mf && n % 8)
+		FAIL("IPv6 fragment of %zu bytes, not the last", n);
+	if (!off) {
+		if (chk.grp_open)
+			FAIL("IPv6 fragments of a datagram cut short");
+		memcpy(chk.grp, ip, IP6_HLEN);
+		chk.grp[IP6_OFF_NXT] = fh[0];
+		chk.grp_len = 0;
+		chk.grp_id = id;
+		chk.grp_open = true;
+	} else if (!chk.grp_open || off != chk.grp_len || id != chk.grp_id ||
+		   memcmp(chk.grp, ip, 4) || chk.grp[7] != ip[7] ||
+		   memcmp(chk.grp + 8, ip + 8, 32) ||
+		   chk.grp[IP6_OFF_NXT] != fh[0]) {
+		/* Not the next part, or not with the first's first word,
+		 * hop limit and addresses
+		 */
+		FAIL("IPv6 fragment at %zu out of order or of another "
+		     "datagram (%zu put together)", off, chk.grp_len);
+	}
+	if (IP6_HLEN + off + n > DGRAM_MAX)
+		FAIL("IPv6 fragments past %d bytes", DGRAM_MAX);
+	memcpy(chk.grp + IP6_HLEN + off, fh + sizeof(struct ip6_frag), n);
+	chk.grp_len = off + n;
+	if (mf)
+		return;
+	chk.grp_open = false;
+	put16(chk.grp + offsetof(struct ip6_hdr, ip6_plen),
+	      (uint16_t)chk.grp_len);
+	check_dgram6(chk.grp, IP6_HLEN + chk.grp_len);
+}
+
+/**
+ * check_frame6() - an IPv6 frame queued for the guest
+ * @c:		context
+ * @l3:		what follows its Ethernet header
+ */
+NOCOV static void check_frame6(const struct ctx *c, struct pkt l3)
+{
+	struct ip_view ip;
+
+	if (ip6_parse(l3, &ip))
+		FAIL("sent the guest a bad IPv6 packet (%zu bytes)", l3.len);
+	if (ip.hdr.len + ip.l4.len != l3.len)
+		FAIL("frame of %zu bytes for a %zu-byte IPv6 packet", l3.len,
+		     ip.hdr.len + ip.l4.len);
+	if (l3.len > c->link.mtu)
+		FAIL("%zu-byte IPv6 packet (next header %u) for a guest with "
+		     "MTU %u", l3.len, ip.proto, c->link.mtu);
+	if (ip.hdr.len != IP6_HLEN + (ip.fraghdr ? sizeof(struct ip6_frag) :
+				      0) || (ip.fraghdr && ip.fraghdr !=
+					     IP6_HLEN))
+		FAIL("IPv6 packet for the guest with %zu bytes of headers",
+		     ip.hdr.len);
+	if (ip.fraghdr)
+		check_frag6(l3.p, l3.len);
+	else
+		check_dgram6(l3.p, l3.len);
+}
+
 /**
  * check_frame() - tap_parse() callback: one frame queued for the guest
  * @arg:	context
@@ -1100,6 +1504,10 @@ NOCOV static void check_frame(void *arg, const uint8_t *frame, size_t len)
 	if (!fuzz_eth_to_guest(c, &eh))
 		FAIL("bad Ethernet header, EtherType 0x%04x",
 		     ntohs(eh.h_proto));
+	if (ntohs(eh.h_proto) == ETH_P_IPV6) {
+		check_frame6(c, l3);
+		return;
+	}
 	if (ip4_parse(l3, &ip))
 		FAIL("sent the guest a bad IPv4 packet (%zu bytes)", l3.len);
 	if (ip.hdr.len + ip.l4.len != l3.len)
@@ -1190,8 +1598,12 @@ static void loopback(struct ctx *c)
 
 	chk_start(SRC_ANY);
 	chk.icmp_ok = false;
-	for (i = 0; i < RAW_PROTOS; i++)
+	for (i = 0; i < RAW_PROTOS; i++) {
 		raw_handler(c, (enum raw_proto)i, fwd_from_host);
+		if (c->fwd.raw.fd6[i] >= 0)
+			raw_handler(c, RAW_PROTOS + (unsigned int)i,
+				    fwd_from_host);
+	}
 	take_queued(c, dropped);
 	raw_resume(c);
 }
@@ -1199,18 +1611,23 @@ static void loopback(struct ctx *c)
 /* Guest packets */
 
 /**
- * pick_flow() - a live flow, by a selector
+ * pick_flow() - a live flow of a family, by a selector
  * @c:		context
- * @sel:	selector, taken modulo the number of flows
+ * @sel:	selector, taken modulo the number of such flows
+ * @af:		AF_INET or AF_INET6
  *
  * Return: the flow, NULL if there is none
  */
-static const struct flow *pick_flow(const struct ctx *c, unsigned int sel)
+static const struct flow *pick_flow(const struct ctx *c, unsigned int sel,
+				    int af)
 {
-	uint32_t live[FUZZ_FLOWS], n;
+	uint32_t live[FUZZ_FLOWS], n, i, k = 0;
 
 	n = live_flows(c, live);
-	return n ? &c->fwd.ct.flows[live[sel % n]] : NULL;
+	for (i = 0; i < n; i++)
+		if (c->fwd.ct.flows[live[i]].af == af)
+			live[k++] = live[i];
+	return k ? &c->fwd.ct.flows[live[sel % k]] : NULL;
 }
 
 /**
@@ -1221,17 +1638,19 @@ static const struct flow *pick_flow(const struct ctx *c, unsigned int sel)
  * @len:	bytes from it to the end of the packet
  * @f:		the flow
  * @side:	the side the packet comes on
- * @echo:	ICMP type, for an echo flow
+ * @echo:	ICMP or ICMPv6 type, for an echo flow
  */
 static void aim_l4(uint8_t *l4, size_t len, const struct flow *f,
 		   unsigned int side, uint8_t echo)
 {
 	const struct flowside *s = &f->side[side];
 
-	if (f->proto == IPPROTO_ICMP) {
+	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6) {
+		bool req = echo == ICMP_ECHO || echo == ICMP6_ECHO_REQUEST;
+
 		l4[0] = echo;
 		l4[1] = 0;
-		put16(l4 + 4, echo == ICMP_ECHO ? s->eport : s->oport);
+		put16(l4 + 4, req ? s->eport : s->oport);
 		return;
 	}
 	put16(l4, s->eport);
@@ -1482,6 +1901,427 @@ NOCOV static void check_out(const struct ctx *c, const struct ip_view *ip,
 		FAIL("the quote kept for an error isn't the guest's packet");
 }
 
+/* IPv6 guest packets */
+
+/* IPv6 fragment model: first fragments noted per input */
+#define FM6_MAX		256
+
+/**
+ * struct fmodel6 - the first fragment of a datagram the guest sent in
+ *		    fragments over IPv6, and the flow it had when it came
+ * @src:	source
+ * @dst:	destination
+ * @id:		identification
+ * @proto:	what the fragments carry
+ * @flow:	the flow of its transport header, when it came
+ * @created:	that flow's creation time
+ * @when:	when it came
+ * @oaddr:	address that flow sends from
+ * @eaddr:	address it sends to
+ */
+struct fmodel6 {
+	struct in6_addr src;
+	struct in6_addr dst;
+	uint32_t id;
+	uint8_t proto;
+	uint32_t flow;
+	uint32_t created;
+	uint32_t when;
+	union inany_addr oaddr;
+	union inany_addr eaddr;
+};
+
+/**
+ * struct fm6_state - the first fragments noted in this input
+ * @m:		what was noted, oldest first
+ * @n:		entries in @m
+ * @full:	some were forgotten: a later fragment may go out unexplained
+ */
+static struct fm6_state {
+	struct fmodel6 m[FM6_MAX];
+	int n;
+	bool full;
+} fm6;
+
+/**
+ * fm6_note() - note a first fragment that came with a flow (merd may have
+ *		taken it, and remembered the flow for the later ones)
+ * @c:		context
+ * @ip:		the first fragment, parsed
+ * @idx:	the flow its transport header belongs to
+ */
+NOCOV static void fm6_note(const struct ctx *c, const struct ip_view *ip,
+			   uint32_t idx)
+{
+	const struct flow *f = &c->fwd.ct.flows[idx];
+	const struct flowside *to = &f->side[ct_other(ct_side_of(f,
+								 PIF_TAP))];
+	struct fmodel6 *m;
+
+	if (fm6.n == FM6_MAX) {
+		memmove(fm6.m, fm6.m + 1, sizeof(fm6.m[0]) * (FM6_MAX - 1));
+		fm6.n--;
+		fm6.full = true;
+	}
+	m = &fm6.m[fm6.n++];
+	m->src = ip->src.a6;
+	m->dst = ip->dst.a6;
+	m->id = ip->id;
+	m->proto = ip->proto;
+	m->flow = idx;
+	m->created = f->created;
+	m->when = c->now;
+	m->oaddr = to->oaddr;
+	m->eaddr = to->eaddr;
+}
+
+/**
+ * fm6_follows() - tell whether a later fragment merd sent follows a first
+ *		   one noted, within the minute, whose flow is still there
+ *		   (the same slot, creation time, protocol and addresses on
+ *		   the guest's side: merd can tell no more), from and to
+ *		   where that flow sends
+ * @c:		context
+ * @m:		what was noted of a first fragment
+ * @ip:		the later fragment, parsed
+ * @h:		what merd sent for it, from its fixed header
+ *
+ * Return: true if so
+ */
+NOCOV static bool fm6_follows(const struct ctx *c, const struct fmodel6 *m,
+			      const struct ip_view *ip, const uint8_t *h)
+{
+	const struct flow *f = &c->fwd.ct.flows[m->flow];
+	unsigned int side = ct_side_of(f, PIF_TAP);
+
+	/* RFC 8200 4.5: reassembly gives up 60 s after the first */
+	return m->id == ip->id && IN6_ARE_ADDR_EQUAL(&m->src, &ip->src.a6) &&
+	       IN6_ARE_ADDR_EQUAL(&m->dst, &ip->dst.a6) &&
+	       (int32_t)(c->now - m->when) < 60 && f->proto == m->proto &&
+	       f->created == m->created &&
+	       IN6_ARE_ADDR_EQUAL(&f->side[side].eaddr.a6, &m->src) &&
+	       IN6_ARE_ADDR_EQUAL(&f->side[side].oaddr.a6, &m->dst) &&
+	       at6(h + offsetof(struct ip6_hdr, ip6_src), &m->oaddr) &&
+	       at6(h + offsetof(struct ip6_hdr, ip6_dst), &m->eaddr);
+}
+
+/**
+ * guest_key6() - the key a whole guest IPv6 packet (or a first fragment)
+ *		  has, from its bytes
+ * @ip:		packet, parsed
+ * @k:		filled in
+ *
+ * Return: true if it has a transport header to take ports from
+ */
+NOCOV static bool guest_key6(const struct ip_view *ip, struct flowside *k)
+{
+	const uint8_t *l4 = ip->l4.p;
+
+	if (ip->l4.len < 8)
+		return false;
+	memset(k, 0, sizeof(*k));
+	k->eaddr.a6 = ip->src.a6;
+	k->oaddr.a6 = ip->dst.a6;
+	if (ip->proto == IPPROTO_ICMPV6) {
+		k->eport = get16(l4 + 4);
+	} else {
+		k->eport = get16(l4);
+		k->oport = get16(l4 + 2);
+	}
+	return true;
+}
+
+/**
+ * out6_flow() - the flow an IPv6 packet merd sent for the guest must be
+ *		 of: by its key, or for a later fragment, its first's
+ * @c:		context
+ * @ip:		the guest's packet, parsed
+ * @h:		what merd sent, from its fixed header
+ * @to:		set to the addresses it must go from and to
+ *
+ * Return: the flow's number
+ */
+NOCOV static uint32_t out6_flow(const struct ctx *c, const struct ip_view *ip,
+				const uint8_t *h, union inany_addr *to)
+{
+	const struct flow *f;
+	struct flowside k;
+	unsigned int side;
+	uint32_t idx;
+	int i;
+
+	if (!ip->frag) {
+		if (!guest_key6(ip, &k))
+			FAIL("a %zu-byte IPv6 packet without transport header "
+			     "sent", ip->l4.len);
+		idx = flow_find(c, ip->proto, PIF_TAP, &k, &side);
+		if (idx == FLOW_NONE)
+			FAIL("IPv6 packet queued to send without a flow");
+		f = &c->fwd.ct.flows[idx];
+		to[0] = f->side[ct_other(side)].oaddr;
+		to[1] = f->side[ct_other(side)].eaddr;
+		return idx;
+	}
+
+	for (i = fm6.n - 1; i >= 0; i--) {
+		if (fm6_follows(c, &fm6.m[i], ip, h)) {
+			to[0] = fm6.m[i].oaddr;
+			to[1] = fm6.m[i].eaddr;
+			return fm6.m[i].flow;
+		}
+	}
+	if (!fm6.full)
+		FAIL("a later IPv6 fragment (id %08x) went out, with no first "
+		     "fragment's flow to follow (still there, within the "
+		     "minute, where it sends)", ip->id);
+	memcpy(&to[0].a6, h + offsetof(struct ip6_hdr, ip6_src), 16);
+	memcpy(&to[1].a6, h + offsetof(struct ip6_hdr, ip6_dst), 16);
+	return FLOW_NONE;
+}
+
+/**
+ * check_out6() - the packet fwd_from_guest() just put in the send batch,
+ *		  for a guest IPv6 packet
+ * @c:		context
+ * @ip:		the guest's packet, parsed
+ * @l4_ok:	its transport checksum was right (not a fragment)
+ *
+ * The guest's first word, its hop limit one less unless to the router
+ * address, no extension header but its fragment header (next header
+ * fixed), from the other side's "our" address and port to its endpoint,
+ * transport checksum right if it was; the quote kept for an error the
+ * packet as the guest sent it, with that header.
+ */
+NOCOV static void check_out6(const struct ctx *c, const struct ip_view *ip,
+			     bool l4_ok)
+{
+	const struct raw_out *o = &c->fwd.raw.out[c->fwd.raw.nout - 1];
+	size_t len = o->iov[0].iov_len + o->iov[1].iov_len, l3;
+	size_t fh = ip->fraghdr ? sizeof(struct ip6_frag) : 0;
+	const uint8_t *h = st.out, *g = ip->hdr.p;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	union inany_addr to[2];
+	uint8_t q[RAW_QUOTE_MAX];
+	uint32_t idx;
+	bool mapped;
+
+	l3 = IP6_HLEN + fh;
+	if (!o->v6 || len != l3 + ip->l4.len || o->iov[0].iov_len < l3)
+		FAIL("%zu bytes to send (%zu of headers, IPv%d) for a "
+		     "%zu-byte IPv6 packet", len, o->iov[0].iov_len,
+		     o->v6 ? 6 : 4, ip->hdr.len + ip->l4.len);
+	memcpy(st.out, o->iov[0].iov_base, o->iov[0].iov_len);
+	memcpy(st.out + o->iov[0].iov_len, o->iov[1].iov_base,
+	       o->iov[1].iov_len);
+	idx = out6_flow(c, ip, h, to);
+	mapped = !c->opts.no_map_gw &&
+		 IN6_ARE_ADDR_EQUAL(&ip->dst.a6, &c->guest6.gw);
+
+	if (memcmp(h, g, 4) || get16(h + 4) != len - IP6_HLEN ||
+	    h[IP6_OFF_NXT] != (fh ? IPPROTO_FRAGMENT : ip->proto) ||
+	    h[7] != (mapped ? ip->ttl : ip->ttl - 1))
+		FAIL("IPv6 header sent: first word %08x, length %u, next "
+		     "header %u, hop limit %u, for the guest's %08x, %u, "
+		     "hop limit %u", get32(h), get16(h + 4), h[IP6_OFF_NXT],
+		     h[7], get32(g), ip->proto, ip->ttl);
+	if (fh && (h[IP6_HLEN] != ip->proto ||
+		   memcmp(h + IP6_HLEN + 1, g + ip->fraghdr + 1, fh - 1)))
+		FAIL("IPv6 fragment header sent not the guest's");
+	if (!at6(h + offsetof(struct ip6_hdr, ip6_src), &to[0]) ||
+	    !at6(h + offsetof(struct ip6_hdr, ip6_dst), &to[1]) ||
+	    o->dst6.sin6_family != AF_INET6 ||
+	    memcmp(&o->dst6.sin6_addr, &to[1].a6, 16))
+		FAIL("IPv6 packet of flow %d sent from %s to %s", (int)idx,
+		     a6s(h + offsetof(struct ip6_hdr, ip6_src), a),
+		     a6s(h + offsetof(struct ip6_hdr, ip6_dst), b));
+	if (!ip->frag) {
+		const struct flow *f = &c->fwd.ct.flows[idx];
+		const struct flowside *s =
+			&f->side[ct_other(ct_side_of(f, PIF_TAP))];
+		const uint8_t *l4 = h + l3;
+
+		if (ip->proto == IPPROTO_ICMPV6 ?
+		    get16(l4 + 4) != s->oport :
+		    get16(l4) != s->oport || get16(l4 + 2) != s->eport)
+			FAIL("IPv6 sent from port %u to %u, flow has %u to %u",
+			     get16(l4), get16(l4 + 2), s->oport, s->eport);
+		if (l4_ok && !fh && !l6_sum_ok(h, ip->proto, l4, len - l3))
+			FAIL("NAT broke the %s checksum of a guest IPv6 "
+			     "packet", fwd_proto_name(ip->proto));
+	}
+
+	/* The quote: what was sent, as the guest had it */
+	if (o->quote_len != MIN(len, (size_t)IP6_HLEN + 8))
+		FAIL("%zu bytes kept for an error about a %zu-byte IPv6 "
+		     "packet", o->quote_len, len);
+	memcpy(q, h, o->quote_len);
+	memcpy(q + offsetof(struct ip6_hdr, ip6_src), &ip->src.a6, 16);
+	memcpy(q + offsetof(struct ip6_hdr, ip6_dst), &ip->dst.a6, 16);
+	if (!fh && o->quote_len > IP6_HLEN)
+		memcpy(q + IP6_HLEN, ip->l4.p, o->quote_len - IP6_HLEN);
+	if (memcmp(o->quote, q, o->quote_len))
+		FAIL("the quote kept for an error isn't the guest's IPv6 "
+		     "packet");
+}
+
+/**
+ * aim_guest6() - make a guest IPv6 packet one of a flow's
+ * @ip:		packet
+ * @len:	its length
+ * @f:		the flow, IPv6
+ *
+ * Addresses, and what follows the fixed header if it isn't an extension
+ * header, or follows a fragment header, but the fuzzer's next header: the
+ * flow's protocol, ports (echo identifier), TCP sequence numbers.
+ */
+static void aim_guest6(uint8_t *ip, size_t len, const struct flow *f)
+{
+	unsigned int side = ct_side_of(f, PIF_TAP);
+	size_t off = IP6_HLEN;
+
+	if (len < IP6_HLEN)
+		return;
+	ip[0] = (uint8_t)(0x60 | (ip[0] & 0xf));
+	put16(ip + 4, (uint16_t)(len - IP6_HLEN));
+	memcpy(ip + offsetof(struct ip6_hdr, ip6_src), &f->side[side].eaddr,
+	       16);
+	memcpy(ip + offsetof(struct ip6_hdr, ip6_dst), &f->side[side].oaddr,
+	       16);
+	if (ip[IP6_OFF_NXT] == IPPROTO_FRAGMENT) {
+		if (len < IP6_HLEN + sizeof(struct ip6_frag))
+			return;
+		ip[IP6_HLEN] = f->proto;
+		if (get16(ip + IP6_HLEN + 2) & ~(unsigned)IP6_FRAG_UNIT_MASK)
+			return;		/* a later one: no transport header */
+		off += sizeof(struct ip6_frag);
+	} else if (ip[IP6_OFF_NXT] == IPPROTO_HOPOPTS ||
+		   ip[IP6_OFF_NXT] == IPPROTO_ROUTING ||
+		   ip[IP6_OFF_NXT] == IPPROTO_DSTOPTS) {
+		return;
+	} else {
+		ip[IP6_OFF_NXT] = f->proto;
+	}
+	if (len < off + 8)
+		return;
+	aim_l4(ip + off, len - off, f, side, ICMP6_ECHO_REQUEST);
+}
+
+/**
+ * to_ndp_or_dhcpv6() - tell whether merd.c's frame_ip6() hands a guest
+ *			packet to ndp() or dhcpv6() rather than forwarding
+ * @c:		context
+ * @ip:		packet, parsed
+ *
+ * Worked out from the packet's bytes: ICMPv6 of the types of MLD (RFC 2710
+ * 3, RFC 3810 5) and NDP (RFC 4861 4), not a later fragment; UDP to the
+ * DHCPv6 server port (RFC 8415 7.2) at All_DHCP_Relay_Agents_and_Servers
+ * or at the router address, not a fragment.
+ *
+ * Return: true if so: fuzz_ndp and fuzz_dhcpv6 check those
+ */
+NOCOV static bool to_ndp_or_dhcpv6(const struct ctx *c,
+				   const struct ip_view *ip)
+{
+	static const uint8_t ndp[] = {
+		MLD_LISTENER_QUERY, MLD_LISTENER_REPORT,
+		MLD_LISTENER_REDUCTION, ND_ROUTER_SOLICIT, ND_ROUTER_ADVERT,
+		ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT, ND_REDIRECT,
+		FUZZ_MLD2_REPORT,
+	};
+	/* RFC 8415 7.1: All_DHCP_Relay_Agents_and_Servers, ff02::1:2 */
+	static const uint8_t servers[16] = { 0xff, 0x02, [13] = 1, [15] = 2 };
+	size_t i;
+
+	if (ip->proto == IPPROTO_ICMPV6 && !ip->frag && ip->l4.len) {
+		for (i = 0; i < sizeof(ndp); i++)
+			if (ip->l4.p[0] == ndp[i])
+				return true;
+	}
+	return ip->proto == IPPROTO_UDP && !ip_is_fragment(ip) &&
+	       ip->l4.len >= 4 &&
+	       get16(ip->l4.p + 2) == DHCPV6_SERVER_PORT &&
+	       (!memcmp(&ip->dst.a6, servers, 16) ||
+		IN6_ARE_ADDR_EQUAL(&ip->dst.a6, &c->guest6.gw));
+}
+
+/**
+ * guest_chunk6() - an IPv6 packet from the guest
+ * @c:		context
+ * @t:		chunk kind and flags
+ * @p:		packet, from its fixed header
+ * @len:	its length
+ */
+static void guest_chunk6(struct ctx *c, uint8_t t, const uint8_t *p,
+			 size_t len)
+{
+	size_t eth = CH_KIND(t) == CH_TAP ? ETH_HLEN : 0;
+	const struct flow *f = NULL;
+	struct snap before, after;
+	struct ip_view ip;
+	bool parsed, first, l4_ok = false;
+	struct flowside k;
+	unsigned int side;
+	uint32_t idx;
+	uint8_t *buf;
+
+	if (eth + len < TAP_FRAME_MIN || (!eth && !c->guest6.enabled))
+		return;		/* frame_ip6() forwards nothing then */
+	if (st.arena_len + eth + len > ARENA_SIZE)
+		flush(c);
+	buf = st.arena + st.arena_len;
+	UNPOISON(buf, eth + len);
+	st.arena_len += eth + len;
+	if (eth)
+		eth_header(buf, c->link.mac, guest_mac, ETH_P_IPV6);
+	memcpy(buf + eth, p, len);
+
+	if (t & CH_AIM)
+		f = pick_flow(c, CH_FLOW(t), AF_INET6);
+	if (f)
+		aim_guest6(buf + eth, len, f);
+	if (t & CH_FIX)
+		fuzz_fix_csums6(buf + eth, len);
+
+	parsed = !ip6_parse((struct pkt){ buf + eth, len }, &ip);
+	if (!parsed && !eth)
+		return;		/* fwd_from_guest() takes them parsed */
+	if (parsed && eth && to_ndp_or_dhcpv6(c, &ip))
+		return;		/* fuzz_ndp's and fuzz_dhcpv6's business */
+	first = parsed && !ip.frag;
+	if (parsed && !ip.fraghdr &&
+	    (ip.proto == IPPROTO_TCP || ip.proto == IPPROTO_UDP ||
+	     ip.proto == IPPROTO_ICMPV6))
+		l4_ok = l6_sum_ok(ip.hdr.p, ip.proto, ip.l4.p, ip.l4.len);
+
+	chk_start(SRC_GUEST);
+	chk.syn = first && ip.proto == IPPROTO_TCP &&
+		  ip.l4.len >= TCP_HLEN_MIN &&
+		  (ip.l4.p[TCP_OFF_FLAGS] & (TH_SYN | TH_ACK)) == TH_SYN;
+	snap_take(c, &before);
+	if (eth)
+		merd_tap_ops.frame(c, buf, eth + len);
+	else
+		fwd_from_guest(c, &ip);
+	snap_take(c, &after);
+
+	if (parsed && c->guest6.enabled && after.nout == before.nout + 1)
+		check_out6(c, &ip, l4_ok);
+	take_queued(c, before.dropped);
+	if (first && ip.fraghdr && guest_key6(&ip, &k) &&
+	    (idx = flow_find(c, ip.proto, PIF_TAP, &k, &side)) != FLOW_NONE)
+		fm6_note(c, &ip, idx);
+
+	/* As for IPv4: only a full table, or no port left, refuses */
+	if (chk.refused && c->fwd.ct.count < c->fwd.ct.max &&
+	    c->fwd.ports.nclaimed < c->fwd.ports.max_claimed)
+		FAIL("a new IPv6 flow was refused with %u of %u flows, %u of "
+		     "%u port blocks claimed (clock %u)", c->fwd.ct.count,
+		     c->fwd.ct.max, c->fwd.ports.nclaimed,
+		     c->fwd.ports.max_claimed, c->now);
+	if (c->fwd.raw.nout >= RAW_BATCH)
+		FAIL("%d packets in the batch", c->fwd.raw.nout);
+}
+
 /**
  * guest_chunk() - a packet from the guest
  * @c:		context
@@ -1499,6 +2339,10 @@ static void guest_chunk(struct ctx *c, uint8_t t, const uint8_t *p,
 	bool parsed, l4_ok = false;
 	uint8_t *buf;
 
+	if (len && p[0] >> 4 == 6) {
+		guest_chunk6(c, t, p, len);
+		return;
+	}
 	if (eth + len < TAP_FRAME_MIN)
 		return;
 	if (st.arena_len + eth + len > ARENA_SIZE)
@@ -1511,7 +2355,7 @@ static void guest_chunk(struct ctx *c, uint8_t t, const uint8_t *p,
 	memcpy(buf + eth, p, len);
 
 	if (t & CH_AIM)
-		f = pick_flow(c, CH_FLOW(t));
+		f = pick_flow(c, CH_FLOW(t), AF_INET);
 	if (f)
 		aim_guest(buf + eth, len, f);
 	if (t & CH_FIX) {
@@ -1725,6 +2569,308 @@ NOCOV static uint32_t error_src(const struct ctx *c, const struct flow *f,
 	return src;
 }
 
+/* IPv6 host packets */
+
+/**
+ * aim_host6() - make an IPv6 host packet one of a flow's side on the
+ *		 host's network, or an ICMPv6 error about a packet the flow
+ *		 sent
+ * @ip:		packet, fixed header whole
+ * @len:	its length
+ * @f:		the flow, IPv6
+ */
+static void aim_host6(uint8_t *ip, size_t len, const struct flow *f)
+{
+	unsigned int side = ct_side_of(f, PIF_HOST);
+	const struct flowside *s = &f->side[side];
+	uint8_t *l4 = ip + IP6_HLEN, *q = l4 + ICMP_HLEN, *ql4 = q + IP6_HLEN;
+
+	if (ip[IP6_OFF_NXT] == IPPROTO_ICMPV6 && len >= IP6_HLEN + ICMP_HLEN &&
+	    is_icmp6_error(l4[0])) {
+		memcpy(ip + offsetof(struct ip6_hdr, ip6_dst), &s->oaddr, 16);
+		if (len < IP6_HLEN + ICMP_HLEN + IP6_HLEN)
+			return;
+		q[0] = (uint8_t)(0x60 | (q[0] & 0xf));
+		if (!get16(q + 4))
+			put16(q + 4, (uint16_t)(len - (ql4 - ip)));
+		memcpy(q + offsetof(struct ip6_hdr, ip6_src), &s->oaddr, 16);
+		memcpy(q + offsetof(struct ip6_hdr, ip6_dst), &s->eaddr, 16);
+		q[IP6_OFF_NXT] = f->proto;
+		if (len < (size_t)(ql4 - ip) + 8)
+			return;
+		if (f->proto == IPPROTO_ICMPV6) {
+			ql4[0] = ICMP6_ECHO_REQUEST;
+			put16(ql4 + 4, s->oport);
+		} else {
+			put16(ql4, s->oport);
+			put16(ql4 + 2, s->eport);
+		}
+		return;
+	}
+
+	memcpy(ip + offsetof(struct ip6_hdr, ip6_src), &s->eaddr, 16);
+	memcpy(ip + offsetof(struct ip6_hdr, ip6_dst), &s->oaddr, 16);
+	ip[IP6_OFF_NXT] = f->proto;
+	if (len < IP6_HLEN + 8)
+		return;
+	aim_l4(l4, len - IP6_HLEN, f, side, ICMP6_ECHO_REPLY);
+}
+
+/**
+ * fix_l4_sum6() - write a right transport checksum in an IPv6 host packet
+ * @ip:		packet, as raw.c rebuilds it: no extension header
+ * @len:	its length
+ */
+static void fix_l4_sum6(uint8_t *ip, size_t len)
+{
+	uint8_t nh = ip[IP6_OFF_NXT], *l4 = ip + IP6_HLEN;
+	size_t coff = csum_l4_offset(nh);
+	struct in6_addr s, d;
+	uint16_t sum;
+
+	if (len < IP6_HLEN + coff + 2)
+		return;
+	memcpy(&s, ip + offsetof(struct ip6_hdr, ip6_src), sizeof(s));
+	memcpy(&d, ip + offsetof(struct ip6_hdr, ip6_dst), sizeof(d));
+	memset(l4 + coff, 0, 2);
+	sum = csum_l4_ip6(&s, &d, nh, l4, len - IP6_HLEN);
+	if (nh == IPPROTO_UDP && !sum)
+		sum = 0xffff;	/* RFC 8200 8.1 */
+	memcpy(l4 + coff, &sum, 2);
+}
+
+/**
+ * l4_sum_trusted6() - tell whether an IPv6 host packet's TCP or UDP
+ *		       checksum shows it wasn't corrupted: right, or the
+ *		       pseudo-header sum the kernel leaves for an offloaded
+ *		       one; never zero (RFC 8200 8.1)
+ * @ip:		packet
+ * @len:	its length
+ *
+ * Return: true if so
+ */
+NOCOV static bool l4_sum_trusted6(const uint8_t *ip, size_t len)
+{
+	uint8_t nh = ip[IP6_OFF_NXT];
+	size_t coff = nh == IPPROTO_TCP ? 16 : 6, l4len = len - IP6_HLEN;
+	struct in6_addr s, d;
+	uint16_t field, pseudo;
+
+	if (l4len < coff + 2)
+		return false;
+	memcpy(&field, ip + IP6_HLEN + coff, 2);
+	memcpy(&s, ip + offsetof(struct ip6_hdr, ip6_src), sizeof(s));
+	memcpy(&d, ip + offsetof(struct ip6_hdr, ip6_dst), sizeof(d));
+	pseudo = csum_fold(csum_pseudo6(&s, &d, nh, (uint32_t)l4len));
+	if (nh == IPPROTO_UDP && !field)
+		return false;
+	return field == pseudo || l6_sum_ok(ip, nh, ip + IP6_HLEN, l4len);
+}
+
+/**
+ * host_flow6() - the flow an IPv6 host packet belongs to, found
+ *		  independently
+ * @c:		context
+ * @ip:		packet, as raw.c hands it over: fixed header, payload
+ *		length right, next header TCP, UDP or ICMPv6
+ * @len:	its length
+ * @err:	set if it is an ICMPv6 error about the flow
+ * @side:	set to the side of the flow it comes on
+ *
+ * Return: flow number, FLOW_NONE if none (or it can't be parsed)
+ */
+NOCOV static uint32_t host_flow6(const struct ctx *c, const uint8_t *ip,
+				 size_t len, bool *err, unsigned int *side)
+{
+	const uint8_t *l4 = ip + IP6_HLEN, *q = l4 + ICMP_HLEN;
+	uint8_t nh = ip[IP6_OFF_NXT];
+	size_t l4len = len - IP6_HLEN, ql4;
+	struct flowside k;
+
+	memset(&k, 0, sizeof(k));
+	*err = false;
+	if (l4len < 8)
+		return FLOW_NONE;
+
+	if (nh == IPPROTO_ICMPV6 && l4[0] != ICMP6_ECHO_REPLY) {
+		*err = true;
+		if (!is_icmp6_error(l4[0]) ||
+		    l4len < ICMP_HLEN + IP6_HLEN || q[0] >> 4 != 6 ||
+		    !get16(q + 4))
+			return FLOW_NONE;
+		/* What the quote holds of the transport header, bounded by
+		 * its payload length: merd sends no extension header
+		 */
+		ql4 = MIN((size_t)get16(q + 4), l4len - ICMP_HLEN - IP6_HLEN);
+		if (ql4 < 8)
+			return FLOW_NONE;
+		memcpy(&k.eaddr.a6, q + offsetof(struct ip6_hdr, ip6_dst), 16);
+		memcpy(&k.oaddr.a6, q + offsetof(struct ip6_hdr, ip6_src), 16);
+		switch (q[IP6_OFF_NXT]) {
+		case IPPROTO_ICMPV6:
+			if (q[IP6_HLEN] != ICMP6_ECHO_REQUEST)
+				return FLOW_NONE;
+			k.oport = get16(q + IP6_HLEN + 4);
+			break;
+		case IPPROTO_TCP:
+		case IPPROTO_UDP:
+			k.oport = get16(q + IP6_HLEN);
+			k.eport = get16(q + IP6_HLEN + 2);
+			break;
+		default:
+			return FLOW_NONE;
+		}
+		return flow_find(c, q[IP6_OFF_NXT], PIF_HOST, &k, side);
+	}
+
+	memcpy(&k.eaddr.a6, ip + offsetof(struct ip6_hdr, ip6_src), 16);
+	memcpy(&k.oaddr.a6, ip + offsetof(struct ip6_hdr, ip6_dst), 16);
+	switch (nh) {
+	case IPPROTO_TCP:
+		if (l4len < 20 || l4[12] >> 4 < 5 ||
+		    (size_t)(l4[12] >> 4) * 4 > l4len)
+			return FLOW_NONE;
+		break;
+	case IPPROTO_UDP:
+		if (get16(l4 + 4) < 8 || get16(l4 + 4) > l4len)
+			return FLOW_NONE;
+		break;
+	default:
+		k.oport = get16(l4 + 4);
+		return flow_find(c, nh, PIF_HOST, &k, side);
+	}
+	k.eport = get16(l4);
+	k.oport = get16(l4 + 2);
+	return flow_find(c, nh, PIF_HOST, &k, side);
+}
+
+/**
+ * error_src6() - whom a translated ICMPv6 error must come from
+ * @c:		context
+ * @f:		the flow
+ * @hs:		its side on the host's network
+ * @src:	source of the error
+ *
+ * Return: the peer's address as the guest knows it for the peer (unless
+ *	   the guest knows it as the router address), the router address
+ *	   for the host itself, else the router that sent it
+ */
+NOCOV static struct in6_addr error_src6(const struct ctx *c,
+					const struct flow *f, unsigned int hs,
+					const struct in6_addr *src)
+{
+	const struct flowside *h = &f->side[hs], *t = &f->side[ct_other(hs)];
+
+	if (IN6_ARE_ADDR_EQUAL(src, &h->eaddr.a6) &&
+	    !inany_equals(&h->eaddr, &t->oaddr))
+		return t->oaddr.a6;
+	if (IN6_IS_ADDR_LOOPBACK(src) || IN6_ARE_ADDR_EQUAL(src, &c->host.out6))
+		return c->guest6.gw;
+	return *src;
+}
+
+/**
+ * host_chunk6() - an IPv6 packet from a raw socket
+ * @c:		context
+ * @t:		chunk kind and flags
+ * @p:		packet, from its fixed header
+ * @len:	its length
+ *
+ * Made what raw.c hands on (raw6_header()): version 6, the fixed header
+ * alone, payload length right, next header the socket's (TCP, UDP or
+ * ICMPv6), whose checksum the kernel checked (RFC 4443 2.3).
+ */
+static void host_chunk6(struct ctx *c, uint8_t t, const uint8_t *p,
+			size_t len)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	const struct flow *f = NULL;
+	unsigned long dropped;
+	unsigned int side = 0, i;
+	size_t thl = 8;
+	struct in6_addr src;
+	uint32_t idx;
+	uint8_t *buf;
+	bool err, known = false;
+
+	if (len < IP6_HLEN)
+		return;
+	buf = malloc(len);	/* exactly: reads past it are caught */
+	if (!buf)
+		abort();
+	memcpy(buf, p, len);
+	buf[0] = (uint8_t)(0x60 | (buf[0] & 0xf));
+	put16(buf + 4, (uint16_t)(len - IP6_HLEN));
+	for (i = 0; i < sizeof(protos); i++)
+		known |= buf[IP6_OFF_NXT] == protos[i];
+	if (!known)
+		buf[IP6_OFF_NXT] = protos[buf[IP6_OFF_NXT] % sizeof(protos)];
+	if (t & CH_AIM)
+		f = pick_flow(c, CH_FLOW(t), AF_INET6);
+	if (f)
+		aim_host6(buf, len, f);
+	if ((t & CH_FIX) || buf[IP6_OFF_NXT] == IPPROTO_ICMPV6)
+		fix_l4_sum6(buf, len);
+
+	memcpy(st.pkt, buf, len);
+	idx = host_flow6(c, buf, len, &err, &side);
+	memcpy(&src, buf + offsetof(struct ip6_hdr, ip6_src), sizeof(src));
+
+	chk_start(idx == FLOW_NONE ? SRC_NOFLOW : SRC_HOST);
+	chk.err = err;
+	chk.vtf = get32(buf);
+	if (idx != FLOW_NONE) {
+		uint8_t hops = buf[offsetof(struct ip6_hdr, ip6_hlim)];
+		const struct flowside *from, *to;
+
+		chk.f = c->fwd.ct.flows[idx];
+		chk.side = side;
+		from = &chk.f.side[side];
+		to = &chk.f.side[ct_other(side)];
+		if (err) {
+			const uint8_t *q = buf + IP6_HLEN + ICMP_HLEN;
+			size_t have = len - IP6_HLEN - ICMP_HLEN - IP6_HLEN;
+
+			chk.esrc6 = error_src6(c, &chk.f, side, &src);
+			chk.ttl = hops > 1 ? (uint8_t)(hops - 1) : 1;
+			chk.qlen = get16(q + 4);
+			chk.qsum_ok = chk.qlen <= have &&
+				      l6_sum_ok(q, chk.f.proto, q + IP6_HLEN,
+						chk.qlen);
+		} else {
+			/* The host itself (the router address) is no hop */
+			bool hop = inany_equals(&from->eaddr, &to->oaddr);
+
+			chk.ttl = hop ? (uint8_t)(hops - 1) : hops;
+			if (hop && hops <= 1)
+				chk.src = SRC_NOFLOW;	/* no hop left */
+			if (buf[IP6_OFF_NXT] != IPPROTO_ICMPV6 &&
+			    !l4_sum_trusted6(buf, len))
+				chk.src = SRC_NOFLOW;	/* corrupted */
+		}
+	}
+	if (buf[IP6_OFF_NXT] == IPPROTO_TCP && len >= IP6_HLEN + 20) {
+		thl = (size_t)(buf[IP6_HLEN + 12] >> 4) * 4;
+		chk.seq = get32(buf + IP6_HLEN + 4);
+	}
+
+	dropped = c->tap.tx.dropped;
+	fwd_from_host(c, (struct pkt){ buf, len });
+	take_queued(c, dropped);
+	free(buf);
+
+	/* Everything after the transport header, whole and in order */
+	if (chk.src == SRC_HOST && !chk.err && chk.datagrams &&
+	    c->tap.tx.dropped == dropped && IP6_HLEN + thl <= len &&
+	    (chk.acc_len != len - IP6_HLEN - thl ||
+	     memcmp(chk.acc, st.pkt + IP6_HLEN + thl, chk.acc_len)))
+		FAIL("%zu payload bytes reached the guest in %u IPv6 "
+		     "datagrams, %zu sent, %s", chk.acc_len, chk.datagrams,
+		     len - IP6_HLEN - thl,
+		     chk.acc_len == len - IP6_HLEN - thl ? "changed" : "");
+}
+
 /**
  * host_chunk() - a packet from a raw socket
  * @c:		context
@@ -1743,6 +2889,10 @@ static void host_chunk(struct ctx *c, uint8_t t, const uint8_t *p, size_t len)
 	uint8_t *buf;
 	bool err;
 
+	if (len && p[0] >> 4 == 6) {
+		host_chunk6(c, t, p, len);
+		return;
+	}
 	/* What ip_rcv() lets through to a raw socket */
 	if (len < IP4_HLEN_MIN || (p[0] & 0xf) < 5 ||
 	    (size_t)(p[0] & 0xf) * 4 > len)
@@ -1754,7 +2904,7 @@ static void host_chunk(struct ctx *c, uint8_t t, const uint8_t *p, size_t len)
 	buf[0] = (uint8_t)(0x40 | (buf[0] & 0xf));
 	put16(buf + 2, (uint16_t)len);
 	if (t & CH_AIM)
-		f = pick_flow(c, CH_FLOW(t));
+		f = pick_flow(c, CH_FLOW(t), AF_INET);
 	if (f)
 		aim_host(buf, len, f);
 	if (t & CH_FIX)
@@ -1897,6 +3047,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_guest_set(c, &st.confs[CTL_CONF(ctl)]);
 	c->opts.no_map_gw = CTL_CONF(ctl) == 2;
 	c->host.dns4_lo.s_addr = CTL_CONF(ctl) == 1 ? htonl(0x7f000035) : 0;
+	c->host.dns6_lo = CTL_CONF(ctl) == 1 ? in6addr_loopback : in6addr_any;
 	c->host.mtu = (ctl & CTL_HOST_576) ? 576 : 1500;
 	c->tap.tx = st.tx[!!(ctl & CTL_SMALL_RING)];
 	c->tap.tx.head = c->tap.tx.used = 0;
@@ -1910,6 +3061,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_raw_drain(c);
 	st.arena_len = 0;
 	st.fmodel_n = 0;
+	fm6.n = 0;
+	fm6.full = false;
 	ct_check(c, true);
 
 	while (off + 3 <= size) {

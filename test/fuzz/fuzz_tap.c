@@ -7,16 +7,19 @@
  * merd's socket:
  *
  *   byte 0	flags:
- *		  bits 0-1  guest configuration (fuzz_guest_conf())
+ *		  bits 0-1  guest configuration (fuzz_guest_conf(); IPv6
+ *			    served but with the smallest MTU,
+ *			    fuzz_guest6_conf())
  *		  bits 2-3  transmit ring size: merd's TAP_TX_QUEUE, or a
  *			    small ring that fills and wraps around
  *		  bit 4	    small send buffer on merd's end of the
  *			    connection, so that writes are partial and the
  *			    ring wraps
  *		  bit 5	    correct the IPv4 and UDP checksums of each frame
- *			    in merd's receive buffer before the dispatcher
- *			    sees it (a guest can send those frames too: this
- *			    only gets the fuzzer past the checksums)
+ *			    in merd's receive buffer, or its IPv6 transport
+ *			    checksum, before the dispatcher sees it (a
+ *			    guest can send those frames too: this only gets
+ *			    the fuzzer past the checksums)
  *		  bits 6-7  a slow guest: it reads what merd wrote after
  *			    every 1, 4 or 64 flushes, or only at the end, so
  *			    that the socket fills, writes are partial and the
@@ -27,7 +30,8 @@
  *   bytes 9-	the stream: frames, each after its 32-bit big-endian length
  *
  * MUST RUN IN A PRIVATE NETWORK NAMESPACE WITH ONLY LOOPBACK: IPv4 that
- * isn't DHCP goes to fwd_from_guest(), which sends it on raw sockets.
+ * isn't DHCP, and IPv6 that isn't NDP, MLD or DHCPv6, goes to
+ * fwd_from_guest(), which sends it on raw sockets.
  * fuzz_netns_check() aborts otherwise; run.sh runs it under `unshare -n`.
  * There, sends to anything but the gateway (mapped to the host's
  * loopback) fail with ENETUNREACH and draw ICMP errors.
@@ -42,8 +46,9 @@
  * tap_handler() reads each piece and hands the frames to the harness's
  * struct tap_ops. What a frame means is merd.c's business: its static
  * frame_handler() and merd_tap_ops, compiled in here (fuzz_merd.h) so that
- * the very dispatcher merd runs (ARP, DHCP, forwarding) is fuzzed, not a
- * copy; the harness's ops call merd_tap_ops' around their checks. The
+ * the very dispatcher merd runs (ARP, DHCP, NDP, DHCPv6, forwarding of
+ * both families) is fuzzed, not a copy; the harness's ops call
+ * merd_tap_ops' around their checks. The
  * main loop's tap_flush() follows each piece. At the end the guest reads
  * all merd queued, then hangs up: tap_handler() with EPOLLRDHUP must read
  * the end of the stream and close, tap_gone() say so once, and the flows
@@ -60,19 +65,21 @@
  * tap.c; the connection must close for a framing error (a length out of
  * TAP_FRAME_MIN..TAP_FRAME_MAX) if, and only if, there is one in what was
  * sent, after every frame before it; what is left unparsed at the end
- * must be exactly the partial frame that follows. For each ARP or DHCP
- * frame, the harness works out on its own whether merd must answer it
- * (fuzz_frame_in(), fuzz_is_dhcp()) and the reply it must queue (with the
- * real arp() and dhcp()): the ring must grow by exactly that frame and its
+ * must be exactly the partial frame that follows. For each ARP, DHCP,
+ * NDP or DHCPv6 frame, the harness works out on its own whether merd must
+ * answer it (fuzz_frame_in(), fuzz_is_dhcp(), ip6_parse()) and the reply
+ * it must queue (with the real arp(), dhcp(), ndp() and dhcpv6()): the
+ * ring must grow by exactly that frame and its
  * length, or count a drop if, and only if, it is full. Frames that go to
  * forwarding, and the end of a batch (fwd_flush()), may queue anything
  * (resets, ICMP errors) or drop it: the frames the ring grew by are
- * checked (IPv4 from our MAC to the guest's, or broadcast until it is
- * known, ip4_parse() passes, at most the guest's MTU) and expected too.
- * The guest must receive exactly the frames queued, byte for byte, in
- * order, across wrap-arounds of the ring and partial writes, each an ARP
- * reply of 60 bytes, a DHCP reply no larger than merd's reply buffer or a
- * valid IPv4 packet no larger than the guest's MTU; EPOLLOUT must be
+ * checked (IPv4 or IPv6 from our MAC to the guest's, or broadcast until
+ * it is known, ip4_parse() or ip6_parse() passes, at most the guest's
+ * MTU) and expected too. The guest must receive exactly the frames
+ * queued, byte for byte, in order, across wrap-arounds of the ring and
+ * partial writes, each an ARP reply of 60 bytes, a DHCP or DHCPv6 reply no
+ * larger than merd's reply buffer or a valid IPv4 or IPv6 packet no
+ * larger than the guest's MTU; EPOLLOUT must be
  * armed exactly while merd has bytes it couldn't write.
  */
 
@@ -92,9 +99,12 @@
 #include "arp.h"
 #include "csum.h"
 #include "dhcp.h"
+#include "dhcpv6.h"
 #include "fwd.h"
 #include "ip.h"
 #include "ip4.h"
+#include "ip6.h"
+#include "ndp.h"
 #include "log.h"
 #include "merd.h"
 #include "pkt.h"
@@ -215,8 +225,11 @@ static void setup(void)
 	struct ctx *c = &st.c;
 	int i;
 
-	for (i = 0; i < NCONF; i++)
+	for (i = 0; i < NCONF; i++) {
 		fuzz_guest_conf(&st.confs[i], i);
+		if (st.confs[i].link.mtu >= IP6_MTU_MIN)
+			fuzz_guest6_conf(&st.confs[i], i % 2);
+	}
 	fuzz_fwd_setup(c, &st.confs[0]);
 
 	for (i = 0; i < NRING; i++) {
@@ -266,6 +279,7 @@ static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 	struct pkt f = { frame, len }, l3;
 	struct ip_view ip;
 	struct ethhdr eh;
+	size_t rlen;
 
 	if (!fuzz_frame_in(c, f, &eh, &l3))
 		return 0;
@@ -282,6 +296,18 @@ static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 			return 0;
 		}
 		return dhcp(c, &ip, reply, FUZZ_REPLY_MAX);
+	case ETH_P_IPV6:
+		/* frame_ip6(): the source it learnt doesn't change what
+		 * ndp() says, now that it is learnt
+		 */
+		if (!c->guest6.enabled || ip6_parse(l3, &ip))
+			return 0;
+		if (ndp(c, &ip, reply, FUZZ_REPLY_MAX, &rlen))
+			return rlen;
+		if (dhcpv6_for_server(c, &ip))
+			return dhcpv6(c, &ip, reply, FUZZ_REPLY_MAX);
+		*fwd = !IN6_IS_ADDR_MULTICAST(&ip.dst.a6);
+		return 0;
 	default:
 		return 0;
 	}
@@ -327,13 +353,15 @@ NOCOV static void fwd_frame_cb(void *arg, const uint8_t *frame, size_t len)
 		FAIL("forwarding queued a %zu-byte frame", len);
 	if (!fuzz_eth_to_guest(c, &eh))
 		FAIL("forwarding queued a frame with a bad Ethernet header");
-	if (ip4_parse(l3, &ip))
-		FAIL("forwarding queued a bad IPv4 packet, %zu bytes", l3.len);
+	if (ntohs(eh.h_proto) == ETH_P_IPV6 ? ip6_parse(l3, &ip) :
+	    ip4_parse(l3, &ip))
+		FAIL("forwarding queued a bad IPv%d packet, %zu bytes",
+		     ntohs(eh.h_proto) == ETH_P_IPV6 ? 6 : 4, l3.len);
 	if (l3.len > c->link.mtu)
 		FAIL("forwarding queued a %zu-byte packet (protocol %u, ICMP "
 		     "type %d) for a guest with MTU %u", l3.len, ip.proto,
-		     ip.proto == IPPROTO_ICMP && ip.l4.len ?
-		     ip.l4.p[0] : -1, c->link.mtu);
+		     (ip.proto == IPPROTO_ICMP || ip.proto == IPPROTO_ICMPV6) &&
+		     ip.l4.len ? ip.l4.p[0] : -1, c->link.mtu);
 	expect_push(frame, len);
 }
 
@@ -490,6 +518,19 @@ NOCOV static void out_frame_cb(void *arg, const uint8_t *frame, size_t len)
 		if (ip.proto != IPPROTO_UDP && l3.len > c->link.mtu)
 			FAIL("sent a %zu-byte packet, MTU %u", l3.len,
 			     c->link.mtu);
+		break;
+	case ETH_P_IPV6:
+		if (!c->guest6.enabled || !pkt_tail(f, ETH_HLEN, &l3) ||
+		    ip6_parse(l3, &ip))
+			FAIL("sent a bad IPv6 packet");
+		/* DHCPv6 replies, NDP's; forwarding sends resets and
+		 * ICMPv6 errors: all fit the link
+		 */
+		if (len > FUZZ_REPLY_MAX && ip.proto == IPPROTO_UDP)
+			FAIL("sent a DHCPv6 reply of %zu bytes", len);
+		if (l3.len > c->link.mtu)
+			FAIL("sent a %zu-byte IPv6 packet (next header %u), "
+			     "MTU %u", l3.len, ip.proto, c->link.mtu);
 		break;
 	default:
 		FAIL("sent a frame of EtherType 0x%04x", ntohs(proto));

@@ -19,6 +19,13 @@
  * so that their translation (icmp_error_in()) must give back the guest's
  * own packet, with its own header and transport checksums. TCP answers
  * acknowledge the guest's SYN, as the flow's window asks.
+ *
+ * The same over IPv6 (env6.h, ref6.h): hop limit, traffic class and flow
+ * label, extension headers left out, the router address and its DNS
+ * port, time exceeded and packet too big from the router address; the
+ * guest's fragments going out as they came, after their first and its
+ * flow only; answers cut into segments or into fragments of merd's own;
+ * ICMPv6 errors translated, their checksum over the pseudo-header.
  */
 
 #include <netinet/ip_icmp.h>
@@ -27,7 +34,7 @@
 #include "frag.h"
 #include "fwd.h"
 #include "icmp.h"
-#include "env.h"
+#include "env6.h"
 
 #define PEER		0xc0000250	/* 192.0.2.80 */
 #define ROUTER		0xcb007101	/* 203.0.113.1 */
@@ -1215,9 +1222,1399 @@ static void test_udp_aging(void **state)
 	assert_int_equal(udp_at(e, &t, false, 4040), CT_UDP);
 }
 
+/* IPv6 */
+
+#define PEER6		"2001:db8:80::50"
+#define PEER6B		"2001:db8:81::7"
+#define NETROUTER6	"2001:db8:ff::1"	/* a router on the way */
+/* The host's loopback resolver: loopback in merd (conf.c), any address
+ * here, to tell it from the router address's ::1
+ */
+#define DNS6_LO		"fd00::53"
+#define DNS_PORT	53
+/* What an error quotes at least: the fixed header and 8 bytes, the ports */
+#define QUOTE6		(R6_HLEN + 8)
+/* RFC 4861 4.5: a redirect, ICMPv6 but no error */
+#define R6_REDIRECT	137
+/* What the guest's stack puts in a fragment for a 1280-byte link: the
+ * fixed header and a fragment header go first (a multiple of 8, RFC 8200
+ * 4.5)
+ */
+#define FRAG6_DATA	(R6_MTU_MIN - R6_HLEN - R6_FH_LEN)
+
+/* env6_setup() - cmocka fixture: env_setup(), IPv6 served (env6.h) */
+static int env6_setup(void **state)
+{
+	env_setup(state);
+	env6_on(*state);
+	return 0;
+}
+
+/* is_router6() - is @a the guest's router address, which means the host? */
+static bool is_router6(const struct ctx *c, const struct in6_addr *a)
+{
+	return IN6_ARE_ADDR_EQUAL(a, &c->guest6.gw);
+}
+
+/* route6_dst() - where fwd.c must send a guest packet to @daddr port
+ * @dport, from its comments: the router address means the host's loopback
+ * (its resolver for DNS, if it has one), the rest goes where addressed
+ */
+static struct in6_addr route6_dst(const struct ctx *c,
+				  const struct in6_addr *daddr,
+				  uint16_t dport)
+{
+	if (!is_router6(c, daddr))
+		return *daddr;
+	if (dport == DNS_PORT && !IN6_IS_ADDR_UNSPECIFIED(&c->host.dns6_lo))
+		return c->host.dns6_lo;
+	return in6addr_loopback;
+}
+
+/* flow_add6() - an IPv6 flow as fwd_flow_new() would make it, with host
+ * port @hport: the guest's side as it addressed the destination, the
+ * host's from the host's address (its loopback, to the router address)
+ *
+ * Return: flow number
+ */
+static uint32_t flow_add6(struct ctx *c, uint8_t proto, uint16_t gport,
+			  const struct in6_addr *daddr, uint16_t dport,
+			  uint16_t hport)
+{
+	bool icmp = proto == IPPROTO_ICMPV6;
+	enum ct_state s = proto == IPPROTO_TCP ? CT_TCP_SYN_SENT :
+			  proto == IPPROTO_UDP ? CT_UDP : CT_ICMP;
+	uint32_t idx = ct_alloc(&c->fwd.ct);
+	struct flow *f;
+
+	assert_true(idx != FLOW_NONE);
+	f = &c->fwd.ct.flows[idx];
+	memset(f->side, 0, sizeof(f->side));
+	f->proto = proto;
+	f->af = AF_INET6;
+	f->pif[INISIDE] = PIF_TAP;
+	f->pif[TGTSIDE] = PIF_HOST;
+	f->side[INISIDE].eaddr.a6 = c->guest6.addr;
+	f->side[INISIDE].oaddr.a6 = *daddr;
+	f->side[INISIDE].eport = gport;
+	f->side[INISIDE].oport = icmp ? 0 : dport;
+	f->side[TGTSIDE].eaddr.a6 = route6_dst(c, daddr, dport);
+	f->side[TGTSIDE].oaddr.a6 = is_router6(c, daddr) ? in6addr_loopback :
+				    c->host.out6;
+	f->side[TGTSIDE].eport = icmp ? 0 : dport;
+	f->side[TGTSIDE].oport = hport;
+	ct_insert(&c->fwd.ct, idx, s, c->now);
+	return idx;
+}
+
+/* from_guest6() - hand fwd_from_guest() a copy of the IPv6 packet @g,
+ * parsed as merd.c parses it
+ *
+ * Return: the copy, which the send batch may point into, to free()
+ */
+static uint8_t *from_guest6(struct env *e, const uint8_t *g, size_t len)
+{
+	uint8_t *b = dup_exact(g, len);
+	struct ip_view ip;
+
+	parse6_ok(b, len, &ip, NULL);
+	fwd_from_guest(&e->c, &ip);
+	return b;
+}
+
+/* take_out6() - the one IPv6 packet waiting in the raw send batch, to
+ * @dst, put together from its pieces
+ *
+ * Return: its length
+ */
+static size_t take_out6(struct env *e, uint8_t *h, const struct in6_addr *dst)
+{
+	const struct raw_out *o = &e->c.fwd.raw.out[0];
+	size_t n0 = o->iov[0].iov_len, n1 = o->iov[1].iov_len;
+
+	assert_int_equal(e->c.fwd.raw.nout, 1);
+	assert_true(o->v6);
+	assert_int_equal(o->dst6.sin6_family, AF_INET6);
+	assert_true(IN6_ARE_ADDR_EQUAL(&o->dst6.sin6_addr, dst));
+	assert_true(addr6_eq(o->hdr + R6_DST, dst));
+	memcpy(h, o->iov[0].iov_base, n0);
+	memcpy(h + n0, o->iov[1].iov_base, n1);
+	e->c.fwd.raw.nout = 0;
+	return n0 + n1;
+}
+
+/* id_off() - where the port merd rewrites lies in a transport header: the
+ * source port, or the echo identifier
+ */
+static size_t id_off(uint8_t proto)
+{
+	return proto == IPPROTO_ICMPV6 ? R_ICMP_ID : 0;
+}
+
+/* same_but6() - two transport segments of @len bytes are the same but
+ * for the 16-bit fields at @f1 and @f2
+ */
+static void same_but6(const uint8_t *a, const uint8_t *b, size_t len,
+		      size_t f1, size_t f2)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (i != f1 && i != f1 + 1 && i != f2 && i != f2 + 1 &&
+		    a[i] != b[i])
+			fail_msg("transport byte %zu changed: %02x, was %02x",
+				 i, a[i], b[i]);
+}
+
+/**
+ * struct trip6 - an IPv6 flow, a guest packet of it, what merd sent for it
+ * @proto:	protocol
+ * @daddr:	destination as the guest sees it
+ * @dst:	where merd sent it
+ * @g:		the guest's packet
+ * @glen:	its length
+ * @goff:	where its transport header starts (after its extension
+ *		headers)
+ * @h:		merd's packet to the network (no extension headers)
+ * @hlen:	its length
+ * @idx:	the flow
+ */
+struct trip6 {
+	uint8_t proto;
+	struct in6_addr daddr;
+	struct in6_addr dst;
+	uint8_t g[2000];
+	size_t glen;
+	size_t goff;
+	uint8_t h[2000];
+	size_t hlen;
+	uint32_t idx;
+};
+
+/* check_quote_kept6() - what the send slot keeps for an ICMPv6 error about
+ * a failed send: merd's header, still with the guest's addresses, and the
+ * guest's first 8 bytes of transport header
+ */
+static void check_quote_kept6(const struct raw_out *o, const struct trip6 *t)
+{
+	assert_int_equal(o->quote_len, R6_HLEN + 8);
+	assert_memory_equal(o->quote, t->h, R6_SRC);
+	assert_memory_equal(o->quote + R6_SRC, t->g + R6_SRC, 32);
+	assert_memory_equal(o->quote + R6_HLEN, t->g + t->goff, 8);
+}
+
+/* trip_out6() - a flow to @daddr port @dport (random if 0) with host port
+ * @hport, and a guest packet of it with @ext bytes of destination options
+ * and @payload bytes, through fwd_from_guest(): merd's packet must leave
+ * from the host (its loopback for the router address) and host port, to
+ * where the route says, hop limit one less unless to the router address,
+ * traffic class and flow label kept, extension headers left out, the
+ * transport checksum right for the new addresses and ports (and the very
+ * one a full computation gives), nothing else changed
+ */
+static void trip_out6(struct env *e, struct trip6 *t, uint8_t proto,
+		      const char *daddr, uint16_t dport, size_t ext,
+		      size_t payload, uint16_t hport)
+{
+	struct flowpkt6 fp = {
+		.proto = proto, .saddr = e->c.guest6.addr,
+		.daddr = addr6(daddr),
+		.sport = (uint16_t)(1024 + rng() % 60000),
+		.dport = dport ? dport : (uint16_t)(1 + rng() % 65535),
+		.hops = 64, .tclass = (uint8_t)rng(), .flow = rng(),
+		.flags = R_SYN, .ext = ext, .payload = payload,
+	};
+	bool mapped = is_router6(&e->c, &fp.daddr);
+	struct in6_addr src = mapped ? in6addr_loopback : e->c.host.out6;
+	size_t co = l4_check_off(proto), io;
+	uint8_t *p = pkt6_build(&fp, &t->glen), *b;
+	const struct raw_out *o = &e->c.fwd.raw.out[0];
+
+	assert_true(t->glen <= sizeof(t->g));
+	memcpy(t->g, p, t->glen);
+	free(p);
+	t->proto = proto;
+	t->daddr = fp.daddr;
+	t->goff = R6_HLEN + ext;
+	t->dst = route6_dst(&e->c, &fp.daddr, fp.dport);
+	t->idx = flow_add6(&e->c, proto, fp.sport, &fp.daddr, fp.dport,
+			   hport);
+
+	b = from_guest6(e, t->g, t->glen);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	t->hlen = take_out6(e, t->h, &t->dst);
+	free(b);
+
+	/* Header: the guest's first word, its own addresses gone */
+	assert_int_equal(t->hlen, t->glen - ext);
+	assert_int_equal(get32(t->h + R6_VTF), get32(t->g + R6_VTF));
+	assert_int_equal(get16(t->h + R6_PLEN), t->hlen - R6_HLEN);
+	assert_int_equal(t->h[R6_NH], proto);
+	assert_int_equal(t->h[R6_HOPS], mapped ? 64 : 63);
+	assert_true(addr6_eq(t->h + R6_SRC, &src));
+	assert_true(addr6_eq(t->h + R6_DST, &t->dst));
+
+	/* Transport: the host port, the rest as the guest sent it, the
+	 * checksum updated as a full computation would give it
+	 */
+	io = id_off(proto);
+	assert_int_equal(get16(t->h + R6_HLEN + io), hport);
+	same_but6(t->h + R6_HLEN, t->g + t->goff, t->hlen - R6_HLEN, io, co);
+	assert_true(ip6_l4_csum_ok(t->h));
+	assert_int_equal(get16(t->h + R6_HLEN + co),
+			 l6_csum(&src, &t->dst, proto, t->h + R6_HLEN,
+				 t->hlen - R6_HLEN));
+	check_quote_kept6(o, t);
+}
+
+/* Guest IPv6 packets of each protocol leave rewritten, checksum right,
+ * extension headers left out; to the router address, they go to the
+ * host's loopback, hop limit untouched
+ */
+static void test_out6(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	static const char *const dsts[] = { PEER6, ROUTER6, "2a00:1450::1",
+					    "fd12:3456::9" };
+	struct env *e = *state;
+	static struct trip6 t;
+	size_t i, k, n = 0;
+
+	rng_seed(8200);
+	for (i = 0; i < ARRAY_SIZE(protos); i++) {
+		for (k = 0; k < 4 * ARRAY_SIZE(dsts); k++) {
+			size_t ext = 8 * (rng() % 3);
+
+			trip_out6(e, &t, protos[i], dsts[k % ARRAY_SIZE(dsts)],
+				  0, ext, rng() % 1400,
+				  (uint16_t)(HPORT + n));
+			assert_int_equal(e->c.fwd.ct.count, ++n);
+		}
+	}
+}
+
+/* To the router address's DNS port: the host's loopback resolver, when
+ * it has one; else, and for other ports, ::1
+ */
+static void test_out6_dns(void **state)
+{
+	struct env *e = *state;
+	static struct trip6 t;
+	struct in6_addr lo = in6addr_loopback, dns = addr6(DNS6_LO);
+
+	rng_seed(53);
+	trip_out6(e, &t, IPPROTO_UDP, ROUTER6, DNS_PORT, 0, 30, HPORT);
+	assert_true(IN6_ARE_ADDR_EQUAL(&t.dst, &lo));
+
+	e->c.host.dns6_lo = dns;
+	trip_out6(e, &t, IPPROTO_UDP, ROUTER6, DNS_PORT, 8, 30, HPORT + 1);
+	assert_true(IN6_ARE_ADDR_EQUAL(&t.dst, &dns));
+	trip_out6(e, &t, IPPROTO_TCP, ROUTER6, DNS_PORT, 0, 0, HPORT + 2);
+	assert_true(IN6_ARE_ADDR_EQUAL(&t.dst, &dns));
+	trip_out6(e, &t, IPPROTO_UDP, ROUTER6, DNS_PORT + 1, 0, 30,
+		  HPORT + 3);
+	assert_true(IN6_ARE_ADDR_EQUAL(&t.dst, &lo));
+	/* Elsewhere, port 53 is just a port */
+	trip_out6(e, &t, IPPROTO_UDP, PEER6, DNS_PORT, 0, 30, HPORT + 4);
+	assert_true(IN6_ARE_ADDR_EQUAL(&t.dst, &t.daddr));
+}
+
+/* guest6() - a guest IPv6 packet, exact-size buffer */
+static uint8_t *guest6(uint8_t proto, const char *daddr, uint16_t sport,
+		       uint16_t dport, uint8_t hops, size_t ext,
+		       size_t payload, size_t *len)
+{
+	struct flowpkt6 fp = {
+		.proto = proto, .saddr = addr6(GUEST6), .daddr = addr6(daddr),
+		.sport = sport, .dport = dport, .hops = hops,
+		.tclass = 0xb8, .flow = 0xabcde, .flags = R_SYN, .ext = ext,
+		.payload = payload,
+	};
+
+	return pkt6_build(&fp, len);
+}
+
+/* Hop limit 1 (or 0) runs out at merd: time exceeded from the router
+ * address, quoting the packet, extension headers and all; to the router
+ * address itself (the host), it doesn't
+ */
+static void test_hop_limit6(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6), lo = in6addr_loopback;
+	uint8_t h[2000], *g, *b;
+	unsigned int hops;
+	size_t len;
+
+	rng_seed(4443);
+	for (hops = 0; hops <= 1; hops++) {
+		g = guest6(IPPROTO_UDP, PEER6, 33434, 33435, (uint8_t)hops,
+			   16, 12, &len);
+		b = from_guest6(e, g, len);
+		assert_int_equal(e->c.fwd.raw.nout, 0);
+		check_icmp6_error(e, g, len, R6_TIME_EXCEEDED, 0, 0, &gw);
+		free(b);
+		free(g);
+	}
+	/* A large one: the quote is cut to what fits 1280 bytes */
+	g = guest6(IPPROTO_TCP, PEER6, 40000, 443, 1, 0, 1400, &len);
+	b = from_guest6(e, g, len);
+	check_icmp6_error(e, g, len, R6_TIME_EXCEEDED, 0, 0, &gw);
+	free(b);
+	free(g);
+
+	flow_add6(&e->c, IPPROTO_UDP, 33434, &gw, 33435, HPORT);
+	g = guest6(IPPROTO_UDP, ROUTER6, 33434, 33435, 1, 0, 12, &len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_int_equal(take_out6(e, h, &lo), len);
+	assert_int_equal(h[R6_HOPS], 1);
+	free(b);
+	free(g);
+}
+
+/* Too large for the uplink: packet too big with the uplink's MTU, from the
+ * router address (RFC 8200 5: routers don't fragment); the extension
+ * headers merd leaves out don't count. One byte less goes out
+ */
+static void test_too_big6(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6), peer = addr6(PEER6);
+	uint8_t h[2000], *g, *b;
+	size_t len;
+
+	rng_seed(1981);
+	flow_add6(&e->c, IPPROTO_TCP, 40000, &peer, 443, HPORT);
+	g = guest6(IPPROTO_TCP, PEER6, 40000, 443, 64, 16,
+		   e->c.host.mtu - R6_HLEN - 20 + 1, &len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	check_icmp6_error(e, g, len, R6_TOO_BIG, 0, e->c.host.mtu, &gw);
+	free(b);
+	free(g);
+
+	g = guest6(IPPROTO_TCP, PEER6, 40000, 443, 64, 16,
+		   e->c.host.mtu - R6_HLEN - 20, &len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	assert_int_equal(take_out6(e, h, &peer), e->c.host.mtu);
+	free(b);
+	free(g);
+}
+
+/* out_frag6() - the fragment in the send batch, for the guest's fragment
+ * @f, whose fragment header is at @foff: a fixed header from the host to
+ * @dst, hop limit one less, next header "fragment" (whatever the guest's
+ * before it), then the guest's fragment header with the next header of
+ * what follows, offset, M flag and identification as they were
+ *
+ * Return: its length
+ */
+static size_t out_frag6(struct env *e, const uint8_t *f, size_t foff,
+			uint8_t *h, const struct in6_addr *dst, uint8_t proto)
+{
+	size_t len = take_out6(e, h, dst);
+
+	assert_int_equal(get32(h + R6_VTF), get32(f + R6_VTF));
+	assert_int_equal(get16(h + R6_PLEN), len - R6_HLEN);
+	assert_int_equal(h[R6_NH], R6_NH_FRAG);
+	assert_int_equal(h[R6_HOPS], f[R6_HOPS] - 1);
+	assert_true(addr6_eq(h + R6_SRC, &e->c.host.out6));
+	assert_int_equal(h[R6_HLEN + R6_FH_NH], proto);
+	assert_memory_equal(h + R6_HLEN + R6_FH_OFFLG,
+			    f + foff + R6_FH_OFFLG, 6);
+	return len;
+}
+
+/* opts_before() - a fragment with 8 bytes of destination options before
+ * its fragment header (in the part that isn't fragmented, RFC 8200 4.5)
+ *
+ * Return: the new fragment, exact-size buffer, to free(); @len updated
+ */
+static uint8_t *opts_before(const uint8_t *f, size_t *len)
+{
+	uint8_t *o = malloc(*len + 8);
+
+	assert_non_null(o);
+	memcpy(o, f, R6_HLEN);
+	o[R6_NH] = R6_NH_DSTOPTS;
+	put16(o + R6_PLEN, (uint16_t)(get16(f + R6_PLEN) + 8));
+	memset(o + R6_HLEN, 0, 8);
+	o[R6_HLEN] = R6_NH_FRAG;
+	o[R6_HLEN + 2] = 1;			/* PadN, RFC 8200 4.2 */
+	o[R6_HLEN + 3] = 4;
+	memcpy(o + R6_HLEN + 8, f + R6_HLEN, *len - R6_HLEN);
+	*len += 8;
+	return o;
+}
+
+/* A guest's UDP datagram in fragments: the first finds the flow, the
+ * later ones follow it, each out as it came, fragment header kept (other
+ * extension headers before it left out), next header fixed; put
+ * together, the datagram has the host port and a checksum right for the
+ * new addresses
+ */
+static void test_frag6(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6);
+	static uint8_t h[2000], whole[5000];
+	uint8_t *g, *f, *b, *o;
+	size_t len, flen, hlen, off, got = 0;
+	bool opts = false;
+
+	rng_seed(8245);
+	flow_add6(&e->c, IPPROTO_UDP, 7000, &peer, 7001, HPORT);
+	g = guest6(IPPROTO_UDP, PEER6, 7000, 7001, 64, 0, 4000, &len);
+	for (off = 0; off < len - R6_HLEN; off += FRAG6_DATA) {
+		size_t n = MIN((size_t)FRAG6_DATA, len - R6_HLEN - off);
+		bool mf = off + n < len - R6_HLEN;
+
+		size_t foff = R6_HLEN + (opts ? 8 : 0);
+
+		f = frag6_build(g, off, n, mf, 0x12345678, &flen);
+		if (opts) {	/* left out, as any but the fragment header */
+			o = opts_before(f, &flen);
+			free(f);
+			f = o;
+		}
+		b = from_guest6(e, f, flen);
+		assert_int_equal(e->c.tap.tx.used, 0);
+		hlen = out_frag6(e, f, foff, h, &peer, IPPROTO_UDP);
+		assert_int_equal(hlen, R6_HLEN + R6_FH_LEN + n);
+		memcpy(whole + off, h + R6_HLEN + R6_FH_LEN, n);
+		got += n;
+		if (off) {	/* fragment data, untouched */
+			assert_memory_equal(h + R6_HLEN + R6_FH_LEN,
+					    f + foff + R6_FH_LEN, n);
+		}
+		opts = !opts;
+		free(b);
+		free(f);
+	}
+	assert_int_equal(got, len - R6_HLEN);
+	assert_int_equal(get16(whole), HPORT);
+	assert_int_equal(get16(whole + 2), 7001);
+	assert_true(l6_csum_ok(&e->c.host.out6, &peer, IPPROTO_UDP, whole,
+			       got));
+	assert_memory_equal(whole + 8, g + R6_HLEN + 8, got - 8);
+	free(g);
+}
+
+/* frag6_at() - fragment @off (@n bytes) of @g, identification @id,
+ * through fwd_from_guest()
+ */
+static void frag6_at(struct env *e, const uint8_t *g, size_t off, size_t n,
+		     bool mf, uint32_t id)
+{
+	size_t flen;
+	uint8_t *f = frag6_build(g, off, n, mf, id, &flen);
+
+	free(from_guest6(e, f, flen));
+	free(f);
+}
+
+/* A later fragment of no datagram merd saw the first of (never, another
+ * identification, another destination) is dropped without a word; one
+ * with a known first gets through
+ */
+static void test_frag6_no_first(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6);
+	uint8_t h[2000], *g, *g2, *f, *b;
+	size_t len, len2, flen;
+
+	rng_seed(4500);
+	flow_add6(&e->c, IPPROTO_UDP, 7000, &peer, 7001, HPORT);
+	g = guest6(IPPROTO_UDP, PEER6, 7000, 7001, 64, 0, 2000, &len);
+	frag6_at(e, g, FRAG6_DATA, len - R6_HLEN - FRAG6_DATA, false, 1);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	frag6_at(e, g, 0, FRAG6_DATA, true, 2);
+	assert_int_equal(e->c.fwd.raw.nout, 1);
+	e->c.fwd.raw.nout = 0;
+	frag6_at(e, g, FRAG6_DATA, len - R6_HLEN - FRAG6_DATA, false, 3);
+	g2 = guest6(IPPROTO_UDP, PEER6B, 7000, 7001, 64, 0, 2000, &len2);
+	frag6_at(e, g2, FRAG6_DATA, len2 - R6_HLEN - FRAG6_DATA, false, 2);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	f = frag6_build(g, FRAG6_DATA, len - R6_HLEN - FRAG6_DATA, false, 2,
+			&flen);
+	b = from_guest6(e, f, flen);
+	assert_int_equal(out_frag6(e, f, R6_HLEN, h, &peer, IPPROTO_UDP),
+			 flen);
+	free(b);
+	free(f);
+	free(g2);
+	free(g);
+}
+
+/* A later fragment whose first fragment's flow is gone, and another in its
+ * place (the same slot of the table, a minute later, or in the same
+ * second) is dropped: it doesn't join another flow
+ */
+static void test_frag6_replaced(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6), peer2 = addr6(PEER6B);
+	uint8_t *g;
+	uint32_t idx, idx2;
+	size_t len, n;
+	int later;
+
+	rng_seed(4501);
+	for (later = 1; later >= 0; later--) {
+		idx = flow_add6(&e->c, IPPROTO_UDP, 7000, &peer, 7001, HPORT);
+		g = guest6(IPPROTO_UDP, PEER6, 7000, 7001, 64, 0, 2000, &len);
+		n = len - R6_HLEN - FRAG6_DATA;
+		frag6_at(e, g, 0, FRAG6_DATA, true, 77);
+		assert_int_equal(e->c.fwd.raw.nout, 1);
+		e->c.fwd.raw.nout = 0;
+
+		ct_remove(&e->c.fwd.ct, idx);
+		e->c.now += later ? 60 : 0;
+		idx2 = flow_add6(&e->c, IPPROTO_UDP, 7000, &peer2, 7001,
+				 HPORT);
+		assert_int_equal(idx2, idx);
+		frag6_at(e, g, FRAG6_DATA, n, false, 77);
+		if (e->c.fwd.raw.nout)
+			fail_msg("a later fragment whose flow was replaced%s "
+				 "went out to %s's flow", later ?
+				 " a minute later" : " in the same second",
+				 PEER6B);
+		assert_int_equal(e->c.tap.tx.used, 0);
+		ct_remove(&e->c.fwd.ct, idx2);
+		free(g);
+	}
+}
+
+/* Once the guest is gone (fwd_forget()), the later fragments of its
+ * datagrams go nowhere, even when a flow between the same addresses
+ * starts in the same slot of the table in the same second
+ */
+static void test_frag6_forget(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6);
+	uint32_t idx;
+	uint8_t *g;
+	size_t len;
+
+	rng_seed(4503);
+	idx = flow_add6(&e->c, IPPROTO_UDP, 7000, &peer, 7001, HPORT);
+	g = guest6(IPPROTO_UDP, PEER6, 7000, 7001, 64, 0, 2000, &len);
+	frag6_at(e, g, 0, FRAG6_DATA, true, 78);
+	assert_int_equal(e->c.fwd.raw.nout, 1);
+	e->c.fwd.raw.nout = 0;
+
+	fwd_forget(&e->c);
+	assert_int_equal(e->c.fwd.ct.count, 0);
+	assert_int_equal(flow_add6(&e->c, IPPROTO_UDP, 7001, &peer, 7002,
+				   HPORT), idx);
+	frag6_at(e, g, FRAG6_DATA, len - R6_HLEN - FRAG6_DATA, false, 78);
+	if (e->c.fwd.raw.nout)
+		fail_msg("fwd_forget() kept where the guest's fragments go");
+	assert_int_equal(e->c.tap.tx.used, 0);
+	free(g);
+}
+
+/* A first fragment whose hop limit runs out draws time exceeded; the
+ * later ones go nowhere, and draw nothing more
+ */
+static void test_frag6_hop_limit(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6), gw = addr6(ROUTER6);
+	uint8_t *g, *f, *b;
+	size_t len, flen;
+
+	rng_seed(4502);
+	flow_add6(&e->c, IPPROTO_UDP, 7000, &peer, 7001, HPORT);
+	g = guest6(IPPROTO_UDP, PEER6, 7000, 7001, 1, 0, 2000, &len);
+	f = frag6_build(g, 0, FRAG6_DATA, true, 9, &flen);
+	b = from_guest6(e, f, flen);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	check_icmp6_error(e, f, flen, R6_TIME_EXCEEDED, 0, 0, &gw);
+	free(b);
+	free(f);
+	frag6_at(e, g, FRAG6_DATA, len - R6_HLEN - FRAG6_DATA, false, 9);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	free(g);
+}
+
+/* expect_dropped6() - fwd_from_guest() sends nothing, tells nothing */
+static void expect_dropped6(struct env *e, const uint8_t *g, size_t len)
+{
+	free(from_guest6(e, g, len));
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	assert_int_equal(e->c.tap.tx.used, 0);
+}
+
+/* Destinations that aren't global unicast, or are the guest's own; next
+ * headers and ICMPv6 types that aren't forwarded, port 0; the router
+ * address with --no-map-gw: dropped without a word
+ */
+static void test_dropped6(void **state)
+{
+	static const char *const dsts[] = { "ff02::1", "ff0e::101", "::1",
+					    "::", "fe80::5", "::ffff:1.2.3.4",
+					    GUEST6, "2001:db8:42::77" };
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6);
+	uint8_t *g;
+	size_t i, len;
+
+	rng_seed(4291);
+	e->c.guest6.own[e->c.guest6.own_n++] = addr6("2001:db8:42::77");
+	for (i = 0; i < ARRAY_SIZE(dsts); i++) {
+		struct in6_addr d = addr6(dsts[i]);
+
+		flow_add6(&e->c, IPPROTO_UDP, 5353, &d, 5353,
+			  (uint16_t)(HPORT + i));
+		g = guest6(IPPROTO_UDP, dsts[i], 5353, 5353, 64, 0, 20, &len);
+		expect_dropped6(e, g, len);
+		free(g);
+	}
+
+	/* GRE; an echo reply; port 0 */
+	g = guest6(IPPROTO_UDP, PEER6, 5353, 5353, 64, 0, 20, &len);
+	g[R6_NH] = 47;
+	expect_dropped6(e, g, len);
+	free(g);
+	g = guest6(IPPROTO_ICMPV6, PEER6, 5353, 0, 64, 0, 20, &len);
+	g[R6_HLEN] = R6_ECHO_REPLY;
+	l6_csum_set(&e->c.guest6.addr, &peer, IPPROTO_ICMPV6, g + R6_HLEN,
+		    len - R6_HLEN);
+	expect_dropped6(e, g, len);
+	free(g);
+	g = guest6(IPPROTO_UDP, PEER6, 5353, 0, 64, 0, 20, &len);
+	expect_dropped6(e, g, len);
+	free(g);
+
+	/* The router address is link-local: only mapped is it reached */
+	e->c.opts.no_map_gw = true;
+	g = guest6(IPPROTO_UDP, ROUTER6, 5353, 5353, 64, 0, 20, &len);
+	expect_dropped6(e, g, len);
+	free(g);
+	e->c.opts.no_map_gw = false;
+}
+
+/* A TCP segment other than a SYN, for no flow, over IPv6: a reset from
+ * the destination, checksum right over the pseudo-header; nothing sent
+ */
+static void test_no_flow_reset6(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr peer = addr6(PEER6);
+	uint8_t ip[100], *g, *b;
+	size_t len;
+
+	rng_seed(9293);
+	g = guest6(IPPROTO_TCP, PEER6, 40000, 443, 64, 8, 10, &len);
+	g[R6_HLEN + 8 + R_TCP_FLAGS] = R_ACK;
+	l6_csum_set(&e->c.guest6.addr, &peer, IPPROTO_TCP, g + R6_HLEN + 8,
+		    len - R6_HLEN - 8);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	assert_int_equal(ring_next6(e, ip, sizeof(ip)), R6_HLEN + 20);
+	assert_int_equal(ip[R6_NH], IPPROTO_TCP);
+	assert_true(addr6_eq(ip + R6_SRC, &peer));
+	assert_true(addr6_eq(ip + R6_DST, &e->c.guest6.addr));
+	assert_int_equal(ip[R6_HLEN + R_TCP_FLAGS], R_RST);
+	assert_int_equal(get16(ip + R6_HLEN), 443);
+	assert_int_equal(get16(ip + R6_HLEN + 2), 40000);
+	assert_int_equal(get32(ip + R6_HLEN + R_TCP_SEQ),
+			 get32(g + R6_HLEN + 8 + R_TCP_ACK));
+	assert_true(ip6_l4_csum_ok(ip));
+	assert_int_equal(e->c.fwd.ct.count, 0);
+	free(b);
+	free(g);
+}
+
+/* A new flow merd can't have (no host port here): a reset for a SYN,
+ * "administratively prohibited" from the router address for the rest
+ */
+static void test_refused6(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6);
+	uint8_t ip[200], *g, *b;
+	size_t len;
+
+	rng_seed(4443);
+	g = guest6(IPPROTO_UDP, PEER6, 5000, 53, 64, 0, 30, &len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	check_icmp6_error(e, g, len, R6_UNREACH, R6_CODE_ADMIN, 0, &gw);
+	free(b);
+	free(g);
+
+	g = guest6(IPPROTO_ICMPV6, PEER6, 5000, 0, 64, 0, 30, &len);
+	b = from_guest6(e, g, len);
+	check_icmp6_error(e, g, len, R6_UNREACH, R6_CODE_ADMIN, 0, &gw);
+	free(b);
+	free(g);
+
+	g = guest6(IPPROTO_TCP, PEER6, 5000, 80, 64, 0, 0, &len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(ring_next6(e, ip, sizeof(ip)), R6_HLEN + 20);
+	assert_int_equal(ip[R6_HLEN + R_TCP_FLAGS], R_RST | R_ACK);
+	assert_int_equal(get32(ip + R6_HLEN + R_TCP_ACK),
+			 get32(g + R6_HLEN + R_TCP_SEQ) + 1);
+	assert_true(ip6_l4_csum_ok(ip));
+	assert_int_equal(e->c.fwd.ct.count, 0);
+	free(b);
+	free(g);
+}
+
+/* reply6() - a packet from the peer's side of IPv6 flow @t, answering
+ * it: to the host port, checksum right; for TCP, with @flags, @seq and
+ * acknowledging @ack (0: the guest's SYN and data, as the flow's window
+ * asks)
+ *
+ * Return: the packet, exact-size buffer
+ */
+static uint8_t *reply6(const struct trip6 *t, uint8_t flags, uint32_t seq,
+		       uint32_t ack, size_t payload, uint8_t hops,
+		       size_t *len)
+{
+	struct flowpkt6 fp = {
+		.proto = t->proto, .saddr = addr6_at(t->h + R6_DST),
+		.daddr = addr6_at(t->h + R6_SRC),
+		.sport = get16(t->h + R6_HLEN + 2),
+		.dport = get16(t->h + R6_HLEN), .hops = hops,
+		.tclass = (uint8_t)rng(), .flow = rng(), .flags = flags,
+		.payload = payload,
+	};
+	uint8_t *p, *l4;
+
+	if (t->proto == IPPROTO_ICMPV6)
+		fp.sport = get16(t->h + R6_HLEN + R_ICMP_ID);
+	p = pkt6_build(&fp, len);
+	l4 = p + R6_HLEN;
+	if (t->proto == IPPROTO_ICMPV6)
+		l4[0] = R6_ECHO_REPLY;
+	if (t->proto == IPPROTO_TCP) {
+		put32(l4 + R_TCP_SEQ, seq);
+		put32(l4 + R_TCP_ACK, ack ? ack :
+		      get32(t->g + t->goff + R_TCP_SEQ) +
+		      (uint32_t)(t->glen - t->goff - 20) + 1);
+	}
+	l6_csum_set(&fp.saddr, &fp.daddr, t->proto, l4, *len - R6_HLEN);
+	return p;
+}
+
+/* check_head6() - an IPv6 packet for the guest of flow @t: from the
+ * address the guest sent to, to its own, hop limit @hops, traffic class
+ * and flow label of @r, transport checksum right, to the guest's port
+ * (echo identifier) from @r's
+ */
+static void check_head6(const struct env *e, const struct trip6 *t,
+			const uint8_t *ip, size_t len, const uint8_t *r,
+			uint8_t hops)
+{
+	size_t io = id_off(t->proto);
+
+	assert_int_equal(get32(ip + R6_VTF), get32(r + R6_VTF));
+	assert_int_equal(get16(ip + R6_PLEN), len - R6_HLEN);
+	assert_int_equal(ip[R6_NH], t->proto);
+	assert_int_equal(ip[R6_HOPS], hops);
+	assert_true(addr6_eq(ip + R6_SRC, &t->daddr));
+	assert_true(addr6_eq(ip + R6_DST, &e->c.guest6.addr));
+	assert_true(ip6_l4_csum_ok(ip));
+	if (t->proto == IPPROTO_ICMPV6) {
+		assert_int_equal(get16(ip + R6_HLEN + io),
+				 get16(t->g + t->goff + io));
+		return;
+	}
+	assert_int_equal(get16(ip + R6_HLEN), get16(r + R6_HLEN));
+	assert_int_equal(get16(ip + R6_HLEN + 2), get16(t->g + t->goff));
+}
+
+/* same_l4_but6() - two transport segments of @proto, @len bytes, are the
+ * same but for the port merd rewrites toward the guest (the destination
+ * port, or the echo identifier) and the checksum
+ */
+static void same_l4_but6(const uint8_t *a, const uint8_t *b, size_t len,
+			 uint8_t proto)
+{
+	size_t co = l4_check_off(proto);
+
+	if (proto == IPPROTO_ICMPV6) {
+		assert_memory_equal(a, b, co);
+		assert_memory_equal(a + R_ICMP_ID + 2, b + R_ICMP_ID + 2,
+				    len - R_ICMP_ID - 2);
+		return;
+	}
+	assert_memory_equal(a, b, 2);
+	assert_memory_equal(a + 4, b + 4, co - 4);
+	assert_memory_equal(a + co + 2, b + co + 2, len - co - 2);
+}
+
+/* check_reply6() - the next frame for the guest is @r translated
+ * (check_head6()), hop limit one less unless from the host itself, and
+ * all but ports and checksum as it was
+ */
+static void check_reply6(struct env *e, const struct trip6 *t,
+			 const uint8_t *r, size_t rlen, bool from_host)
+{
+	static uint8_t ip[70000];
+	size_t len = ring_next6(e, ip, sizeof(ip));
+
+	assert_int_equal(len, rlen);
+	check_head6(e, t, ip, len, r, (uint8_t)(r[R6_HOPS] -
+						(from_host ? 0 : 1)));
+	same_l4_but6(ip + R6_HLEN, r + R6_HLEN, len - R6_HLEN, t->proto);
+	assert_int_equal(e->c.tap.tx.used, 0);
+}
+
+/* Answers of each protocol reach the guest translated, and move the flow
+ * on: UDP answered, TCP SYN received, ICMPv6 refreshed
+ */
+static void test_reply6(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP,
+					  IPPROTO_ICMPV6 };
+	static const enum ct_state after[] = { CT_UDP, CT_TCP_SYN_RECV,
+					       CT_ICMP };
+	static const char *const dsts[] = { PEER6, ROUTER6 };
+	struct env *e = *state;
+	static struct trip6 t;
+	const struct flow *f;
+	size_t i, k, len;
+	uint8_t *r, *copy;
+
+	rng_seed(2460);
+	for (i = 0; i < ARRAY_SIZE(protos); i++) {
+		for (k = 0; k < ARRAY_SIZE(dsts); k++) {
+			trip_out6(e, &t, protos[i], dsts[k], 0, 8 * k, 300,
+				  (uint16_t)(HPORT + i * 2 + k));
+			e->c.now += 5;
+			r = reply6(&t, R_SYN | R_ACK, rng(), 0, rng() % 1400,
+				   50, &len);
+			copy = dup_exact(r, len);
+			from_host(e, r, len);
+			check_reply6(e, &t, copy, len, k == 1);
+			f = &e->c.fwd.ct.flows[t.idx];
+			assert_int_equal(f->state, after[i]);
+			assert_int_equal(f->expires, e->c.now +
+					 e->c.fwd.ct.timeout[after[i]]);
+			free(copy);
+			free(r);
+		}
+	}
+}
+
+/* Answers with a bad checksum, or UDP without one (RFC 8200 8.1: IPv6
+ * has none of that), are dropped; with the pseudo-header sum only
+ * (offloaded, or GRO's), they pass, and the guest gets a full checksum.
+ * With hop limit 1, from the network: not passed on; from the host: yes
+ */
+static void test_reply6_checks(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP };
+	struct env *e = *state;
+	static struct trip6 t;
+	size_t i, len;
+	uint8_t *r, *copy;
+
+	rng_seed(8201);
+	for (i = 0; i < ARRAY_SIZE(protos); i++) {
+		size_t co = R6_HLEN + l4_check_off(protos[i]);
+		struct in6_addr s, d;
+
+		trip_out6(e, &t, protos[i], PEER6, 0, 0, 100,
+			  (uint16_t)(HPORT + i));
+		r = reply6(&t, R_SYN | R_ACK, 1, 0, 200, 50, &len);
+		put16(r + co, get16(r + co) ^ 0x0100);
+		from_host(e, r, len);
+		assert_int_equal(e->c.tap.tx.used, 0);
+		free(r);
+
+		r = reply6(&t, R_SYN | R_ACK, 1, 0, 200, 50, &len);
+		s = addr6_at(r + R6_SRC);
+		d = addr6_at(r + R6_DST);
+		put16(r + co, ref_sum(NULL, 0, pseudo6_sum(&s, &d, protos[i],
+							   len - R6_HLEN)));
+		copy = dup_exact(r, len);
+		from_host(e, r, len);
+		check_reply6(e, &t, copy, len, false);
+		free(copy);
+		free(r);
+	}
+
+	trip_out6(e, &t, IPPROTO_UDP, PEER6, 0, 0, 10, HPORT + 2);
+	r = reply6(&t, 0, 0, 0, 40, 50, &len);
+	put16(r + R6_HLEN + R_UDP_CHECK, 0);
+	from_host(e, r, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	free(r);
+	r = reply6(&t, 0, 0, 0, 40, 1, &len);
+	from_host(e, r, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	free(r);
+
+	trip_out6(e, &t, IPPROTO_UDP, ROUTER6, 0, 0, 10, HPORT + 3);
+	r = reply6(&t, 0, 0, 0, 40, 1, &len);
+	copy = dup_exact(r, len);
+	from_host(e, r, len);
+	check_reply6(e, &t, copy, len, true);
+	free(copy);
+	free(r);
+}
+
+/* tcp6_seg() - a TCP segment of flow @t from the guest (@peer false) or
+ * from the peer, as fwd.c must take it: with @flags, @seq, @ack, a header
+ * of @thl bytes (options random), @payload bytes, checksum right
+ *
+ * Return: the packet, exact-size buffer
+ */
+static uint8_t *tcp6_seg(const struct trip6 *t, bool peer, uint8_t flags,
+			 uint32_t seq, uint32_t ack, size_t thl,
+			 size_t payload, size_t *len)
+{
+	struct in6_addr s = addr6_at(peer ? t->h + R6_DST : t->g + R6_SRC);
+	struct in6_addr d = addr6_at(peer ? t->h + R6_SRC : t->g + R6_DST);
+	const uint8_t *ports = peer ? t->h + R6_HLEN : t->g + t->goff;
+	uint8_t *p;
+
+	*len = R6_HLEN + thl + payload;
+	p = malloc(*len);
+	assert_non_null(p);
+	ip6_build(p, 0x0a, 0x54321, *len - R6_HLEN, IPPROTO_TCP, 57, &s, &d);
+	tcp_build(p + R6_HLEN, thl, get16(ports + (peer ? 2 : 0)),
+		  get16(ports + (peer ? 0 : 2)), seq, ack, flags);
+	fill_rand(p + R6_HLEN + thl, payload);
+	l6_csum_set(&s, &d, IPPROTO_TCP, p + R6_HLEN, *len - R6_HLEN);
+	return p;
+}
+
+/* guest_ack6() - the guest acknowledges @ack, its next byte @seq: the
+ * segment goes out
+ */
+static void guest_ack6(struct env *e, const struct trip6 *t, uint32_t seq,
+		       uint32_t ack)
+{
+	uint8_t h[200], *p, *b;
+	size_t len;
+
+	p = tcp6_seg(t, false, R_ACK, seq, ack, 20, 0, &len);
+	b = from_guest6(e, p, len);
+	assert_int_equal(take_out6(e, h, &t->dst), len);
+	free(b);
+	free(p);
+}
+
+/* check_segments6() - the segments merd cut a peer's IPv6 TCP packet @r
+ * into (what GRO merged): each fits the guest's MTU, carries the next
+ * part of the payload at its sequence number, PSH and FIN on the last
+ * only, CWR on the first only, the header as it was but for its length,
+ * checksum right
+ */
+static void check_segments6(struct env *e, const struct trip6 *t,
+			    const uint8_t *r, size_t rlen)
+{
+	static uint8_t ip[70000];
+	size_t thl = (size_t)(r[R6_HLEN + R_TCP_DOFF] >> 4) * 4;
+	size_t hl = R6_HLEN + thl, payload = rlen - hl;
+	size_t mss = e->c.link.mtu - hl, off = 0, n;
+	uint8_t flags = r[R6_HLEN + R_TCP_FLAGS];
+	unsigned int i = 0;
+
+	while ((n = ring_next6(e, ip, sizeof(ip)))) {
+		bool last = off + (n - hl) == payload;
+		uint8_t want = flags;
+
+		assert_true(n > hl && n <= e->c.link.mtu);
+		assert_true(last || n - hl == mss);
+		check_head6(e, t, ip, n, r, (uint8_t)(r[R6_HOPS] - 1));
+		assert_int_equal(get32(ip + R6_HLEN + R_TCP_SEQ),
+				 (uint32_t)(get32(r + R6_HLEN + R_TCP_SEQ) +
+					    off));
+		assert_memory_equal(ip + R6_HLEN + R_TCP_ACK,
+				    r + R6_HLEN + R_TCP_ACK, 5);
+		if (!last)
+			want &= (uint8_t)~(R_FIN | R_PSH);
+		if (i)
+			want &= (uint8_t)~R_CWR;
+		assert_int_equal(ip[R6_HLEN + R_TCP_FLAGS], want);
+		assert_memory_equal(ip + R6_HLEN + R_TCP_WIN,
+				    r + R6_HLEN + R_TCP_WIN, 2);
+		assert_memory_equal(ip + R6_HLEN + 18, r + R6_HLEN + 18,
+				    thl - 18);
+		if (memcmp(ip + hl, r + hl + off, n - hl))
+			fail_msg("segment %u: payload differs", i);
+		off += n - hl;
+		i++;
+	}
+	assert_int_equal(off, payload);
+	assert_int_equal(i, (payload + mss - 1) / mss);
+}
+
+/* A TCP packet from the peer larger than the guest's MTU (GRO's) is cut
+ * into segments for it, over IPv6 as over IPv4 (tcp_to_guest()), for
+ * MTUs from IPv6's least on, headers with options or not
+ */
+static void test_reply6_segmented(void **state)
+{
+	static const unsigned int mtus[] = { 1500, R6_MTU_MIN, 1499, 9000 };
+	struct env *e = *state;
+	static struct trip6 t;
+	uint32_t gseq, pseq = 0x7000000;
+	size_t len, i;
+	uint8_t *p, *copy, h[200];
+
+	rng_seed(8220);
+	trip_out6(e, &t, IPPROTO_TCP, PEER6, 443, 0, 0, HPORT);
+	gseq = get32(t.g + R6_HLEN + R_TCP_SEQ) + 1;
+	p = reply6(&t, R_SYN | R_ACK, pseq++, gseq, 0, 50, &len);
+	from_host(e, p, len);
+	assert_int_not_equal(ring_next6(e, h, sizeof(h)), 0);
+	free(p);
+	guest_ack6(e, &t, gseq, pseq);
+
+	for (i = 0; i < 12; i++) {
+		size_t thl = 20 + 4 * (rng() % 11);
+		size_t payload = 1 + rng() % 12000;
+
+		e->c.link.mtu = mtus[i % ARRAY_SIZE(mtus)];
+		p = tcp6_seg(&t, true, (uint8_t)(R_ACK | (rng() & (R_PSH |
+				R_CWR | R_ECE))), pseq, gseq, thl, payload,
+			     &len);
+		copy = dup_exact(p, len);
+		from_host(e, p, len);
+		check_segments6(e, &t, copy, len);
+		pseq += (uint32_t)payload;
+		free(copy);
+		free(p);
+
+		guest_ack6(e, &t, gseq, pseq);	/* it takes it all */
+	}
+}
+
+/* A UDP answer larger than the guest's MTU reaches it in fragments that
+ * fit (the kernel reassembled it before raw delivery, or GRO merged it),
+ * each with a fragment header of merd's: offsets in order, multiples of
+ * 8 but the last, M on all but the last, one identification per datagram;
+ * put together, they are the answer translated, checksum right
+ */
+static void test_reply6_fragmented(void **state)
+{
+	static const unsigned int mtus[] = { 1500, R6_MTU_MIN, 1501, 9000 };
+	static const size_t sizes[] = { 1453, 3000, 8952, 20000, 65000 };
+	struct env *e = *state;
+	static struct trip6 t;
+	static uint8_t ip[10000], whole[70000];
+	uint32_t last_id = 0;
+	size_t i, k;
+
+	rng_seed(8245);
+	trip_out6(e, &t, IPPROTO_UDP, PEER6, 0, 0, 10, HPORT);
+	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
+		for (k = 0; k < ARRAY_SIZE(sizes); k++) {
+			size_t len, n, got = 0, frames = 0;
+			uint8_t *r, *copy;
+			bool more = true;
+			uint32_t id = 0;
+
+			e->c.link.mtu = mtus[i];
+			r = reply6(&t, 0, 0, 0, sizes[k], 50, &len);
+			copy = dup_exact(r, len);
+			if (len <= e->c.link.mtu) {
+				free(copy);
+				free(r);
+				continue;
+			}
+			from_host(e, r, len);
+			while ((n = ring_next6(e, ip, sizeof(ip)))) {
+				const uint8_t *fh = ip + R6_HLEN;
+				uint16_t offlg = get16(fh + R6_FH_OFFLG);
+				size_t off = offlg & R6_FH_OFFMASK;
+				size_t dl = n - R6_HLEN - R6_FH_LEN;
+
+				assert_true(more);
+				assert_true(n <= e->c.link.mtu);
+				assert_int_equal(get32(ip + R6_VTF),
+						 get32(copy + R6_VTF));
+				assert_int_equal(get16(ip + R6_PLEN),
+						 n - R6_HLEN);
+				assert_int_equal(ip[R6_NH], R6_NH_FRAG);
+				assert_int_equal(ip[R6_HOPS], 49);
+				assert_true(addr6_eq(ip + R6_SRC, &t.daddr));
+				assert_true(addr6_eq(ip + R6_DST,
+						     &e->c.guest6.addr));
+				assert_int_equal(fh[R6_FH_NH], IPPROTO_UDP);
+				assert_int_equal(fh[1], 0);
+				if (!frames++)
+					id = get32(fh + R6_FH_ID);
+				assert_int_equal(get32(fh + R6_FH_ID), id);
+				assert_int_equal(off, got);
+				more = offlg & R6_FH_MF;
+				if (more)
+					assert_int_equal(dl % 8, 0);
+				memcpy(whole + off, fh + R6_FH_LEN, dl);
+				got += dl;
+			}
+			assert_false(more);
+			assert_true(frames >= 2);
+			assert_int_not_equal(id, last_id);
+			last_id = id;
+			assert_int_equal(got, len - R6_HLEN);
+			assert_int_equal(get16(whole), get16(copy + R6_HLEN));
+			assert_int_equal(get16(whole + 2),
+					 get16(t.g + t.goff));
+			assert_int_equal(get16(whole + R_UDP_LEN), got);
+			assert_true(l6_csum_ok(&t.daddr, &e->c.guest6.addr,
+					       IPPROTO_UDP, whole, got));
+			assert_memory_equal(whole + 8, copy + R6_HLEN + 8,
+					    got - 8);
+			free(copy);
+			free(r);
+		}
+	}
+}
+
+/* error6_make() - an ICMPv6 error from @from about @h (merd's packet), as
+ * a router builds it: to @h's source, hop limit 250, the first @qlen
+ * bytes of @h, checksum right over the pseudo-header
+ *
+ * Return: the error, in an exact-size buffer
+ */
+static uint8_t *error6_make(const char *from, uint8_t type, uint8_t code,
+			    uint32_t info, const uint8_t *h, size_t qlen,
+			    size_t *len)
+{
+	struct in6_addr s = addr6(from), d = addr6_at(h + R6_SRC);
+	uint8_t *p, *m;
+
+	*len = R6_HLEN + R6_ICMP_HLEN + qlen;
+	p = malloc(*len);
+	assert_non_null(p);
+	m = p + R6_HLEN;
+	ip6_build(p, 0, 0, *len - R6_HLEN, IPPROTO_ICMPV6, 250, &s, &d);
+	m[0] = type;
+	m[1] = code;
+	put32(m + 4, info);
+	memcpy(m + R6_ICMP_HLEN, h, qlen);
+	l6_csum_set(&s, &d, IPPROTO_ICMPV6, m, *len - R6_HLEN);
+	return p;
+}
+
+/* check_translated6() - the next frame for the guest is the error @err
+ * translated: from @src, to the guest, hop limit one less, fitting 1280
+ * bytes and the guest's MTU; the ICMPv6 header the same but for its
+ * checksum, right over the new pseudo-header; the quote the guest's
+ * packet as merd sent it, but with the guest's addresses and ports, its
+ * own checksum right again when it is all there
+ */
+static void check_translated6(struct env *e, const struct trip6 *t,
+			      const uint8_t *err, size_t elen,
+			      const struct in6_addr *src)
+{
+	static uint8_t ip[2000];
+	size_t len = ring_next6(e, ip, sizeof(ip)), max, ql, ql4, co, io;
+	const uint8_t *q = ip + R6_HLEN + R6_ICMP_HLEN, *gl4 = t->g + t->goff;
+
+	max = MIN((size_t)e->c.link.mtu, (size_t)R6_MTU_MIN);
+	assert_int_equal(len, MIN(elen, max));
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	/* Outer header: new, to the guest */
+	assert_int_equal(get32(ip + R6_VTF), 6U << R6_VERSION_SHIFT);
+	assert_int_equal(get16(ip + R6_PLEN), len - R6_HLEN);
+	assert_int_equal(ip[R6_NH], IPPROTO_ICMPV6);
+	assert_int_equal(ip[R6_HOPS], 249);
+	assert_true(addr6_eq(ip + R6_SRC, src));
+	assert_true(addr6_eq(ip + R6_DST, &e->c.guest6.addr));
+
+	/* ICMPv6: as sent, checksum right for what the guest gets */
+	assert_memory_equal(ip + R6_HLEN, err + R6_HLEN, 2);
+	assert_memory_equal(ip + R6_HLEN + 4, err + R6_HLEN + 4, 4);
+	assert_true(l6_csum_ok(src, &e->c.guest6.addr, IPPROTO_ICMPV6,
+			       ip + R6_HLEN, len - R6_HLEN));
+
+	/* The quoted header: merd's, with the guest's addresses */
+	ql = len - R6_HLEN - R6_ICMP_HLEN;
+	assert_true(ql >= R6_HLEN + 8);
+	assert_memory_equal(q, t->h, R6_SRC);
+	assert_true(addr6_eq(q + R6_SRC, &e->c.guest6.addr));
+	assert_true(addr6_eq(q + R6_DST, &t->daddr));
+
+	/* The quoted transport header: the guest's ports, its checksum
+	 * right for its own addresses if it is all there
+	 */
+	ql4 = ql - R6_HLEN;
+	co = l4_check_off(t->proto);
+	io = id_off(t->proto);
+	assert_int_equal(get16(q + R6_HLEN + io), get16(gl4 + io));
+	if (t->proto != IPPROTO_ICMPV6) {
+		assert_int_equal(get16(q + R6_HLEN + 2), get16(gl4 + 2));
+		assert_memory_equal(q + R6_HLEN + 4, gl4 + 4,
+				    MIN(co, ql4) - 4);
+	}
+	if (ql4 >= co + 2)
+		assert_memory_equal(q + R6_HLEN + co + 2, gl4 + co + 2,
+				    MIN(ql4, t->hlen - R6_HLEN) - co - 2);
+	if (ql4 == t->hlen - R6_HLEN)
+		assert_true(l6_csum_ok(&e->c.guest6.addr, &t->daddr, t->proto,
+				       q + R6_HLEN, ql4));
+}
+
+/* error6_in() - an ICMPv6 error about @t's packet (its first @q bytes),
+ * through fwd_from_host(), must reach the guest translated, from @src
+ */
+static void error6_in(struct env *e, const struct trip6 *t, const char *from,
+		      uint8_t type, uint8_t code, uint32_t info, size_t q,
+		      const struct in6_addr *src)
+{
+	size_t len;
+	uint8_t *err = error6_make(from, type, code, info, t->h, q, &len);
+	uint8_t *copy = dup_exact(err, len);
+
+	from_host(e, err, len);
+	check_translated6(e, t, copy, len, src);
+	free(copy);
+	free(err);
+}
+
+/* ICMPv6 errors about each kind of flow, quoting 48 bytes or all, from a
+ * router on the way, from the destination, from the host itself:
+ * translated for the guest, from the router that sent them, the peer as
+ * the guest knows it, or the guest's router
+ */
+static void test_error_in6(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP,
+					  IPPROTO_ICMPV6 };
+	struct env *e = *state;
+	struct in6_addr nr = addr6(NETROUTER6), gw = addr6(ROUTER6);
+	static struct trip6 t;
+	size_t i, k;
+
+	rng_seed(4443);
+	for (i = 0; i < 3 * ARRAY_SIZE(protos); i++) {
+		size_t payload = rng() % 2 ? 1 + rng() % 100 : 1200;
+
+		trip_out6(e, &t, protos[i % 3], PEER6, 0, 8 * (i % 2),
+			  payload, (uint16_t)(HPORT + i));
+		for (k = 0; k < 2; k++) {
+			size_t q = k ? t.hlen : QUOTE6;
+
+			error6_in(e, &t, NETROUTER6, R6_TIME_EXCEEDED, 0, 0, q,
+				  &nr);
+			error6_in(e, &t, PEER6, R6_UNREACH, R6_CODE_PORT, 0,
+				  q, &t.daddr);
+			error6_in(e, &t, HOST6, R6_TOO_BIG, 0, 1400, q, &gw);
+			/* RFC 4443 3.4: the pointer, here to the quote */
+			error6_in(e, &t, NETROUTER6, R6_PARAM_PROB, 0, QUOTE6,
+				  q, &nr);
+		}
+	}
+}
+
+/* Errors about a flow to the router address (the host's loopback) come
+ * from the router address; errors cut to a small guest MTU keep their
+ * checksum right
+ */
+static void test_error_in6_mapped_and_cut(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6), nr = addr6(NETROUTER6);
+	static struct trip6 t;
+	unsigned int mtu;
+
+	rng_seed(4444);
+	trip_out6(e, &t, IPPROTO_UDP, ROUTER6, 0, 0, 1200, HPORT);
+	error6_in(e, &t, "::1", R6_UNREACH, R6_CODE_PORT, 0, t.hlen, &gw);
+
+	trip_out6(e, &t, IPPROTO_TCP, PEER6, 0, 0, 1400, HPORT + 1);
+	for (mtu = R6_MTU_MIN - 200; mtu <= 1500; mtu += 71) {
+		e->c.link.mtu = mtu;
+		error6_in(e, &t, NETROUTER6, R6_TIME_EXCEEDED, 0, 0, t.hlen,
+			  &nr);
+	}
+}
+
+/* Errors that aren't about a flow of ours (another port, another peer),
+ * aren't errors (an echo request, a type above 127), quote a packet with
+ * extension headers (merd sends none), or are cut short of the quoted
+ * ports: nothing for the guest
+ */
+static void test_error_in6_ignored(void **state)
+{
+	struct env *e = *state;
+	static struct trip6 t;
+	static uint8_t x[2000];
+	uint8_t *err;
+	size_t len, cut;
+
+	rng_seed(4445);
+	trip_out6(e, &t, IPPROTO_UDP, PEER6, 0, 0, 100, HPORT);
+
+	memcpy(x, t.h, t.hlen);
+	put16(x + R6_HLEN, HPORT + 7);
+	err = error6_make(NETROUTER6, R6_UNREACH, R6_CODE_PORT, 0, x, QUOTE6,
+			  &len);
+	from_host(e, err, len);
+	free(err);
+	memcpy(x, t.h, t.hlen);
+	x[R6_DST + 15] ^= 1;
+	err = error6_make(NETROUTER6, R6_UNREACH, R6_CODE_PORT, 0, x, QUOTE6,
+			  &len);
+	from_host(e, err, len);
+	free(err);
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	err = error6_make(NETROUTER6, R6_ECHO_REQUEST, 0, 0, t.h, QUOTE6,
+			  &len);
+	from_host(e, err, len);
+	free(err);
+	err = error6_make(NETROUTER6, R6_REDIRECT, 0, 0, t.h, QUOTE6, &len);
+	from_host(e, err, len);
+	free(err);
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	/* The same packet behind 8 bytes of destination options */
+	memcpy(x, t.h, R6_HLEN);
+	x[R6_NH] = R6_NH_DSTOPTS;
+	put16(x + R6_PLEN, (uint16_t)(t.hlen - R6_HLEN + 8));
+	memset(x + R6_HLEN, 0, 8);
+	x[R6_HLEN] = IPPROTO_UDP;
+	x[R6_HLEN + 2] = 1;
+	x[R6_HLEN + 3] = 4;
+	memcpy(x + R6_HLEN + 8, t.h + R6_HLEN, t.hlen - R6_HLEN);
+	err = error6_make(NETROUTER6, R6_UNREACH, R6_CODE_PORT, 0, x,
+			  t.hlen + 8, &len);
+	from_host(e, err, len);
+	free(err);
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	for (cut = 0; cut < R6_HLEN + 8; cut++) {
+		err = error6_make(NETROUTER6, R6_UNREACH, R6_CODE_PORT, 0,
+				  t.h, cut, &len);
+		from_host(e, err, len);
+		free(err);
+	}
+	assert_int_equal(e->c.tap.tx.used, 0);
+
+	err = error6_make(NETROUTER6, R6_UNREACH, R6_CODE_PORT, 0, t.h,
+			  QUOTE6, &len);
+	from_host(e, err, len);
+	assert_int_not_equal(e->c.tap.tx.used, 0);
+	free(err);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, env_setup, env_teardown)
+#define T6(name) cmocka_unit_test_setup_teardown(name, env6_setup, \
+						 env_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unicast),
 		T(test_dst_table),
@@ -1238,7 +2635,27 @@ int main(void)
 		T(test_reply_fragmented),
 		T(test_reply_fragmented_options),
 		T(test_udp_aging),
+		T6(test_out6),
+		T6(test_out6_dns),
+		T6(test_hop_limit6),
+		T6(test_too_big6),
+		T6(test_frag6),
+		T6(test_frag6_no_first),
+		T6(test_frag6_replaced),
+		T6(test_frag6_forget),
+		T6(test_frag6_hop_limit),
+		T6(test_dropped6),
+		T6(test_no_flow_reset6),
+		T6(test_refused6),
+		T6(test_reply6),
+		T6(test_reply6_checks),
+		T6(test_reply6_segmented),
+		T6(test_reply6_fragmented),
+		T6(test_error_in6),
+		T6(test_error_in6_mapped_and_cut),
+		T6(test_error_in6_ignored),
 	};
+#undef T6
 #undef T
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

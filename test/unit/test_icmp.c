@@ -15,12 +15,17 @@
  * that names no single host) must produce nothing. The other half of
  * icmp.c, icmp_error_in() (errors from the network, translated), is
  * tested where they arrive, through fwd_from_host(), in test_fwd.c.
+ * icmp6_error() is checked the same way over IPv6 (ref6.h): from the
+ * router address, hop limit 64, the quote cut to 1280 bytes (RFC 4443 2.4
+ * (c)), checksum over the pseudo-header, nothing about an ICMPv6 error or
+ * to a source that names no single host (RFC 4443 2.4 (e)).
  */
 
 #include <netinet/ip_icmp.h>
 
 #include "icmp.h"
-#include "env.h"
+#include "icmp6.h"
+#include "env6.h"
 
 #define PEER		0xc0000250	/* 192.0.2.80 */
 
@@ -332,9 +337,212 @@ static void test_link(void **state)
 	free(g);
 }
 
+/* IPv6: icmp6_error() */
+
+#define PEER6		"2001:db8:80::50"
+
+/* env6_setup() - cmocka fixture: a context (env.h), IPv6 served (env6.h) */
+static int env6_setup(void **state)
+{
+	struct env *e = env_new();
+
+	env6_on(e);
+	*state = e;
+	return 0;
+}
+
+/* guest_pkt6() - a guest IPv6 packet of @proto from @src, @ext bytes of
+ * destination options, @payload bytes of payload, hop limit 1
+ */
+static uint8_t *guest_pkt6(uint8_t proto, const char *src, size_t ext,
+			   size_t payload, size_t *len)
+{
+	struct flowpkt6 fp = {
+		.proto = proto, .saddr = addr6(src), .daddr = addr6(PEER6),
+		.sport = 40522, .dport = 443, .hops = 1, .tclass = 0x20,
+		.flow = 0x12345, .flags = R_SYN, .ext = ext,
+		.payload = payload,
+	};
+
+	return pkt6_build(&fp, len);
+}
+
+/* error6_about() - icmp6_error() about the packet @g, as the data path
+ * calls it: on the view ip6_parse() made of it
+ */
+static void error6_about(struct env *e, uint8_t type, uint8_t code,
+			 uint32_t info, const uint8_t *g, size_t len)
+{
+	struct ip_view ip;
+
+	parse6_ok(g, len, &ip, NULL);
+	icmp6_error(&e->c, type, code, info, &ip);
+}
+
+/* Time exceeded about packets of every size, with and without extension
+ * headers, over links from IPv6's least MTU up: the quote is cut to fit
+ * 1280 bytes (RFC 4443 2.4 (c))
+ */
+static void test_quote_length6(void **state)
+{
+	static const unsigned int mtus[] = { R6_MTU_MIN, 1500, 9000,
+					     65520 };
+	static const size_t payloads[] = { 0, 1, 7, 8, 9, 500, 1183, 1184,
+					   1185, 1452, 65000 };
+	static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP,
+					  IPPROTO_ICMPV6 };
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6);
+	size_t i, k, p;
+
+	rng_seed(4443);
+	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
+		e->c.link.mtu = mtus[i];
+		for (k = 0; k < ARRAY_SIZE(payloads); k++) {
+			for (p = 0; p < ARRAY_SIZE(protos); p++) {
+				size_t len, ext = 8 * (k % 3);
+				uint8_t *g = guest_pkt6(protos[p], GUEST6,
+							ext, payloads[k],
+							&len);
+
+				error6_about(e, R6_TIME_EXCEEDED, 0, 0, g,
+					     len);
+				check_icmp6_error(e, g, len, R6_TIME_EXCEEDED,
+						  0, 0, &gw);
+				free(g);
+			}
+		}
+	}
+}
+
+/* The second word carries what the caller gives: the MTU of "packet too
+ * big", the pointer of "parameter problem" (RFC 4443 3.2, 3.4)
+ */
+static void test_info6(void **state)
+{
+	static const uint32_t mtus[] = { 1280, 1492, 1500, 65535 };
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6);
+	size_t i, len;
+	uint8_t *g;
+
+	rng_seed(1981);
+	g = guest_pkt6(IPPROTO_TCP, GUEST6, 0, 1460, &len);
+	for (i = 0; i < ARRAY_SIZE(mtus); i++) {
+		error6_about(e, R6_TOO_BIG, 0, mtus[i], g, len);
+		check_icmp6_error(e, g, len, R6_TOO_BIG, 0, mtus[i], &gw);
+	}
+	/* RFC 4443 3.4: code 1, an unknown next header, at the pointer */
+	error6_about(e, R6_PARAM_PROB, 1, R6_HLEN, g, len);
+	check_icmp6_error(e, g, len, R6_PARAM_PROB, 1, R6_HLEN, &gw);
+	error6_about(e, R6_UNREACH, R6_CODE_ADMIN, 0, g, len);
+	check_icmp6_error(e, g, len, R6_UNREACH, R6_CODE_ADMIN, 0, &gw);
+	free(g);
+}
+
+/* Only what the caller has of the packet is quoted: the short copy a send
+ * slot keeps (fixed header and 8 bytes), read with ip6_parse_quote()
+ */
+static void test_quote_short_buffer6(void **state)
+{
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6);
+	struct ip_view ip;
+	size_t len, have;
+	uint8_t *g;
+
+	rng_seed(2);
+	g = guest_pkt6(IPPROTO_UDP, GUEST6, 0, 1000, &len);
+	for (have = R6_HLEN + 1; have <= R6_HLEN + 8; have++) {
+		uint8_t *part = dup_exact(g, have);
+		struct pkt v = { part, have };
+
+		assert_int_equal(ip6_parse_quote(v, &ip), 0);
+		assert_int_equal(ip.l4.len, have - R6_HLEN);
+		icmp6_error(&e->c, R6_UNREACH, R6_CODE_ADMIN, 0, &ip);
+		check_icmp6_error(e, part, have, R6_UNREACH, R6_CODE_ADMIN, 0,
+				  &gw);
+		free(part);
+	}
+	free(g);
+}
+
+/* expect_none6() - icmp6_error() about @g sends nothing */
+static void expect_none6(struct env *e, const uint8_t *g, size_t len)
+{
+	uint8_t *b = dup_exact(g, len);
+
+	error6_about(e, R6_UNREACH, R6_CODE_ADMIN, 0, b, len);
+	assert_int_equal(e->c.tap.tx.used, 0);
+	free(b);
+}
+
+/* No error about an ICMPv6 error (types below 128, RFC 4443 2.4 (e)),
+ * behind extension headers or not; about informational messages, yes
+ */
+static void test_not_about_errors6(void **state)
+{
+	static const uint8_t errors[] = { R6_UNREACH, R6_TOO_BIG,
+					  R6_TIME_EXCEEDED, R6_PARAM_PROB, 0,
+					  100, 127 };
+	static const uint8_t info[] = { R6_ECHO_REQUEST, R6_ECHO_REPLY, 200 };
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6), src = addr6(GUEST6);
+	struct in6_addr dst = addr6(PEER6);
+	uint8_t *g;
+	size_t i, len;
+
+	rng_seed(4443);
+	for (i = 0; i < ARRAY_SIZE(errors) + ARRAY_SIZE(info); i++) {
+		bool err = i < ARRAY_SIZE(errors);
+		size_t ext = 8 * (i % 2);
+
+		g = guest_pkt6(IPPROTO_ICMPV6, GUEST6, ext, 48, &len);
+		g[R6_HLEN + ext] = err ? errors[i] :
+				   info[i - ARRAY_SIZE(errors)];
+		l6_csum_set(&src, &dst, IPPROTO_ICMPV6, g + R6_HLEN + ext,
+			    len - R6_HLEN - ext);
+		if (err) {
+			expect_none6(e, g, len);
+		} else {
+			error6_about(e, R6_UNREACH, R6_CODE_ADMIN, 0, g, len);
+			check_icmp6_error(e, g, len, R6_UNREACH,
+					  R6_CODE_ADMIN, 0, &gw);
+		}
+		free(g);
+	}
+}
+
+/* No error to a source that names no single host: the unspecified
+ * address, multicast (RFC 4443 2.4 (e)); to the guest's link-local one,
+ * yes
+ */
+static void test_not_to_non_unicast6(void **state)
+{
+	static const char *const src[] = { "::", "ff02::1", "ff05::1:3",
+					   "ff0e::101" };
+	struct env *e = *state;
+	struct in6_addr gw = addr6(ROUTER6);
+	size_t i, len;
+	uint8_t *g;
+
+	rng_seed(4291);
+	for (i = 0; i < ARRAY_SIZE(src); i++) {
+		g = guest_pkt6(IPPROTO_UDP, src[i], 0, 10, &len);
+		expect_none6(e, g, len);
+		free(g);
+	}
+	g = guest_pkt6(IPPROTO_UDP, "fe80::5054:ff:fe12:3456", 0, 10, &len);
+	error6_about(e, R6_TIME_EXCEEDED, 0, 0, g, len);
+	check_icmp6_error(e, g, len, R6_TIME_EXCEEDED, 0, 0, &gw);
+	free(g);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, env_setup, env_teardown)
+#define T6(name) cmocka_unit_test_setup_teardown(name, env6_setup, \
+						 env_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_quote_length),
 		T(test_quote_short_buffer),
@@ -343,7 +551,13 @@ int main(void)
 		T(test_not_about_later_fragments),
 		T(test_not_to_non_unicast),
 		T(test_link),
+		T6(test_quote_length6),
+		T6(test_info6),
+		T6(test_quote_short_buffer6),
+		T6(test_not_about_errors6),
+		T6(test_not_to_non_unicast6),
 	};
+#undef T6
 #undef T
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,12 +11,15 @@
  * buffer handed to nat.c is malloc()ed to the exact length it is told, so
  * that AddressSanitizer catches a field read or written past it, which is
  * what the quoted packet of an ICMP error (a header and 8 bytes) tests.
+ * The IPv6 rewrites are checked the same way (ref6.h), over the IPv6
+ * pseudo-header, which covers ICMPv6 too; there, the checksum nat.c
+ * updates must also be the very one a full computation gives.
  */
 
 #include <netinet/in.h>
 
 #include "nat.h"
-#include "ref.h"
+#include "ref6.h"
 
 #define ROUNDS		4000
 
@@ -550,6 +553,317 @@ static void test_ports_set(void **state)
 	free(l4);
 }
 
+/* IPv6 */
+
+/* rnd_addr6() - a random IPv6 address */
+static struct in6_addr rnd_addr6(void)
+{
+	struct in6_addr a;
+
+	fill_rand(a.s6_addr, sizeof(a.s6_addr));
+	return a;
+}
+
+/* rw_make6() - an IPv6 rewrite: checksum computed with @os, @od; new
+ * addresses @ns, @nd; new ports (ICMPv6: identifier of a request, of a
+ * reply)
+ */
+static struct nat_rw rw_make6(const struct in6_addr *os,
+			      const struct in6_addr *od,
+			      const struct in6_addr *ns,
+			      const struct in6_addr *nd, uint16_t sport,
+			      uint16_t dport)
+{
+	struct nat_rw rw = { .v6 = true, .osaddr6 = *os, .odaddr6 = *od,
+			     .saddr6 = *ns, .daddr6 = *nd, .sport = sport,
+			     .dport = dport };
+
+	return rw;
+}
+
+/* is_icmp() - ICMP over either family: the identifier is the "port" */
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* id_of6() - the identifier an ICMPv6 echo message must get: a request's
+ * is the source side's, a reply's the destination side's
+ */
+static uint16_t id_of6(const uint8_t *icmp, const struct nat_rw *rw)
+{
+	return icmp[0] == R6_ECHO_REPLY ? rw->dport : rw->sport;
+}
+
+/* segment6() - a random transport segment with a right checksum over the
+ * IPv6 pseudo-header for the given addresses, exact-size buffer; TCP
+ * headers carry options, ICMPv6 messages are echo requests or replies
+ */
+static uint8_t *segment6(uint8_t proto, const struct in6_addr *s,
+			 const struct in6_addr *d, size_t *len)
+{
+	size_t hl = proto == IPPROTO_TCP ? 20 + 4 * (rng() % 11) : 8;
+	size_t pl = rng() % 4 ? rng() % 600 : rng() % 3;
+	uint8_t *l4 = malloc(hl + pl);
+
+	assert_non_null(l4);
+	*len = hl + pl;
+	if (proto == IPPROTO_TCP)
+		tcp_build(l4, hl, (uint16_t)rng(), (uint16_t)rng(), rng(),
+			  rng(), (uint8_t)rng());
+	else if (proto == IPPROTO_UDP)
+		udp_build(l4, (uint16_t)rng(), (uint16_t)rng(), *len);
+	else
+		icmp_build(l4, rng() % 2 ? R6_ECHO_REQUEST : R6_ECHO_REPLY, 0,
+			   (uint16_t)rng(), (uint16_t)rng());
+	fill_rand(l4 + hl, pl);
+	l6_csum_set(s, d, proto, l4, *len);
+	return l4;
+}
+
+/* check_ports6() - the ports (ICMPv6: the identifier) of @l4 are what @rw
+ * asks for
+ */
+static void check_ports6(const uint8_t *l4, uint8_t proto,
+			 const struct nat_rw *rw)
+{
+	if (proto == IPPROTO_ICMPV6) {
+		assert_int_equal(get16(l4 + R_ICMP_ID), id_of6(l4, rw));
+		return;
+	}
+	assert_int_equal(get16(l4), rw->sport);
+	assert_int_equal(get16(l4 + 2), rw->dport);
+}
+
+/* check_l4_6() - rewrite one random IPv6 segment of @proto and check it:
+ * ports, a checksum right for the new addresses, and the same as the one
+ * computed in full, nothing else changed
+ */
+static void check_l4_6(uint8_t proto)
+{
+	struct in6_addr os = rnd_addr6(), od = rnd_addr6(), ns, nd;
+	uint16_t sport = (uint16_t)rng(), dport = (uint16_t)rng();
+	size_t len, co = l4_check_off(proto);
+	uint8_t *l4 = segment6(proto, &os, &od, &len), *orig;
+	struct nat_rw rw;
+
+	/* Sometimes only one address changes, or only part of one, or a
+	 * port stays
+	 */
+	ns = rng() % 8 ? rnd_addr6() : os;
+	nd = rng() % 8 ? rnd_addr6() : od;
+	if (rng() % 4 == 0)
+		memcpy(ns.s6_addr, os.s6_addr, rng() % 16);
+	if (rng() % 8 == 0)
+		sport = get16(l4 + (is_icmp(proto) ? R_ICMP_ID : 0));
+	if (rng() % 8 == 0)
+		dport = get16(l4 + (is_icmp(proto) ? R_ICMP_ID : 2));
+	rw = rw_make6(&os, &od, &ns, &nd, sport, dport);
+	orig = dup_exact(l4, len);
+
+	nat_l4(wp(l4, len), proto, &rw);
+
+	check_ports6(l4, proto, &rw);
+	assert_true(l6_csum_ok(&ns, &nd, proto, l4, len));
+	assert_int_equal(get16(l4 + co), l6_csum(&ns, &nd, proto, l4, len));
+	if (proto == IPPROTO_ICMPV6)
+		same_except(orig, l4, len, R_ICMP_ID, 2, R_ICMP_CHECK, 2);
+	else
+		same_except(orig, l4, len, 0, 4, co, 2);
+	free(orig);
+	free(l4);
+}
+
+/* TCP over IPv6: random segments and addresses, both ports */
+static void test_l4_tcp6(void **state)
+{
+	int i;
+
+	(void)state;
+	rng_seed(8200);
+	for (i = 0; i < ROUNDS; i++)
+		check_l4_6(IPPROTO_TCP);
+}
+
+/* UDP over IPv6: random datagrams and addresses, both ports */
+static void test_l4_udp6(void **state)
+{
+	int i;
+
+	(void)state;
+	rng_seed(8201);
+	for (i = 0; i < ROUNDS; i++)
+		check_l4_6(IPPROTO_UDP);
+}
+
+/* ICMPv6 echo: the identifier is set, a request's from the source port, a
+ * reply's from the destination port; unlike ICMP's, the checksum follows
+ * the addresses too (RFC 4443 2.3: the pseudo-header)
+ */
+static void test_l4_icmp6_echo(void **state)
+{
+	int i;
+
+	(void)state;
+	rng_seed(4443);
+	for (i = 0; i < ROUNDS; i++)
+		check_l4_6(IPPROTO_ICMPV6);
+}
+
+/* check_partial6() - nat_l4() on the first @len bytes only of an IPv6
+ * segment, as in an ICMPv6 error's quote: equal to the whole rewrite where
+ * a port and the checksum lie inside those bytes, untouched elsewhere,
+ * nothing accessed past them
+ */
+static void check_partial6(uint8_t proto, size_t len_max)
+{
+	struct in6_addr os = rnd_addr6(), od = rnd_addr6();
+	struct in6_addr ns = rnd_addr6(), nd = rnd_addr6();
+	struct nat_rw rw = rw_make6(&os, &od, &ns, &nd, (uint16_t)rng(),
+				    (uint16_t)rng());
+	size_t full, len, co = l4_check_off(proto);
+	uint8_t *p = segment6(proto, &os, &od, &full), *whole;
+
+	whole = dup_exact(p, full);
+	nat_l4(wp(whole, full), proto, &rw);
+
+	for (len = 0; len <= full && len <= len_max; len++) {
+		uint8_t *q = dup_exact(p, len), *want = dup_exact(p, len);
+
+		if (proto == IPPROTO_ICMPV6) {
+			if (R_ICMP_ID + 2 <= len)
+				memcpy(want + R_ICMP_ID, whole + R_ICMP_ID, 2);
+		} else {
+			memcpy(want, whole, len >= 4 ? 4 : len & ~(size_t)1);
+		}
+		/* The addresses are followed even without the identifier
+		 * (ICMPv6's checksum lies before it): then the checksum is
+		 * the original's for the new addresses alone
+		 */
+		if (co + 2 <= len && proto == IPPROTO_ICMPV6 &&
+		    R_ICMP_ID + 2 > len)
+			put16(want + co, l6_csum(&ns, &nd, proto, p, full));
+		else if (co + 2 <= len)
+			memcpy(want + co, whole + co, 2);
+
+		nat_l4(wp(q, len), proto, &rw);
+		if (memcmp(q, want, len))
+			fail_msg("IPv6, proto %u, %zu of %zu bytes: wrong "
+				 "rewrite", proto, len, full);
+		free(q);
+		free(want);
+	}
+	free(whole);
+	free(p);
+}
+
+/* Partial IPv6 headers: every length from nothing to past the checksum */
+static void test_l4_partial6(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	int i;
+
+	(void)state;
+	rng_seed(4431);
+	for (i = 0; i < 300; i++)
+		check_partial6(protos[i % 3], 24);
+}
+
+/* nat_ip6(): new addresses, nothing else changed (IPv6 has no header
+ * checksum); a header too short for an address is left alone
+ */
+static void test_ip6_addresses(void **state)
+{
+	int i;
+	size_t n;
+
+	(void)state;
+	rng_seed(8203);
+	for (i = 0; i < ROUNDS; i++) {
+		struct in6_addr os = rnd_addr6(), od = rnd_addr6();
+		struct in6_addr s = rnd_addr6(), d = rnd_addr6();
+		uint8_t *ip = malloc(R6_HLEN), *orig;
+
+		assert_non_null(ip);
+		ip6_build(ip, (uint8_t)rng(), rng(), rng() % 2000,
+			  (uint8_t)rng(), (uint8_t)rng(), &os, &od);
+		orig = dup_exact(ip, R6_HLEN);
+		nat_ip6(wp(ip, R6_HLEN), &s, &d);
+		assert_true(addr6_eq(ip + R6_SRC, &s));
+		assert_true(addr6_eq(ip + R6_DST, &d));
+		same_except(orig, ip, R6_HLEN, R6_SRC, 32, 0, 0);
+		free(orig);
+		free(ip);
+	}
+	for (n = 0; n < R6_DST + 16; n++) {
+		struct in6_addr a = rnd_addr6(), b = rnd_addr6();
+		struct in6_addr s = rnd_addr6(), d = rnd_addr6();
+		uint8_t full[R6_HLEN], *ip;
+
+		ip6_build(full, 0, 0, 8, IPPROTO_UDP, 64, &a, &b);
+		ip = dup_exact(full, n);
+		nat_ip6(wp(ip, n), &s, &d);
+		if (n >= R6_SRC + 16) {
+			assert_true(addr6_eq(ip + R6_SRC, &s));
+			assert_memory_equal(ip, full, R6_SRC);
+			assert_memory_equal(ip + R6_DST, full + R6_DST,
+					    n - R6_DST);
+		} else {
+			assert_memory_equal(ip, full, n);
+		}
+		free(ip);
+	}
+}
+
+/* A whole guest IPv6 packet through the rewrites fwd.c makes going out
+ * (transport header, then addresses, on a copy of the headers), and an
+ * echo reply through those it makes coming back: checksum right at the
+ * end, from the packet's own header
+ */
+static void test_chain6(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	int i;
+
+	(void)state;
+	rng_seed(8204);
+	for (i = 0; i < ROUNDS / 2; i++) {
+		struct flowpkt6 fp = {
+			.proto = protos[i % 3], .saddr = rnd_addr6(),
+			.daddr = rnd_addr6(), .sport = (uint16_t)rng(),
+			.dport = (uint16_t)rng(), .hops = (uint8_t)rng(),
+			.tclass = (uint8_t)rng(), .flow = rng(),
+			.flags = R_ACK, .payload = rng() % 300,
+		};
+		struct in6_addr hs = rnd_addr6();
+		uint16_t hport = (uint16_t)rng();
+		size_t len, hl = R6_HLEN + l4_hlen(fp.proto);
+		uint8_t *ip = pkt6_build(&fp, &len);
+		struct nat_rw rw = rw_make6(&fp.saddr, &fp.daddr, &hs,
+					    &fp.daddr, hport, fp.dport);
+
+		if (fp.proto == IPPROTO_ICMPV6 && i % 2) {
+			/* An echo reply to the guest instead */
+			ip[R6_HLEN] = R6_ECHO_REPLY;
+			l6_csum_set(&fp.saddr, &fp.daddr, IPPROTO_ICMPV6,
+				    ip + R6_HLEN, len - R6_HLEN);
+			rw.sport = 0;
+			rw.dport = hport;
+		}
+		nat_l4(wp(ip + R6_HLEN, hl - R6_HLEN), fp.proto, &rw);
+		nat_ip6(wp(ip, hl), &hs, &fp.daddr);
+
+		assert_true(ip6_l4_csum_ok(ip));
+		assert_true(addr6_eq(ip + R6_SRC, &hs));
+		assert_int_equal(get16(ip + R6_HLEN +
+				       (is_icmp(fp.proto) ? R_ICMP_ID : 0)),
+				 hport);
+		free(ip);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +878,12 @@ int main(void)
 		cmocka_unit_test(test_ttl_dec),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_ports_set),
+		cmocka_unit_test(test_l4_tcp6),
+		cmocka_unit_test(test_l4_udp6),
+		cmocka_unit_test(test_l4_icmp6_echo),
+		cmocka_unit_test(test_l4_partial6),
+		cmocka_unit_test(test_ip6_addresses),
+		cmocka_unit_test(test_chain6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,13 +17,18 @@
  * options. port_ranges() is run on claimed blocks set by hand (no socket
  * is opened: these blocks are only marked claimed). raw_handler() and the
  * send batch run on socketpairs too, in an epoll set, with a transmit ring
- * whose room the test sets.
+ * whose room the test sets. The IPv6 programs are checked the same way on
+ * three more socketpairs, standing in for the IPv6 sockets, whose packets
+ * start at the transport header (RFC 3542 3); and raw6_header(), the IPv6
+ * header put back from ancillary data, through real IPv6 raw sockets over
+ * ::1, in a network namespace of the test's own (netns.h).
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -33,17 +38,22 @@
 #include "merd.h"
 #include "port.h"
 #include "raw.h"
-#include "ref.h"
+#include "ref6.h"
 #include "tap.h"
 
+#include "netns.h"
+
 /**
- * struct rig - three socketpairs with raw.c's filters on one end
+ * struct rig - three socketpairs with raw.c's filters on one end, and
+ *		three more for the IPv6 sockets if rig6_setup() made them
  * @r:		raw sockets as raw.c sees them: the filtered ends
  * @tx:		the other ends, by enum raw_proto
+ * @tx6:	the other ends of the IPv6 ones
  */
 struct rig {
 	struct raw r;
 	int tx[RAW_PROTOS];
+	int tx6[RAW_PROTOS];
 };
 
 /* rig_setup() - cmocka fixture: the socketpairs, nothing attached yet */
@@ -56,7 +66,7 @@ static int rig_setup(void **state)
 	for (i = 0; i < RAW_PROTOS; i++) {
 		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 		g->r.fd[i] = sv[0];
-		g->r.fd6[i] = -1;	/* no IPv6 sockets in this rig */
+		g->r.fd6[i] = g->tx6[i] = -1;	/* no IPv6 sockets here */
 		g->tx[i] = sv[1];
 	}
 	g->r.fd_send = g->r.fd_send6 = -1;
@@ -73,6 +83,10 @@ static int rig_teardown(void **state)
 	for (i = 0; i < RAW_PROTOS; i++) {
 		close(g->r.fd[i]);
 		close(g->tx[i]);
+		if (g->tx6[i] >= 0) {
+			close(g->r.fd6[i]);
+			close(g->tx6[i]);
+		}
 	}
 	free(g);
 	return 0;
@@ -738,6 +752,7 @@ static void test_port_ranges_one(void **state)
  * @errs:	failed sends reported
  * @err:	their errno values
  * @failed:	their packets' slots
+ * @pkt:	the last packet got6() took
  */
 struct loop {
 	struct ctx c;
@@ -748,6 +763,7 @@ struct loop {
 	size_t errs;
 	int err[RAW_BATCH];
 	const struct raw_out *failed[RAW_BATCH];
+	uint8_t pkt[2048];
 };
 
 /* loop_of() - the loop a context belongs to (its first member) */
@@ -953,9 +969,432 @@ static void test_send_batch(void **state)
 	assert_int_equal(l->errs, 2);
 }
 
+/* IPv6 */
+
+/* rig6_setup() - cmocka fixture: socketpairs for the IPv4 sockets and the
+ * IPv6 ones (raw_filter() then attaches both kinds of programs)
+ */
+static int rig6_setup(void **state)
+{
+	struct rig *g;
+	int i, sv[2];
+
+	rig_setup(state);
+	g = *state;
+	for (i = 0; i < RAW_PROTOS; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+		g->r.fd6[i] = sv[0];
+		g->tx6[i] = sv[1];
+	}
+	return 0;
+}
+
+/* passes6() - send a packet into an IPv6 socket's pair: did the filter let
+ * it through, whole? An IPv6 raw socket's packet starts at the transport
+ * header (RFC 3542 3): so does the datagram
+ */
+static bool passes6(const struct rig *g, int proto, const uint8_t *p,
+		    size_t len)
+{
+	uint8_t buf[256];
+	ssize_t n;
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(send(g->tx6[proto], p, len, MSG_DONTWAIT),
+			 (ssize_t)len);
+	n = recv(g->r.fd6[proto], buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0) {
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+		return false;
+	}
+	assert_int_equal(n, (ssize_t)len);
+	assert_memory_equal(buf, p, len);
+	return true;
+}
+
+/* l4_pkt6() - what an IPv6 raw socket gets of a TCP or UDP packet: its
+ * @l4len transport bytes, with these ports
+ */
+static size_t l4_pkt6(uint8_t *p, uint16_t sport, uint16_t dport,
+		      size_t l4len)
+{
+	fill_rand(p, l4len);
+	put16(p, sport);
+	put16(p + 2, dport);
+	return l4len;
+}
+
+/* echo_pkt6() - an ICMPv6 message of @type, identifier @id */
+static size_t echo_pkt6(uint8_t *p, uint8_t type, uint16_t id)
+{
+	icmp_build(p, type, 0, id, (uint16_t)rng());
+	fill_rand(p + 8, 8);
+	return 16;
+}
+
+/* error_pkt6() - an ICMPv6 error of @type, quoting a packet of @qproto
+ * sent from @sport to @dport (an echo request from @sport): its fixed
+ * header, 40 bytes, then 8 bytes of its transport header (RFC 4443 2.4)
+ */
+static size_t error_pkt6(uint8_t *p, uint8_t type, uint8_t code,
+			 uint8_t qproto, uint16_t sport, uint16_t dport)
+{
+	struct in6_addr s = addr6("2001:db8:2::2"), d = addr6("2001:db8::7");
+	uint8_t *q = p + R6_ICMP_HLEN, *ql4 = q + R6_HLEN;
+
+	icmp_build(p, type, code, 0, 0);
+	ip6_build(q, 0, 0, 64, qproto, 1, &s, &d);
+	fill_rand(ql4, 8);
+	if (qproto == IPPROTO_ICMPV6) {
+		icmp_build(ql4, R6_ECHO_REQUEST, 0, sport, (uint16_t)rng());
+	} else {
+		put16(ql4, sport);
+		put16(ql4 + 2, dport);
+	}
+	return R6_ICMP_HLEN + R6_HLEN + 8;
+}
+
+/* check_all6() - attach filters for the ranges, then send every kind of
+ * IPv6 packet the filters decide on, @rounds times, and compare with the
+ * model: TCP and UDP by destination port, echo replies by identifier,
+ * errors 1 to 4 by what they quote; and IPv4 as check_all() does
+ */
+static void check_all6(const struct rig *g, const struct port_range *r,
+		       int n, int rounds)
+{
+	static const uint8_t quoted[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	uint8_t p[256];
+	int i;
+
+	check_all(g, r, n, rounds / 4);
+	for (i = 0; i < rounds; i++) {
+		uint16_t a = rnd_port(r, n), b = rnd_port(r, n);
+		uint8_t qp = quoted[rng() % 3];
+		uint8_t type = (uint8_t)(R6_UNREACH + rng() % 4);
+		size_t len;
+
+		len = l4_pkt6(p, b, a, 20 + rng() % 40);
+		assert_int_equal(passes6(g, RAW_TCP, p, len),
+				 in_ranges(r, n, a));
+		len = l4_pkt6(p, b, a, 8 + rng() % 40);
+		assert_int_equal(passes6(g, RAW_UDP, p, len),
+				 in_ranges(r, n, a));
+
+		len = echo_pkt6(p, R6_ECHO_REPLY, a);
+		assert_int_equal(passes6(g, RAW_ICMP, p, len),
+				 in_ranges(r, n, a));
+		len = echo_pkt6(p, R6_ECHO_REQUEST, a);
+		assert_false(passes6(g, RAW_ICMP, p, len));
+
+		len = error_pkt6(p, type, (uint8_t)(rng() % 8), qp, a, b);
+		assert_int_equal(passes6(g, RAW_ICMP, p, len),
+				 in_ranges(r, n, a));
+	}
+}
+
+/* IPv6 TCP and UDP: the destination port at offset 2 of the transport
+ * header decides, the source port doesn't; one range, its edges, then
+ * random sets of ranges, up to the most
+ */
+static void test_l4_6(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range one = { 61000, 61255 };
+	static const uint16_t in[] = { 61000, 61001, 61128, 61254, 61255 };
+	static const uint16_t out[] = { 0, 1, 60999, 61256, 65535, 53 };
+	struct port_range r[PORT_RANGES_MAX];
+	uint8_t p[256];
+	size_t i, len;
+	int round;
+
+	rng_seed(3542);
+	assert_int_equal(raw_filter(&g->r, &one, 1), 0);
+	for (i = 0; i < ARRAY_SIZE(in); i++) {
+		len = l4_pkt6(p, 40000, in[i], 20);
+		assert_true(passes6(g, RAW_TCP, p, len));
+		len = l4_pkt6(p, 40000, in[i], 8);
+		assert_true(passes6(g, RAW_UDP, p, len));
+	}
+	for (i = 0; i < ARRAY_SIZE(out); i++) {
+		len = l4_pkt6(p, 61000, out[i], 20);
+		assert_false(passes6(g, RAW_TCP, p, len));
+		len = l4_pkt6(p, 61100, out[i], 8);
+		assert_false(passes6(g, RAW_UDP, p, len));
+	}
+
+	for (round = 0; round < 30; round++) {
+		int n = round < 3 ? PORT_RANGES_MAX :
+			1 + (int)(rng() % PORT_RANGES_MAX), k;
+		uint32_t lo = rng() % 2000;
+
+		for (k = 0; k < n; k++) {
+			uint32_t w = rng() % 4 ? 256 * (1 + rng() % 3) :
+				     1 + rng() % 3;
+
+			if (lo + w > 65536)
+				break;
+			r[k].lo = (uint16_t)lo;
+			r[k].hi = (uint16_t)(lo + w - 1);
+			lo += w + 1 + rng() % 1500;
+		}
+		check_all6(g, r, k, 150);
+	}
+}
+
+/* ICMPv6: echo replies by identifier, requests never; errors of types 1
+ * to 4 by the source port or identifier they quote, past a 40-byte quoted
+ * header, whatever the code; other types never, even carrying our ports,
+ * nor errors quoting another next header
+ */
+static void test_icmp6(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r[] = { { 61000, 61255 }, { 61512, 61767 } };
+	static const uint8_t quoted[] = { IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_ICMPV6 };
+	static const uint8_t others[] = { 0, 44, 47, 60, 132, 255 };
+	unsigned int type;
+	uint8_t p[256];
+	size_t len, k;
+
+	rng_seed(4443);
+	assert_int_equal(raw_filter(&g->r, r, ARRAY_SIZE(r)), 0);
+	len = echo_pkt6(p, R6_ECHO_REPLY, 61000);
+	assert_true(passes6(g, RAW_ICMP, p, len));
+	len = echo_pkt6(p, R6_ECHO_REPLY, 61256);
+	assert_false(passes6(g, RAW_ICMP, p, len));
+	len = echo_pkt6(p, R6_ECHO_REQUEST, 61000);
+	assert_false(passes6(g, RAW_ICMP, p, len));
+
+	for (type = 0; type <= 255; type++) {
+		bool err = type >= R6_UNREACH && type <= R6_PARAM_PROB;
+
+		for (k = 0; k < ARRAY_SIZE(quoted); k++) {
+			len = error_pkt6(p, (uint8_t)type, 0, quoted[k], 61767,
+					 80);
+			assert_int_equal(passes6(g, RAW_ICMP, p, len), err);
+			len = error_pkt6(p, (uint8_t)type, 0, quoted[k], 61768,
+					 61000);
+			assert_false(passes6(g, RAW_ICMP, p, len));
+		}
+		if (err || type == R6_ECHO_REPLY)
+			continue;
+		len = echo_pkt6(p, (uint8_t)type, 61001);
+		assert_false(passes6(g, RAW_ICMP, p, len));
+	}
+	for (k = 0; k < ARRAY_SIZE(others); k++) {
+		len = error_pkt6(p, R6_UNREACH, 4, others[k], 61001, 61001);
+		assert_false(passes6(g, RAW_ICMP, p, len));
+	}
+}
+
+/* IPv6 packets too short to hold what the filter reads are dropped, not
+ * read past; exactly long enough is enough
+ */
+static void test_short6(void **state)
+{
+	const struct rig *g = *state;
+	const struct port_range r = { 61000, 61255 };
+	uint8_t p[256];
+	size_t len, cut;
+
+	rng_seed(8);
+	assert_int_equal(raw_filter(&g->r, &r, 1), 0);
+	len = l4_pkt6(p, 1, 61000, 20);
+	for (cut = 1; cut <= len; cut++)
+		assert_int_equal(passes6(g, RAW_TCP, p, cut), cut >= 4);
+	len = echo_pkt6(p, R6_ECHO_REPLY, 61000);
+	for (cut = 1; cut <= len; cut++)
+		assert_int_equal(passes6(g, RAW_ICMP, p, cut), cut >= 6);
+	len = error_pkt6(p, R6_TIME_EXCEEDED, 0, IPPROTO_ICMPV6, 61000, 0);
+	for (cut = 1; cut <= len; cut++)
+		assert_int_equal(passes6(g, RAW_ICMP, p, cut),
+				 cut >= R6_ICMP_HLEN + R6_HLEN + 6);
+	len = error_pkt6(p, R6_TIME_EXCEEDED, 0, IPPROTO_UDP, 61000, 0);
+	for (cut = 1; cut <= len; cut++)
+		assert_int_equal(passes6(g, RAW_ICMP, p, cut),
+				 cut >= R6_ICMP_HLEN + R6_HLEN + 2);
+}
+
+/* A batch of IPv4 and IPv6 packets goes out in runs, each family on its
+ * own socket, in order: every refused packet is reported once, with the
+ * errno of its family's socket (here IPv4's can't send to an IPv4
+ * address, and there is no IPv6 one)
+ */
+static void test_send_batch_families(void **state)
+{
+	static const bool v6[] = { false, true, true, false, true, false,
+				   false, true };
+	struct loop *l = *state;
+	struct raw *r = &l->c.fwd.raw;
+	static uint8_t payload[64];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(v6); i++) {
+		struct raw_out *o = raw_out_slot(r);
+
+		memset(o->hdr, (int)i, R6_HLEN);
+		o->iov[0].iov_base = o->hdr;
+		o->iov[0].iov_len = v6[i] ? R6_HLEN : 20;
+		o->iov[1].iov_base = payload;
+		o->iov[1].iov_len = sizeof(payload);
+		o->v6 = v6[i];
+		o->dst.sin_family = AF_INET;
+		o->dst.sin_addr.s_addr = htonl(0xc0000250);
+		memset(&o->dst6, 0, sizeof(o->dst6));
+		o->dst6.sin6_family = AF_INET6;
+		o->dst6.sin6_addr = addr6("2001:db8::50");
+		raw_out_commit(&l->c, note_err);
+	}
+	assert_int_equal(l->errs, 0);
+	raw_flush(&l->c, note_err);
+	assert_int_equal(l->errs, ARRAY_SIZE(v6));
+	for (i = 0; i < ARRAY_SIZE(v6); i++) {
+		assert_true(l->failed[i] == &r->out[i]);
+		if (v6[i])
+			assert_int_equal(l->err[i], EBADF);
+		else
+			assert_true(l->err[i] > 0 && l->err[i] != EBADF);
+	}
+	assert_int_equal(r->nout, 0);
+}
+
+/* got6() - raw_handler() callback: keep a copy of the packet */
+static void got6(struct ctx *c, struct pkt p)
+{
+	struct loop *l = loop_of(c);
+
+	assert_true(l->got < ARRAY_SIZE(l->len) && p.len <= sizeof(l->pkt));
+	memcpy(l->pkt, p.p, p.len);
+	l->len[l->got++] = p.len;
+}
+
+/* send6_lo() - an IPv6 packet from ::1 to ::1 with traffic class @tclass,
+ * flow label @flow and hop limit @hops, @l4 after its fixed header, out of
+ * merd's IPv6 send socket: at once (raw_send6()) or through the batch
+ *
+ * Return: the packet, in @p
+ */
+static size_t send6_lo(struct ctx *c, uint8_t *p, uint8_t proto,
+		       uint8_t tclass, uint32_t flow, uint8_t hops,
+		       uint8_t *l4, size_t l4len, bool batch)
+{
+	struct in6_addr lo = in6addr_loopback;
+	struct iovec iov = { p, R6_HLEN + l4len };
+	struct raw_out *o;
+
+	ip6_build(p, tclass, flow, l4len, proto, hops, &lo, &lo);
+	l6_csum_set(&lo, &lo, proto, l4, l4len);
+	memcpy(p + R6_HLEN, l4, l4len);
+	if (!batch) {
+		assert_int_equal(raw_send6(&c->fwd.raw, &iov, 1, &lo), 0);
+		return iov.iov_len;
+	}
+	o = raw_out_slot(&c->fwd.raw);
+	memcpy(o->hdr, p, R6_HLEN);
+	o->iov[0].iov_base = o->hdr;
+	o->iov[0].iov_len = R6_HLEN;
+	o->iov[1].iov_base = p + R6_HLEN;
+	o->iov[1].iov_len = l4len;
+	o->v6 = true;
+	memset(&o->dst6, 0, sizeof(o->dst6));
+	o->dst6.sin6_family = AF_INET6;
+	o->dst6.sin6_addr = lo;
+	raw_out_commit(c, note_err);
+	raw_flush(c, note_err);
+	return iov.iov_len;
+}
+
+/* recv6_one() - raw_handler() on IPv6 socket @proto, once it is readable
+ * (or after a second): the packets it passed on
+ */
+static size_t recv6_one(struct loop *l, int proto)
+{
+	struct pollfd pfd = { .fd = l->c.fwd.raw.fd6[proto],
+			      .events = POLLIN };
+
+	l->got = 0;
+	poll(&pfd, 1, 1000);
+	raw_handler(&l->c, (unsigned int)(RAW_PROTOS + proto), got6);
+	return l->got;
+}
+
+/* raw6_header() through real IPv6 raw sockets, in a network namespace of
+ * our own: packets merd's send socket loops back over ::1 (their header
+ * as written, traffic class and flow label included) come out of the
+ * receive sockets with the fixed header raw6_header() puts back from the
+ * ancillary data, the same; the kernel runs the IPv6 filters on the
+ * transport header: what isn't for our ports never arrives. (An echo
+ * request would draw the host's own reply: the socketpairs above test
+ * that requests never pass)
+ */
+static void test_raw6_header(void **state)
+{
+	const struct port_range pr = { 61000, 61255 };
+	struct loop *l = *state;
+	struct ctx *c = &l->c;
+	uint8_t p[256], l4[128];
+	struct raw saved = c->fwd.raw;
+	size_t len;
+	int batch;
+
+	if (unit_netns("test_raw"))
+		fail_msg("raw6_header() needs a network namespace (root)");
+	rng_seed(3542);
+	assert_int_equal(raw_init(&c->fwd.raw, true), 0);
+	assert_int_equal(raw_filter(&c->fwd.raw, &pr, 1), 0);
+
+	for (batch = 0; batch <= 1; batch++) {
+		/* UDP to one of our ports: the header comes back */
+		udp_build(l4, 40000, 61000, 100);
+		fill_rand(l4 + 8, 92);
+		len = send6_lo(c, p, IPPROTO_UDP, 0xb8, 0x12345, 42, l4, 100,
+			       batch);
+		assert_int_equal(recv6_one(l, RAW_UDP), 1);
+		assert_int_equal(l->len[0], len);
+		assert_memory_equal(l->pkt, p, len);
+		assert_int_equal(r6_tclass(l->pkt), 0xb8);
+		assert_int_equal(r6_flow(l->pkt), 0x12345);
+
+		/* TCP to one of our ports, another class and label */
+		tcp_build(l4, 20, 40000, 61255, 1, 2, R_ACK);
+		fill_rand(l4 + 20, 30);
+		len = send6_lo(c, p, IPPROTO_TCP, 0x02, 0xfffff, 1, l4, 50,
+			       batch);
+		assert_int_equal(recv6_one(l, RAW_TCP), 1);
+		assert_int_equal(l->len[0], len);
+		assert_memory_equal(l->pkt, p, len);
+
+		/* An echo reply to one of our identifiers */
+		icmp_build(l4, R6_ECHO_REPLY, 0, 61001, 7);
+		fill_rand(l4 + 8, 24);
+		len = send6_lo(c, p, IPPROTO_ICMPV6, 0, 0, 255, l4, 32,
+			       batch);
+		assert_int_equal(recv6_one(l, RAW_ICMP), 1);
+		assert_int_equal(l->len[0], len);
+		assert_memory_equal(l->pkt, p, len);
+
+		/* Not for our ports: filtered out (and so is the error the
+		 * host's stack answers with, quoting a port not ours)
+		 */
+		udp_build(l4, 50000, 60999, 20);
+		send6_lo(c, p, IPPROTO_UDP, 0, 0, 64, l4, 20, batch);
+		assert_int_equal(recv6_one(l, RAW_UDP), 0);
+		assert_int_equal(recv6_one(l, RAW_ICMP), 0);
+	}
+	assert_int_equal(l->errs, 0);
+	raw_close(&c->fwd.raw);
+	c->fwd.raw = saved;
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, rig_setup, rig_teardown)
+#define T6(name) cmocka_unit_test_setup_teardown(name, rig6_setup, \
+						 rig_teardown)
+#define L(name) cmocka_unit_test_setup_teardown(name, loop_setup, \
+						loop_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_l4_one_range),
 		T(test_l4_edges),
@@ -973,7 +1412,15 @@ int main(void)
 						loop_teardown),
 		cmocka_unit_test_setup_teardown(test_send_batch, loop_setup,
 						loop_teardown),
+		T6(test_l4_6),
+		T6(test_icmp6),
+		T6(test_short6),
+		L(test_send_batch_families),
+		/* The last: it moves the program to a namespace of its own */
+		L(test_raw6_header),
 	};
+#undef L
+#undef T6
 #undef T
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
