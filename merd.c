@@ -252,9 +252,6 @@ static void loop_init(struct ctx *c)
  */
 static void ra_timer(struct ctx *c)
 {
-	static const uint8_t all_mac[ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
-	static const struct in6_addr all_nodes = { { { 0xff, 0x02,
-						       [15] = 1 } } };
 	uint8_t frame[REPLY_MAX];
 	uint32_t rnd = 0;
 	size_t len;
@@ -262,8 +259,7 @@ static void ra_timer(struct ctx *c)
 	if (!c->guest6.enabled || c->opts.no_ra || !tap_connected(c) ||
 	    (int32_t)(c->now - c->ra_next) < 0)
 		return;
-	len = ndp_ra(c, &all_nodes, all_mac, frame,
-		     sizeof(frame));
+	len = ndp_ra_all(c, frame, sizeof(frame));
 	if (len)
 		tap_send(c, frame, len);
 	if (c->ra_initial) {

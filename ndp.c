@@ -362,7 +362,6 @@ static size_t ndp_rs(const struct ctx *c, const struct ip_view *ip,
 		     uint8_t *reply, size_t size)
 {
 	const struct in6_addr *dst = &ip->src.a6;
-	uint8_t mcast[ETH_ALEN];
 	const uint8_t *dmac;
 	struct ndp_in in;
 
@@ -378,9 +377,8 @@ static size_t ndp_rs(const struct ctx *c, const struct ip_view *ip,
 	dmac = c->tap.guest_mac_known ? c->tap.guest_mac :
 	       in.has_slla ? in.slla : NULL;
 	if (IN6_IS_ADDR_UNSPECIFIED(dst) || !dmac) {
-		dst = &ndp_all_nodes;
-		ip6_mcast_mac(mcast, dst);
-		dmac = mcast;
+		trace(c, "ndp: router advertisement to ff02::1");
+		return ndp_ra_all(c, reply, size);
 	}
 
 	trace(c, "ndp: router advertisement to %s", ndp_ntop(dst).s);
@@ -619,6 +617,24 @@ size_t ndp_ra(const struct ctx *c, const struct in6_addr *dst,
 
 	return ip6_l4_frame(buf, size, dmac, c->link.mac, &c->guest6.gw, dst,
 			    IPPROTO_ICMPV6, IP6_NDP_HOPS, b.p, b.len);
+}
+
+/**
+ * ndp_ra_all() - build a router advertisement to all nodes (ff02::1), as
+ *		  unsolicited ones go, and answers to a solicitor without a
+ *		  unicast address or known MAC
+ * @c:		context
+ * @buf:	buffer for the frame
+ * @size:	size of @buf
+ *
+ * Return: frame length, 0 if it doesn't fit
+ */
+size_t ndp_ra_all(const struct ctx *c, uint8_t *buf, size_t size)
+{
+	uint8_t mac[ETH_ALEN];
+
+	ip6_mcast_mac(mac, &ndp_all_nodes);
+	return ndp_ra(c, &ndp_all_nodes, mac, buf, size);
 }
 
 /**

@@ -26,6 +26,7 @@ bool ndp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	 size_t size, size_t *rlen);
 size_t ndp_ra(const struct ctx *c, const struct in6_addr *dst,
 	      const uint8_t *dmac, uint8_t *buf, size_t size);
+size_t ndp_ra_all(const struct ctx *c, uint8_t *buf, size_t size);
 uint32_t ndp_ra_next(uint32_t now, uint32_t rnd);
 bool ndp_dad_target(const struct ctx *c, const struct ip_view *ip,
 		    struct in6_addr *target);

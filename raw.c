@@ -51,6 +51,12 @@
 #define IPV6_FLOWINFO	11
 #endif
 
+/* The receive sockets' protocols, by enum raw_proto */
+static const uint8_t raw_protos[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
+						IPPROTO_ICMP };
+static const uint8_t raw_protos6[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
+						 IPPROTO_ICMPV6 };
+
 /* Return value of a filter keeping the whole packet */
 #define BPF_ACCEPT	0xffffffffU
 
@@ -366,12 +372,10 @@ static int raw_open(int family, int proto)
  */
 static int raw_init6(struct raw *r)
 {
-	static const int protos[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
-						IPPROTO_ICMPV6 };
 	int i, v = IPV6_PMTUDISC_PROBE;
 
 	for (i = 0; i < RAW_PROTOS; i++) {
-		r->fd6[i] = raw_open(AF_INET6, protos[i]);
+		r->fd6[i] = raw_open(AF_INET6, raw_protos6[i]);
 		if (r->fd6[i] < 0)
 			return r->fd6[i];
 	}
@@ -392,8 +396,6 @@ static int raw_init6(struct raw *r)
  */
 int raw_init(struct raw *r, bool v6)
 {
-	static const int protos[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
-						IPPROTO_ICMP };
 	int i, ret, v;
 
 	memset(r, 0, sizeof(*r));
@@ -402,7 +404,7 @@ int raw_init(struct raw *r, bool v6)
 		r->fd[i] = r->fd6[i] = -1;
 
 	for (i = 0; i < RAW_PROTOS; i++) {
-		r->fd[i] = raw_open(AF_INET, protos[i]);
+		r->fd[i] = raw_open(AF_INET, raw_protos[i]);
 		if (r->fd[i] < 0) {
 			ret = r->fd[i];
 			goto fail;
@@ -711,8 +713,6 @@ static size_t raw6_header(uint8_t *buf, struct msghdr *mh, size_t len,
  */
 void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 {
-	static const uint8_t protos6[RAW_PROTOS] = { IPPROTO_TCP, IPPROTO_UDP,
-						     IPPROTO_ICMPV6 };
 	struct raw *r = &c->fwd.raw;
 	struct sockaddr_in6 names[RAW_BATCH];
 	uint8_t cmsg[RAW_BATCH][RAW_CMSG6_LEN] __attribute__((aligned(8)));
@@ -757,7 +757,7 @@ void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 		if (v6)
 			p.len = raw6_header(r->in + (size_t)i * RAW_PKT_MAX,
 					    &mm[i].msg_hdr, len,
-					    protos6[id - RAW_PROTOS]);
+					    raw_protos6[id - RAW_PROTOS]);
 		if (p.len)
 			fn(c, p);
 	}
