@@ -79,7 +79,7 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_frag test/unit/test_raw test/unit/test_port \
 	test/unit/test_icmp test/unit/test_tcp test/unit/test_fwd \
 	test/unit/test_alloc test/unit/test_ip test/unit/test_ndp \
-	test/unit/test_ip6 test/unit/test_dhcpv6
+	test/unit/test_ip6 test/unit/test_dhcpv6 test/unit/test_fwdrule
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
@@ -127,6 +127,10 @@ test/unit/test_nat: test/unit/test_nat.c test/unit/unit.h test/unit/ref.h \
 test/unit/test_conntrack: test/unit/test_conntrack.c test/unit/unit.h \
 		conntrack.c $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< conntrack.c $(UNIT_LIBS)
+
+test/unit/test_fwdrule: test/unit/test_fwdrule.c test/unit/unit.h fwdrule.c \
+		fwdrule.h inany.h port.h util.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $< fwdrule.c $(UNIT_LIBS)
 
 test/unit/test_frag: test/unit/test_frag.c test/unit/unit.h test/unit/ref.h \
 		frag.c ip4.c csum.c $(MERD_HDRS)

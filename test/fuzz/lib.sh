@@ -25,12 +25,12 @@ CC=${FUZZ_CC:-clang}
 
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 CFLAGS="$CFLAGS -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -I$top"
-HARNESSES="tap fwd dhcp arp conntrack ip6 ndp dhcpv6"
+HARNESSES="tap fwd dhcp arp conntrack ip6 ndp dhcpv6 fwdrule"
 
 # merd's units each harness links, as the unit tests do: fuzz_tap and
 # fuzz_fwd compile merd.c in too (fuzz_merd.h: its frame dispatcher), which
-# reaches arp(), dhcp() and the whole forwarding path; conntrack.c needs
-# nothing; fuzz_ip6, the IP and transport parsers
+# reaches arp(), dhcp() and the whole forwarding path; conntrack.c and
+# fwdrule.c need nothing; fuzz_ip6, the IP and transport parsers
 DATAPATH="tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c nat.c"
 DATAPATH="$DATAPATH port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c"
 declare -A SRCS=(
@@ -42,6 +42,7 @@ declare -A SRCS=(
 	[ip6]="ip.c ip4.c ip6.c csum.c"
 	[ndp]="ndp.c ip6.c dhcp.c ip4.c csum.c log.c"
 	[dhcpv6]="dhcpv6.c dhcp.c ip6.c ip4.c csum.c log.c"
+	[fwdrule]="fwdrule.c"
 )
 
 # Longest input per harness: two frames of the largest size for the stream,
@@ -49,9 +50,11 @@ declare -A SRCS=(
 # ARP reads 42 bytes of a frame; a few hundred conntrack operations; for
 # IPv6, the longest chain ip6_parse() walks (IP6_EXT_MAX headers of 2 KiB)
 # and a transport header; for NDP, a message after a few extension headers;
-# for DHCPv6, a message (the payload only) larger than any client's
+# for DHCPv6, a message (the payload only) larger than any client's; for
+# fwdrule, four -t or -u arguments, each a little over FWDRULE_SPEC_MAX
 declare -A MAXLEN=([tap]=131200 [fwd]=200000 [dhcp]=65549 [arp]=512
-		   [conntrack]=4096 [ip6]=16512 [ndp]=4096 [dhcpv6]=4096)
+		   [conntrack]=4096 [ip6]=16512 [ndp]=4096 [dhcpv6]=4096
+		   [fwdrule]=4200)
 
 # Features corpus.sh's merge keeps: by default every edge and every hit
 # count bucket of each (a few hundred inputs for conntrack, whose probe

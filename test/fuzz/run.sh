@@ -5,9 +5,9 @@
 # Usage: test/fuzz/run.sh [SECONDS]	(default 30 seconds per harness; 0:
 #					replay only, no fuzzing)
 #
-# Builds test/fuzz/build/fuzz_{tap,fwd,dhcp,arp,conntrack,ip6,ndp,dhcpv6}
-# with clang, libFuzzer, AddressSanitizer and UBSan (no recovery: any report
-# is a crash). Then, for each harness:
+# Builds test/fuzz/build/fuzz_{tap,fwd,dhcp,arp,conntrack,ip6,ndp,dhcpv6,
+# fwdrule} with clang, libFuzzer, AddressSanitizer and UBSan (no recovery:
+# any report is a crash). Then, for each harness:
 #
 # 1. replays every input of its saved corpus, test/fuzz/corpus/NAME/, and
 #    of test/fuzz/crashes/NAME-* (inputs that once failed, each on its own):
