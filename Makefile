@@ -34,10 +34,10 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
 MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c netlink.c \
 	fwd.c conntrack.c nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c \
-	dhcpv6.c
+	dhcpv6.c fwdrule.c inbound.c
 MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h ip6.h csum.h netlink.h \
 	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h icmp6.h tcp.h frag.h siphash.h util.h inany.h epoll.h \
-	ndp.h dhcpv6.h
+	ndp.h dhcpv6.h fwdrule.h inbound.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests
@@ -79,7 +79,8 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_frag test/unit/test_raw test/unit/test_port \
 	test/unit/test_icmp test/unit/test_tcp test/unit/test_fwd \
 	test/unit/test_alloc test/unit/test_ip test/unit/test_ndp \
-	test/unit/test_ip6 test/unit/test_dhcpv6 test/unit/test_fwdrule
+	test/unit/test_ip6 test/unit/test_dhcpv6 test/unit/test_fwdrule \
+	test/unit/test_inbound
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
@@ -88,7 +89,8 @@ test/unit/test_csum: test/unit/test_csum.c test/unit/unit.h csum.c csum.h
 
 # Everything but start-up: what a frame from the guest can reach
 DATAPATH_SRCS := tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c \
-	nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c
+	nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c fwdrule.c \
+	inbound.c
 
 test/unit/test_tap: test/unit/test_tap.c test/unit/unit.h $(DATAPATH_SRCS) \
 		$(MERD_HDRS)
@@ -159,6 +161,12 @@ test/unit/test_tcp: test/unit/test_tcp.c $(UNIT_ENV_HDRS) \
 test/unit/test_fwd: test/unit/test_fwd.c $(UNIT_ENV_HDRS) \
 		$(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(DATAPATH_SRCS) $(UNIT_LIBS)
+
+# Wraps sendmsg(): sees the resets and errors merd sends at once
+test/unit/test_inbound: test/unit/test_inbound.c $(UNIT_ENV_HDRS) \
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(DATAPATH_SRCS) \
+		$(UNIT_LIBS)
 
 # Holds ports and opens raw sockets: runs in a network namespace of its own
 test/unit/test_alloc: test/unit/test_alloc.c $(UNIT_ENV_HDRS) test/unit/netns.h \

@@ -20,6 +20,7 @@
 #include <net/if.h>
 
 #include "conf.h"
+#include "fwdrule.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "log.h"
@@ -51,6 +52,8 @@ enum {
 };
 
 #define PORT_RANGE_FILE	"/proc/sys/net/ipv4/ip_local_port_range"
+/* Forwarding rules listed at start, one line each: then a count */
+#define CONF_RULES_SHOWN	8
 /* Fewest ports worth a default range above the ephemeral one */
 #define PORTS_MIN	16
 
@@ -68,11 +71,17 @@ enum {
  * @dns:	--dns (possibly "none")
  * @search:	--search (possibly "none")
  * @seen:	options met so far, to refuse repeated single-value ones
+ * @fwd:	-t and -u arguments, parsed once the ports merd uses are known
+ * @fwd_proto:	IPPROTO_TCP or IPPROTO_UDP, for each of @fwd
+ * @fwd_n:	number of them
  */
 struct conf_given {
 	bool addr, prefix, gw, mtu, mac, dns, search;
 	bool addr6, gw6, only4, only6;
 	bool seen[OPT_MAX];
+	const char *fwd[FWDRULE_MAX];
+	uint8_t fwd_proto[FWDRULE_MAX];
+	int fwd_n;
 };
 
 
@@ -102,6 +111,8 @@ static const struct option conf_longopts[] = {
 	{ "no-ndp",	no_argument,		NULL,	OPT_NO_NDP },
 	{ "no-ra",	no_argument,		NULL,	OPT_NO_RA },
 	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
+	{ "tcp-ports",	required_argument,	NULL,	't' },
+	{ "udp-ports",	required_argument,	NULL,	'u' },
 	{ NULL,		0,			NULL,	0 },
 };
 
@@ -146,8 +157,17 @@ static void conf_usage(const char *name, int status)
 "      --no-ndp		don't answer neighbour solicitations\n"
 "      --no-ra		send no router advertisements\n"
 "      --no-dhcpv6	don't answer DHCPv6\n"
+"  -t, --tcp-ports SPEC	forward host TCP ports to the guest, repeatable:\n"
+"			none, all, or a list of PORT, FIRST-LAST,\n"
+"			PORT:GUESTPORT, FIRST-LAST:GFIRST-GLAST, ~PORT\n"
+"			or ~FIRST-LAST (all but these), after an\n"
+"			optional ADDR/, ADDR%%IFACE/ or %%IFACE/\n"
+"			default: none\n"
+"  -u, --udp-ports SPEC	forward host UDP ports to the guest, as -t\n"
 "      --no-map-gw	the gateway address is the gateway, not the host\n"
-"			default: traffic to it goes to the host's loopback\n"
+"			default: traffic to it goes to the host's loopback,\n"
+"			and the host's own connections to forwarded ports\n"
+"			reach the guest from it\n"
 "      --flows N		size of the flow table (default: %d)\n"
 "      --ports LOW-HIGH	host ports for guest flows\n"
 "			default: those above the host's ephemeral range\n"
@@ -592,6 +612,15 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	case 'D':
 		conf_dns_opt(c, given, arg);
 		break;
+	case 't':
+	case 'u':
+		if (given->fwd_n == FWDRULE_MAX)
+			die("too many -t and -u options: at most %d",
+			    FWDRULE_MAX);
+		given->fwd_proto[given->fwd_n] = opt == 't' ? IPPROTO_TCP :
+							      IPPROTO_UDP;
+		given->fwd[given->fwd_n++] = arg;
+		break;
 	case 'S':
 		given->search = true;
 		if (strcmp(arg, "none") != 0 &&
@@ -672,7 +701,7 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 	int opt;
 
 	opterr = 0;	/* one line of ours instead of getopt's */
-	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46",
+	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:",
 				  conf_longopts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
@@ -965,8 +994,9 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 /**
  * conf_fwd() - defaults for forwarding: source address, ports, flows
  * @c:		context
+ * @eph:	set to the host's ephemeral port range, 0-0 if unknown
  */
-static void conf_fwd(struct ctx *c)
+static void conf_fwd(struct ctx *c, struct port_range *eph)
 {
 	unsigned long elo = 0, ehi = 0;
 	char line[64], *end;
@@ -986,6 +1016,8 @@ static void conf_fwd(struct ctx *c)
 	}
 	if (f)
 		fclose(f);
+	eph->lo = (uint16_t)elo;
+	eph->hi = (uint16_t)ehi;
 
 	if (c->opts.ports_lo) {
 		if (ehi && c->opts.ports_lo <= ehi && c->opts.ports_hi >= elo)
@@ -1004,6 +1036,33 @@ static void conf_fwd(struct ctx *c)
 }
 
 /**
+ * conf_rules() - parse the -t and -u options into forwarding rules
+ * @c:		context, the ports for flows known
+ * @given:	the options' arguments
+ * @eph:	the host's ephemeral port range, 0-0 if unknown
+ *
+ * "all", and specs of exclusions only, leave out the host's ephemeral
+ * ports, as passt does, and the ports merd's flows leave from.
+ */
+static void conf_rules(struct ctx *c, const struct conf_given *given,
+		       struct port_range eph)
+{
+	struct port_range skip[2] = { eph,
+				      { c->opts.ports_lo, c->opts.ports_hi } };
+	char err[FWDRULE_ERR_LEN];
+	int i;
+
+	for (i = 0; i < given->fwd_n; i++) {
+		uint8_t proto = given->fwd_proto[i];
+
+		if (fwdrule_parse(&c->fwd.rules, proto, given->fwd[i],
+				  eph.hi ? skip : skip + 1, eph.hi ? 2 : 1,
+				  err, sizeof(err)))
+			die("%s", err);
+	}
+}
+
+/**
  * conf() - set up the context from the command line and the host
  * @c:		context, zeroed
  * @argc:	argument count
@@ -1013,6 +1072,7 @@ static void conf_fwd(struct ctx *c)
  */
 void conf(struct ctx *c, int argc, char **argv)
 {
+	struct port_range eph = { 0, 0 };
 	struct conf_given given = { 0 };
 
 	c->opts.v4 = c->opts.v6 = true;
@@ -1023,7 +1083,8 @@ void conf(struct ctx *c, int argc, char **argv)
 	conf_host(c, &given);
 	conf_guest(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);
-	conf_fwd(c);
+	conf_fwd(c, &eph);
+	conf_rules(c, &given, eph);
 }
 
 /**
@@ -1100,6 +1161,39 @@ static void conf_print6(const struct ctx *c, char *list, size_t size)
 }
 
 /**
+ * conf_print_rules() - say which host ports go to the guest
+ * @c:		context
+ */
+static void conf_print_rules(const struct ctx *c)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	const struct fwdrules *rules = &c->fwd.rules;
+	unsigned int p;
+	int i;
+
+	for (p = 0; p < ARRAY_SIZE(protos); p++) {
+		uint32_t n = fwdrule_ports(rules, protos[p]);
+		int shown = 0;
+
+		if (!n)
+			continue;
+		info("forwarding %u host %s ports to the guest:", n,
+		     protos[p] == IPPROTO_TCP ? "TCP" : "UDP");
+		for (i = 0; i < rules->n; i++) {
+			const struct fwdrule *r = &rules->rule[i];
+
+			if (r->proto != protos[p] || shown++ >= CONF_RULES_SHOWN)
+				continue;
+			info("    %u-%u to guest ports %u-%u (%s)", r->first,
+			     r->last, r->to, r->to + (r->last - r->first),
+			     r->text);
+		}
+		if (shown > CONF_RULES_SHOWN)
+			info("    and %d more ranges", shown - CONF_RULES_SHOWN);
+	}
+}
+
+/**
  * conf_print() - say what the guest will be given
  * @c:		context
  */
@@ -1131,4 +1225,5 @@ void conf_print(const struct ctx *c)
 	     c->opts.ports_hi, c->opts.flows_max,
 	     c->opts.no_map_gw ? "" : ", gateway means the host");
 	info("    merd's MAC on the guest's link: %s", mac_ntop(l->mac).s);
+	conf_print_rules(c);
 }

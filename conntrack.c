@@ -5,11 +5,11 @@
  *
  * DOC: Theory of Operation
  *
- * A flow has two sides: the one that opened it (INISIDE: the guest, for
- * everything merd forwards today) and the one it was opened to (TGTSIDE:
- * the peer, reached through the host's network). Each side is a struct
- * flowside as its endpoint sees it: the endpoint's address and port, and
- * ours (the destination the guest wrote; the host's address and port), with
+ * A flow has two sides: the one that opened it (INISIDE: the guest, or for
+ * a forwarded port the remote client) and the one it was opened to
+ * (TGTSIDE: the peer, or the guest). Each side is a struct flowside as its
+ * endpoint sees it: the endpoint's address and port, and ours (the
+ * destination the guest wrote; the host's address and port), with
  * addresses of either family in 16 bytes (inany.h). A packet arriving on a
  * side matches that side's key (protocol, interface, both addresses, both
  * ports); it leaves on the other side from that side's "our" address and

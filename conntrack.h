@@ -77,6 +77,9 @@ enum ct_state {
 #define CT_FIN(side)		(1U << (side))	/* FIN seen from side */
 #define CT_FIN_FIRST(side)	(1U << (2 + (side)))	/* ...before the other's */
 #define CT_REPLIED		(1U << 4)	/* the target has answered */
+#define CT_PORT_HELD		(1U << 5)	/* holds a reference to its host
+						 * port's slot (port_ref())
+						 */
 
 /**
  * struct flowside - one side of a flow, as seen by its endpoint
@@ -132,10 +135,10 @@ struct ct_tcp_seen {
  * struct flow - one tracked flow
  * @side:	per side, the addresses and ports its endpoint uses
  * @pif:	per side, where it is (enum flow_pif)
- * @proto:	IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP
- * @af:		AF_INET
+ * @proto:	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_ICMPV6
+ * @af:		AF_INET or AF_INET6
  * @state:	enum ct_state
- * @flags:	CT_FIN(), CT_FIN_FIRST(), CT_REPLIED
+ * @flags:	CT_FIN(), CT_FIN_FIRST(), CT_REPLIED, CT_PORT_HELD
  * @created:	when it started, seconds of the monotonic clock
  * @expires:	when it expires
  * @prev:	previous flow in its state's aging list

@@ -615,11 +615,13 @@ bool dhcp_for_server(const struct ctx *c, const struct ip_view *ip)
  * @ip:		checked IPv4 packet for UDP port 67, untrusted payload
  * @reply:	buffer for the reply frame
  * @size:	size of @reply
+ * @bound:	set to true if the reply acknowledges the guest's address
+ *		(left alone otherwise)
  *
  * Return: length of the reply frame, 0 if there is none
  */
 size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
-	    size_t size)
+	    size_t size, bool *bound)
 {
 	union {
 		struct bootp m;
@@ -676,7 +678,10 @@ size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	len = MAX(sizeof(msg) + o.len, (size_t)BOOTP_MIN_LEN);
 	dhcp_reply_dst(&msg, type, yiaddr, &daddr, dmac);
 
-	return ip4_udp_frame(reply, size, dmac, c->link.mac,
-			     c->guest4.gw.s_addr, daddr, DHCP_SERVER_PORT,
-			     DHCP_CLIENT_PORT, 0, out.b, len);
+	len = ip4_udp_frame(reply, size, dmac, c->link.mac,
+			    c->guest4.gw.s_addr, daddr, DHCP_SERVER_PORT,
+			    DHCP_CLIENT_PORT, 0, out.b, len);
+	if (len && yiaddr && type == DHCPACK)
+		*bound = true;
+	return len;
 }

@@ -27,7 +27,7 @@
 
 bool dhcp_for_server(const struct ctx *c, const struct ip_view *ip);
 size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
-	    size_t size);
+	    size_t size, bool *bound);
 size_t dhcp_encode_search(const struct guest_link *g, uint8_t *buf,
 			  size_t size);
 

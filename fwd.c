@@ -78,6 +78,7 @@
 #include "fwd.h"
 #include "icmp.h"
 #include "icmp6.h"
+#include "inbound.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "log.h"
@@ -171,17 +172,36 @@ static const struct flowside *fwd_host_side(const struct flow *f)
  */
 static void fwd_filter_update(struct ctx *c)
 {
-	struct port_range r[PORT_RANGES_MAX];
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct port_range blocks[PORT_RANGES_MAX];
+	struct raw_ranges rr = { .n = { 0 } };
+	unsigned int i;
 	int n, ret;
 
 	if (!c->fwd.ports.changed)
 		return;
-	n = port_ranges(&c->fwd.ports, r, PORT_RANGES_MAX);
-	ret = raw_filter(&c->fwd.raw, r, n);
+	n = port_ranges(&c->fwd.ports, blocks, PORT_RANGES_MAX);
+
+	/* Forwarded ports and claimed blocks, fit together */
+	static_assert(PORT_RANGES_MAX < RAW_RANGES_MAX, "room for both");
+	for (i = 0; i < ARRAY_SIZE(protos); i++) {
+		enum port_class cls = fwd_port_class(protos[i]);
+		int m = fwdrule_ranges(&c->fwd.rules, protos[i], rr.r[cls],
+				       RAW_RANGES_MAX - PORT_RANGES_MAX);
+
+		memcpy(&rr.r[cls][m], blocks, (size_t)n * sizeof(*blocks));
+		rr.n[cls] = (m + n) ? fwdrule_fit(rr.r[cls], m + n,
+						RAW_RANGES_MAX) : 0;
+	}
+	memcpy(rr.r[PORT_ICMP], blocks, (size_t)n * sizeof(*blocks));
+	rr.n[PORT_ICMP] = n;
+
+	ret = raw_filter_classes(&c->fwd.raw, &rr);
 	if (ret)
 		err("can't update the raw socket filters: %s", strerror(-ret));
 	else
-		debug("raw socket filters now cover %d port ranges", n);
+		debug("raw socket filters now cover %d, %d and %d port ranges",
+		      rr.n[PORT_TCP], rr.n[PORT_UDP], rr.n[PORT_ICMP]);
 }
 
 /**
@@ -272,7 +292,9 @@ static void fwd_release(struct ctx *c, uint32_t idx, const char *why)
 	      fwd_proto_name(f->proto), inany_ntop(&h->eaddr).s, h->eport,
 	      h->oport, why);
 
-	port_unref(&c->fwd.ports, fwd_port_class(f->proto), h->oport, c->now);
+	if (f->flags & CT_PORT_HELD)
+		port_unref(&c->fwd.ports, fwd_port_class(f->proto), h->oport,
+			   c->now);
 	ct_remove(&c->fwd.ct, idx);
 }
 
@@ -634,6 +656,7 @@ static uint32_t fwd_flow_new(struct ctx *c, const struct ip_view *ip,
 	f->side[INISIDE].eport = l4->sport;
 	f->side[INISIDE].oport = l4->dport;
 	f->side[TGTSIDE] = hs;
+	f->flags = CT_PORT_HELD;
 	ct_insert(ct, idx, ip->proto == IPPROTO_TCP ? CT_TCP_SYN_SENT :
 		  ip->proto == IPPROTO_UDP ? CT_UDP : CT_ICMP, c->now);
 
@@ -1086,6 +1109,32 @@ static int fwd_guest_l4(const struct ctx *c, const struct ip_view *ip,
 }
 
 /**
+ * fwd_guest_error() - pass on an ICMP error the guest sent about a flow
+ * @c:		context
+ * @ip:		packet from the guest, whole
+ *
+ * Return: true if it was an ICMP or ICMPv6 error (passed on or dropped)
+ */
+static bool fwd_guest_error(struct ctx *c, const struct ip_view *ip)
+{
+	struct l4_view l4;
+
+	if ((ip->proto != IPPROTO_ICMP && ip->proto != IPPROTO_ICMPV6) ||
+	    l4_parse(ip, &l4))
+		return false;
+	if (ip->proto == IPPROTO_ICMP) {
+		if (l4.type == ICMP_ECHO)
+			return false;
+		icmp_error_out(c, ip, &l4);
+		return true;
+	}
+	if (l4.type >= ICMP6_ECHO_REQUEST)	/* RFC 4443 2.1: not an error */
+		return false;
+	icmp6_error_out(c, ip, &l4);
+	return true;
+}
+
+/**
  * fwd_from_guest_whole() - forward a whole IPv4 packet from the guest
  * @c:		context
  * @ip:		packet, checked by ip4_parse(), not a fragment
@@ -1097,6 +1146,8 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 	unsigned int side;
 	uint32_t idx;
 
+	if (fwd_guest_error(c, ip))
+		return;
 	if (fwd_guest_l4(c, ip, &l4)) {
 		trace(c, "fwd: packet to %s dropped", inany_ntop(&ip->dst).s);
 		return;
@@ -1558,11 +1609,152 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 }
 
 /**
+ * fwd_flow_new_in() - start a flow for a packet to a forwarded port
+ * @c:		context
+ * @ip:		its first packet
+ * @l4:		its transport header
+ * @r:		the rule forwarding the port
+ * @gaddr:	the guest's address
+ * @local:	from the host itself: the guest sees it from the gateway
+ *
+ * Return: flow number, FLOW_NONE if the table is full of live flows, or the
+ *	   guest's side of the flow is another flow's
+ */
+static uint32_t fwd_flow_new_in(struct ctx *c, const struct ip_view *ip,
+				const struct l4_view *l4,
+				const struct fwdrule *r,
+				const union inany_addr *gaddr, bool local)
+{
+	struct conntrack *ct = &c->fwd.ct;
+	union inany_addr gw;
+	struct flowside ts;
+	struct flow *f;
+	uint32_t idx;
+
+	if (ip->family == AF_INET6)
+		gw.a6 = c->guest6.gw;
+	else
+		inany_from_v4(&gw, c->guest4.gw.s_addr);
+	flowside_set(&ts, gaddr, fwdrule_to(r, l4->dport),
+		     local ? &gw : &ip->src, l4->sport);
+	if (ct_lookup(ct, ip->proto, PIF_TAP, &ts, NULL) != FLOW_NONE) {
+		trace(c, "inbound: the guest's side of %s:%u is another "
+		      "flow's", inany_ntop(&ts.oaddr).s, ts.oport);
+		return FLOW_NONE;
+	}
+	if (ct->count >= ct->max && !fwd_reclaim(c))
+		return FLOW_NONE;
+
+	idx = ct_alloc(ct);
+	f = &ct->flows[idx];
+	f->proto = ip->proto;
+	f->af = (uint8_t)ip->family;
+	f->pif[INISIDE] = PIF_HOST;
+	f->pif[TGTSIDE] = PIF_TAP;
+	flowside_set(&f->side[INISIDE], &ip->src, l4->sport, &ip->dst,
+		     l4->dport);
+	f->side[TGTSIDE] = ts;
+	/* A forwarded port in a claimed block is shared with flows there */
+	if (!port_ref(&c->fwd.ports, fwd_port_class(ip->proto), l4->dport))
+		f->flags = CT_PORT_HELD;
+	ct_insert(ct, idx, ip->proto == IPPROTO_TCP ? CT_TCP_SYN_SENT : CT_UDP,
+		  c->now);
+
+	trace(c, "flow %u: %s %s:%u to host port %u, guest port %u%s", idx,
+	      fwd_proto_name(ip->proto), inany_ntop(&ip->src).s, l4->sport,
+	      l4->dport, ts.eport, local ? ", from the gateway" : "");
+	return idx;
+}
+
+/**
+ * fwd_dst_unicast() - tell whether a packet was sent to one host
+ * @c:		context
+ * @ip:		packet from a raw socket
+ *
+ * Return: false for multicast, limited broadcast, and the broadcast
+ *	   address of the host's subnet
+ */
+static bool fwd_dst_unicast(const struct ctx *c, const struct ip_view *ip)
+{
+	uint32_t d = inany_v4(&ip->dst), mask;
+
+	if (ip->family == AF_INET6)
+		return !IN6_IS_ADDR_MULTICAST(&ip->dst.a6);
+	/* RFC 919: all ones in the host part; /31 and /32 have none */
+	if (c->host.prefix4 >= 0 && c->host.prefix4 < 31) {
+		mask = prefix4_mask(c->host.prefix4);
+		if ((ntohl(d) & ~mask) == ~mask &&
+		    (ntohl(d) & mask) == (ntohl(c->host.addr4.s_addr) & mask))
+			return false;
+	}
+	return ip4_is_unicast(d) || ip4_is_loopback(d);
+}
+
+/**
+ * fwd_inbound() - a packet from the host's side that no flow knows: open
+ *		   a flow if it is for a forwarded port
+ * @c:		context
+ * @ip:		packet, as received
+ * @l4:		its transport header
+ * @ifi:	interface it came in on, 0 if unknown
+ */
+static void fwd_inbound(struct ctx *c, const struct ip_view *ip,
+			const struct l4_view *l4, unsigned int ifi)
+{
+	const struct fwdrule *r = NULL;
+	union inany_addr gaddr;
+	bool local;
+	uint32_t idx;
+
+	if ((ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP) &&
+	    fwd_dst_unicast(c, ip))
+		r = fwdrule_match(&c->fwd.rules, ip->proto, &ip->dst, ifi,
+				  l4->dport);
+	if (!r) {
+		trace(c, "fwd: no flow for protocol %u from %s:%u to host "
+		      "port %u", ip->proto, inany_ntop(&ip->src).s, l4->sport,
+		      l4->dport);
+		return;
+	}
+	if (!fwd_csum_trusted(ip)) {
+		trace(c, "inbound: bad checksum from %s, dropped",
+		      inany_ntop(&ip->src).s);
+		return;
+	}
+
+	/* Only a SYN opens a TCP flow; anything else is for a connection
+	 * that isn't (anymore): a reset, as from a closed port
+	 */
+	local = inbound_from_host(c, ip, ifi);
+	if (ip->proto == IPPROTO_TCP &&
+	    (l4->flags & (TH_SYN | TH_ACK)) != TH_SYN)
+		inbound_refuse(c, ip, l4, "no such connection");
+	else if (local && c->opts.no_map_gw)
+		inbound_refuse(c, ip, l4, "from the host itself, and "
+			       "--no-map-gw");
+	else if (!tap_connected(c))
+		inbound_refuse(c, ip, l4, "no guest");
+	else if (!inbound_guest_addr(c, ip->family, &gaddr))
+		inbound_refuse(c, ip, l4, "the guest has no address yet");
+	else if (!local && ip->ttl <= 1)
+		/* RFC 1812 5.3.1, RFC 4443 3.3: time exceeded in transit */
+		inbound_icmp(c, ip, ip->family == AF_INET6 ?
+			     ICMP6_TIME_EXCEEDED : ICMP_TIME_EXCEEDED,
+			     ICMP_EXC_TTL);	/* ICMP6_TIME_EXCEED_TRANSIT too */
+	else if ((idx = fwd_flow_new_in(c, ip, l4, r, &gaddr, local)) ==
+		 FLOW_NONE)
+		inbound_refuse(c, ip, l4, "no room for a new flow");
+	else if (!fwd_track(c, idx, INISIDE, l4))
+		fwd_to_guest(c, ip, l4, &c->fwd.ct.flows[idx], INISIDE);
+}
+
+/**
  * fwd_from_host() - forward a packet from a raw socket to the guest
  * @c:		context
  * @pkt:	packet, from its IP header, untrusted
+ * @ifi:	interface it came in on, 0 if unknown
  */
-void fwd_from_host(struct ctx *c, struct pkt pkt)
+void fwd_from_host(struct ctx *c, struct pkt pkt, unsigned int ifi)
 {
 	struct flowside key;
 	struct ip_view ip;
@@ -1587,9 +1779,7 @@ void fwd_from_host(struct ctx *c, struct pkt pkt)
 	flowside_set(&key, &ip.src, l4.sport, &ip.dst, l4.dport);
 	idx = ct_lookup(&c->fwd.ct, ip.proto, PIF_HOST, &key, &side);
 	if (idx == FLOW_NONE) {
-		trace(c, "fwd: no flow for protocol %u from %s:%u to host "
-		      "port %u", ip.proto, inany_ntop(&ip.src).s, l4.sport,
-		      l4.dport);
+		fwd_inbound(c, &ip, &l4, ifi);
 		return;
 	}
 	if (ip.proto != IPPROTO_ICMP && ip.proto != IPPROTO_ICMPV6 &&

@@ -14,6 +14,7 @@
 
 #include "conntrack.h"
 #include "frag.h"
+#include "fwdrule.h"
 #include "ip.h"
 #include "pkt.h"
 #include "port.h"
@@ -57,6 +58,7 @@ struct fwd_frag6 {
  * @frag6:	the guest's IPv6 datagrams in fragments, by first fragment
  * @port_key:	secret for the port offsets (RFC 6056 3.3.4: F and G)
  * @port_ctr:	per-destination port counters (RFC 6056 3.3.4: table[])
+ * @rules:	ports forwarded to the guest (-t, -u)
  */
 struct fwd {
 	struct conntrack ct;
@@ -69,6 +71,7 @@ struct fwd {
 	struct fwd_frag6 frag6[FWD_FRAG6_MAX];
 	uint64_t port_key[2];
 	uint32_t port_ctr[FWD_PORT_CTRS];
+	struct fwdrules rules;
 };
 
 int fwd_init(struct ctx *c, uint32_t max_blocks);
@@ -79,7 +82,7 @@ void fwd_timer(struct ctx *c);
 bool fwd_dst_ok(const struct ctx *c, uint32_t daddr);
 bool fwd_dst6_ok(const struct ctx *c, const struct in6_addr *daddr);
 void fwd_from_guest(struct ctx *c, const struct ip_view *ip);
-void fwd_from_host(struct ctx *c, struct pkt pkt);
+void fwd_from_host(struct ctx *c, struct pkt pkt, unsigned int ifi);
 void fwd_flush(struct ctx *c);
 void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, size_t l3len,
 		     struct pkt payload);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if_arp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -28,6 +29,7 @@
 #include "dhcpv6.h"
 #include "epoll.h"
 #include "fwd.h"
+#include "inbound.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "log.h"
@@ -170,7 +172,8 @@ static void daemonise(const struct ctx *c)
  * @c:		context
  *
  * Each port of a claimed block is held by sockets (port.c): descriptors
- * grow with the ports in use, never with the flows.
+ * grow with the ports in use, never with the flows; each forwarded port
+ * takes one more.
  *
  * Return: most port blocks merd may claim at once
  */
@@ -178,6 +181,8 @@ static uint32_t nofile_raise(const struct ctx *c)
 {
 	uint32_t need = ((uint32_t)c->opts.ports_hi - c->opts.ports_lo +
 			 PORT_BLOCK) / PORT_BLOCK;
+	rlim_t held = (rlim_t)fwdrule_ports(&c->fwd.rules, IPPROTO_TCP) +
+		      fwdrule_ports(&c->fwd.rules, IPPROTO_UDP);
 	struct rlimit rl;
 	rlim_t room;
 
@@ -190,11 +195,16 @@ static uint32_t nofile_raise(const struct ctx *c)
 
 	if (rl.rlim_cur == RLIM_INFINITY)
 		return need;
-	if (rl.rlim_cur < FDS_SPARE + PORT_BLOCK_FDS)
-		die("descriptor limit %llu too low: merd needs %u for a block "
-		    "of ports", (unsigned long long)rl.rlim_cur,
-		    FDS_SPARE + PORT_BLOCK_FDS);
-	room = (rl.rlim_cur - FDS_SPARE) / (rlim_t)PORT_BLOCK_FDS;
+	/* Forwarded ports are each held by a socket for merd's lifetime: all
+	 * of them, or merd doesn't start
+	 */
+	if (rl.rlim_cur < FDS_SPARE + PORT_BLOCK_FDS + held)
+		die("descriptor limit %llu too low: merd needs %llu, for "
+		    "%llu forwarded ports and a block of ports for flows "
+		    "(ulimit -n)", (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(FDS_SPARE + PORT_BLOCK_FDS + held),
+		    (unsigned long long)held);
+	room = (rl.rlim_cur - FDS_SPARE - held) / (rlim_t)PORT_BLOCK_FDS;
 	if (room < need)
 		warn("--ports %u-%u cut to %llu blocks of %u: the descriptor "
 		     "limit is %llu", c->opts.ports_lo, c->opts.ports_hi,
@@ -299,6 +309,39 @@ static void guest6_learn(struct ctx *c, const struct in6_addr *a)
 }
 
 /**
+ * guest4_learn_arp() - note that the guest has its IPv4 address, if an ARP
+ *			packet of its says so
+ * @c:		context
+ * @arp:	ARP packet from the guest, untrusted
+ *
+ * An announcement or a request from the address (RFC 5227 2.3) means the
+ * guest configured it, whether or not it asked merd's DHCP.
+ */
+static void guest4_learn_arp(struct ctx *c, struct pkt arp)
+{
+	struct arphdr ah;
+	uint32_t spa;
+
+	if (pkt_get(arp, 0, &ah, sizeof(ah)) && ah.ar_hln == ETH_ALEN &&
+	    ah.ar_pln == sizeof(spa) &&
+	    pkt_get(arp, sizeof(ah) + ETH_ALEN, &spa, sizeof(spa)) &&
+	    spa == c->guest4.addr.s_addr)
+		c->guest4.bound = true;
+}
+
+/**
+ * guest_forget() - the guest went away: forget its flows and addresses
+ * @c:		context
+ */
+static void guest_forget(struct ctx *c)
+{
+	fwd_forget(c);
+	c->guest4.bound = false;
+	c->guest6.bound = false;
+	c->guest6.own_n = 0;
+}
+
+/**
  * timer_handler() - once a second: age flows
  * @c:		context
  */
@@ -334,8 +377,10 @@ static size_t frame_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 	}
 
 	if (dhcp_for_server(c, &ip))
-		return dhcp(c, &ip, reply, size);
+		return dhcp(c, &ip, reply, size, &c->guest4.bound);
 
+	if (inany_v4(&ip.src) == c->guest4.addr.s_addr)
+		c->guest4.bound = true;
 	fwd_from_guest(c, &ip);
 	return 0;
 }
@@ -368,6 +413,10 @@ static size_t frame_ip6(struct ctx *c, struct pkt l3, uint8_t *reply,
 	guest6_learn(c, &ip.src.a6);
 	if (ndp_dad_target(c, &ip, &dad))
 		guest6_learn(c, &dad);
+	else
+		dad = ip.src.a6;
+	if (IN6_ARE_ADDR_EQUAL(&dad, &c->guest6.addr))
+		c->guest6.bound = true;
 
 	if (ndp(c, &ip, reply, size, &rlen))
 		return rlen;
@@ -408,6 +457,7 @@ static void frame_handler(struct ctx *c, const uint8_t *frame, size_t len)
 
 	switch (ntohs(eh.h_proto)) {
 	case ETH_P_ARP:
+		guest4_learn_arp(c, l3);
 		rlen = arp(c, f, reply, sizeof(reply));
 		break;
 	case ETH_P_IP:
@@ -470,7 +520,7 @@ static void loop_dispatch(struct ctx *c, const struct epoll_event *ev)
 	}
 	/* The guest went away: so do its flows */
 	if (tap_gone(c))
-		fwd_forget(c);
+		guest_forget(c);
 }
 
 /**
@@ -498,7 +548,7 @@ static void loop(struct ctx *c)
 		/* Everything queued while handling this batch, in one go */
 		tap_flush(c);
 		if (tap_gone(c))
-			fwd_forget(c);
+			guest_forget(c);
 		raw_resume(c);
 	}
 }
@@ -528,6 +578,7 @@ int main(int argc, char **argv)
 		die("can't open raw sockets: merd needs CAP_NET_RAW");
 	if (ret)
 		die("can't set up forwarding: %s", strerror(-ret));
+	inbound_init(&c);
 	ret = fwd_ports_init(&c);
 	if (ret == -EACCES && c.opts.ports_lo < IPPORT_RESERVED)
 		die("can't hold host ports %u-%u: below %u merd needs "

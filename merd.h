@@ -143,6 +143,8 @@ struct guest_link {
  * @gw:		default gateway, network order
  * @dns:	DNS servers, network order
  * @dns_n:	number of entries in @dns
+ * @bound:	the guest has @addr: DHCP acknowledged it, or the guest sent
+ *		from it (inbound forwarding goes to it only then)
  */
 struct guest4 {
 	struct in_addr addr;
@@ -150,6 +152,7 @@ struct guest4 {
 	struct in_addr gw;
 	struct in_addr dns[DNS_MAX];
 	int dns_n;
+	bool bound;
 };
 
 /**
@@ -166,6 +169,8 @@ struct guest4 {
  *		temporary), most recent first: NDP never answers for them
  * @own_n:	number of entries in @own
  * @off:	why IPv6 isn't served, for the start-up output, or NULL
+ * @bound:	the guest has @addr: it sent from it, or claimed it by
+ *		duplicate address detection
  */
 struct guest6 {
 	bool enabled;
@@ -178,6 +183,7 @@ struct guest6 {
 	struct in6_addr own[GUEST6_OWN_MAX];
 	int own_n;
 	const char *off;
+	bool bound;
 };
 
 /**

@@ -104,27 +104,31 @@ static int port_md5(int fd, int family)
  *		   the kernel drops what arrives for it without answering
  * @type:	SOCK_STREAM or SOCK_DGRAM
  * @proto:	0, or IPPROTO_ICMP for a ping socket
+ * @want:	AF_INET or AF_INET6 for a socket of that family only, 0 for
+ *		dual-stack where possible
  * @family:	set to the socket's family: AF_INET6, dual-stack, where the
  *		host has IPv6 (and for anything but a ping socket), else
  *		AF_INET
  *
  * Return: descriptor, or -errno
  */
-static int port_socket(int type, int proto, int *family)
+static int port_socket(int type, int proto, int want, int *family)
 {
 	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { .len = 1, .filter = &drop };
-	int fd = -1, ttl = PORT_MINTTL, off = 0, ret = 0;
+	int fd = -1, ttl = PORT_MINTTL, v6only = want == AF_INET6, ret = 0;
 	int flags = type | SOCK_NONBLOCK | SOCK_CLOEXEC;
 
 	*family = AF_INET6;
-	if (!proto)
+	if (!proto && want != AF_INET)
 		fd = socket(AF_INET6, flags, 0);
-	if (fd >= 0 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off))) {
+	if (fd >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+				  sizeof(v6only))) {
 		close(fd);
 		fd = -1;
 	}
+	if (fd < 0 && want == AF_INET6)
+		return -errno;
 	if (fd < 0) {
 		*family = AF_INET;
 		fd = socket(AF_INET, flags, proto);
@@ -153,15 +157,21 @@ static int port_socket(int type, int proto, int *family)
 }
 
 /**
- * port_hold() - hold a port, so that the host leaves it alone
+ * port_hold_at() - hold a port at an address, so that the host leaves it
+ *		    alone there
  * @cls:	PORT_TCP: listening TCP socket; PORT_UDP: UDP socket;
  *		PORT_ICMP: ping socket on the echo identifier
  * @port:	port or identifier, host order
+ * @addr:	address to bind, NULL for every address
+ * @ifname:	interface to bind to (SO_BINDTODEVICE), NULL or "" for any
  *
  * Return: descriptor, or -errno (-EADDRINUSE if the port is taken, -EACCES
- *	   for a ping socket ping_group_range doesn't allow)
+ *	   below port 1024 without CAP_NET_BIND_SERVICE, or for a ping socket
+ *	   ping_group_range doesn't allow, -EADDRNOTAVAIL for an address the
+ *	   host doesn't have, -ENODEV for no such interface)
  */
-int port_hold(enum port_class cls, uint16_t port)
+int port_hold_at(enum port_class cls, uint16_t port,
+		 const union inany_addr *addr, const char *ifname)
 {
 	struct sockaddr_in a = {
 		.sin_family = AF_INET,
@@ -173,10 +183,15 @@ int port_hold(enum port_class cls, uint16_t port)
 		.sin6_port = htons(port),
 		.sin6_addr = IN6ADDR_ANY_INIT,
 	};
-	int fd, off = 0, family;
+	int fd, off = 0, family, want = 0;
 
+	if (addr) {
+		want = inany_is_v4(addr) ? AF_INET : AF_INET6;
+		a.sin_addr.s_addr = inany_v4(addr);
+		a6.sin6_addr = addr->a6;
+	}
 	fd = port_socket(cls == PORT_TCP ? SOCK_STREAM : SOCK_DGRAM,
-			 cls == PORT_ICMP ? IPPROTO_ICMP : 0, &family);
+			 cls == PORT_ICMP ? IPPROTO_ICMP : 0, want, &family);
 	if (fd < 0)
 		return fd;
 	/* Ping sockets start with SO_REUSEADDR on, and two such sockets may
@@ -184,6 +199,9 @@ int port_hold(enum port_class cls, uint16_t port)
 	 */
 	if ((cls == PORT_ICMP &&
 	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof(off))) ||
+	    (ifname && *ifname &&
+	     setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+			(socklen_t)strlen(ifname))) ||
 	    (family == AF_INET6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6)) :
 	     bind(fd, (struct sockaddr *)&a, sizeof(a))) ||
 	    (cls == PORT_TCP && listen(fd, 1))) {
@@ -193,6 +211,105 @@ int port_hold(enum port_class cls, uint16_t port)
 		return ret;
 	}
 	return fd;
+}
+
+/**
+ * port_hold() - hold a port on every address, so that the host leaves it
+ *		 alone
+ * @cls:	PORT_TCP, PORT_UDP or PORT_ICMP, as port_hold_at()
+ * @port:	port or identifier, host order
+ *
+ * Return: descriptor, or -errno, as port_hold_at()
+ */
+int port_hold(enum port_class cls, uint16_t port)
+{
+	return port_hold_at(cls, port, NULL, NULL);
+}
+
+/**
+ * port_fwd_hold() - hold a port forwarded to the guest, for merd's lifetime
+ * @p:		port state
+ * @cls:	PORT_TCP or PORT_UDP
+ * @port:	port, host order
+ * @addr:	address to bind, NULL for every address
+ * @ifname:	interface to bind to, NULL or "" for any
+ *
+ * A port held on every address of every interface is shared with merd's
+ * flows if it lies in their range (port_claim_block()): one socket holds
+ * it for both. Call port_fwd_sort() once all are held.
+ *
+ * Return: 0 on success, -errno as port_hold_at(), -ENOMEM
+ */
+int port_fwd_hold(struct ports *p, enum port_class cls, uint16_t port,
+		  const union inany_addr *addr, const char *ifname)
+{
+	struct port_fwd *f;
+	int fd;
+
+	if (p->nfwd == p->fwd_cap) {
+		uint32_t cap = p->fwd_cap ? 2 * p->fwd_cap : PORT_BLOCK;
+
+		f = realloc(p->fwd, cap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		p->fwd = f;
+		p->fwd_cap = cap;
+	}
+	fd = port_hold_at(cls, port, addr, ifname);
+	if (fd < 0)
+		return fd;
+	f = &p->fwd[p->nfwd++];
+	f->port = port;
+	f->cls = (uint8_t)cls;
+	f->wild = !addr && !(ifname && *ifname);
+	f->fd = fd;
+	return 0;
+}
+
+/**
+ * port_fwd_cmp() - qsort() order of forwarded ports: by port, then class
+ * @a:		one struct port_fwd
+ * @b:		another
+ *
+ * Return: <0, 0, >0
+ */
+static int port_fwd_cmp(const void *a, const void *b)
+{
+	const struct port_fwd *x = a, *y = b;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return (int)x->cls - (int)y->cls;
+}
+
+/**
+ * port_fwd_sort() - order the forwarded ports for port_fwd_find()
+ * @p:		port state
+ */
+void port_fwd_sort(struct ports *p)
+{
+	if (p->nfwd)
+		qsort(p->fwd, p->nfwd, sizeof(*p->fwd), port_fwd_cmp);
+}
+
+/**
+ * port_fwd_find() - the socket holding a forwarded port on every address
+ * @p:		port state, forwarded ports sorted
+ * @cls:	class
+ * @port:	port, host order
+ *
+ * Return: descriptor, -1 if the port isn't forwarded so
+ */
+static int port_fwd_find(const struct ports *p, enum port_class cls,
+			 uint16_t port)
+{
+	struct port_fwd key = { .port = port, .cls = (uint8_t)cls };
+	const struct port_fwd *f;
+
+	if (!p->nfwd)
+		return -1;
+	f = bsearch(&key, p->fwd, p->nfwd, sizeof(*p->fwd), port_fwd_cmp);
+	return f && f->wild ? f->fd : -1;
 }
 
 /**
@@ -258,9 +375,9 @@ static void port_unclaim(struct ports *p, uint32_t b)
 	for (i = 0; i < port_block_len(p, b); i++) {
 		struct port_slot *s = &blk->slot[i];
 
-		if (s->fd_tcp >= 0)
+		if (s->fd_tcp >= 0 && !(s->shared & PORT_SHARED(PORT_TCP)))
 			close(s->fd_tcp);
-		if (s->fd_udp >= 0)
+		if (s->fd_udp >= 0 && !(s->shared & PORT_SHARED(PORT_UDP)))
 			close(s->fd_udp);
 		if (s->fd_ping >= 0)
 			close(s->fd_ping);
@@ -280,11 +397,61 @@ static void port_unclaim(struct ports *p, uint32_t b)
  */
 void port_free(struct ports *p)
 {
+	uint32_t i;
+
 	while (p->blocks && p->claimed && p->nclaimed)
 		port_unclaim(p, p->claimed[p->nclaimed - 1]);
+	for (i = 0; i < p->nfwd; i++)
+		close(p->fwd[i].fd);
+	free(p->fwd);
 	free(p->blocks);
 	free(p->claimed);
 	memset(p, 0, sizeof(*p));
+}
+
+/**
+ * port_slot_hold() - hold one port of a block being claimed, for a class
+ * @p:		port state
+ * @s:		its slot
+ * @cls:	PORT_TCP or PORT_UDP
+ * @port:	port, host order
+ *
+ * A port forwarded to the guest on every address is held already: its
+ * socket serves the flows too, and stays open when the block goes.
+ *
+ * Return: descriptor, or -errno
+ */
+static int port_slot_hold(const struct ports *p, struct port_slot *s,
+			  enum port_class cls, uint16_t port)
+{
+	int fd = port_fwd_find(p, cls, port);
+
+	if (fd >= 0) {
+		s->shared |= (uint8_t)PORT_SHARED(cls);
+		return fd;
+	}
+	return port_hold(cls, port);
+}
+
+/**
+ * port_block_close() - close what a block being claimed holds so far
+ * @blk:	the block, slots allocated
+ * @n:		slots filled in
+ */
+static void port_block_close(struct port_block *blk, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct port_slot *s = &blk->slot[i];
+
+		if (s->fd_tcp >= 0 && !(s->shared & PORT_SHARED(PORT_TCP)))
+			close(s->fd_tcp);
+		if (s->fd_udp >= 0 && !(s->shared & PORT_SHARED(PORT_UDP)))
+			close(s->fd_udp);
+	}
+	free(blk->slot);
+	blk->slot = NULL;
 }
 
 /**
@@ -303,33 +470,34 @@ static int port_claim_block(struct ports *p, uint32_t b, uint32_t now)
 {
 	struct port_block *blk = &p->blocks[b];
 	uint16_t base = port_base(p, b);
-	int tcp, udp;
+	struct port_slot *s;
 	uint32_t i;
 
-	tcp = port_hold(PORT_TCP, base);
-	if (tcp < 0)
-		return tcp;
-	udp = port_hold(PORT_UDP, base);
-	if (udp < 0) {
-		close(tcp);
-		return udp;
-	}
 	blk->slot = calloc(PORT_BLOCK, sizeof(*blk->slot));
-	if (!blk->slot) {
-		close(tcp);
-		close(udp);
+	if (!blk->slot)
 		return -ENOMEM;
+	s = &blk->slot[0];
+	s->fd_ping = -1;
+	s->fd_tcp = port_slot_hold(p, s, PORT_TCP, base);
+	s->fd_udp = s->fd_tcp < 0 ? s->fd_tcp :
+		    port_slot_hold(p, s, PORT_UDP, base);
+	if (s->fd_udp < 0) {
+		int ret = s->fd_udp;
+
+		s->fd_udp = -1;
+		port_block_close(blk, 1);
+		return ret;
 	}
 
-	blk->slot[0].fd_tcp = tcp;
-	blk->slot[0].fd_udp = udp;
-	blk->slot[0].fd_ping = -1;
 	for (i = 1; i < port_block_len(p, b); i++) {
-		blk->slot[i].fd_tcp = port_hold(PORT_TCP, (uint16_t)(base + i));
-		blk->slot[i].fd_udp = port_hold(PORT_UDP, (uint16_t)(base + i));
-		blk->slot[i].fd_ping = -1;
-		blk->slot[i].fd_tcp = MAX(blk->slot[i].fd_tcp, -1);
-		blk->slot[i].fd_udp = MAX(blk->slot[i].fd_udp, -1);
+		uint16_t port = (uint16_t)(base + i);
+
+		s = &blk->slot[i];
+		s->fd_ping = -1;
+		s->fd_tcp = port_slot_hold(p, s, PORT_TCP, port);
+		s->fd_udp = port_slot_hold(p, s, PORT_UDP, port);
+		s->fd_tcp = MAX(s->fd_tcp, -1);
+		s->fd_udp = MAX(s->fd_udp, -1);
 	}
 	blk->used = 0;
 	blk->idle = now;

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inany.h"
+
 /* Ports are claimed in blocks of this many: the raw sockets' filters test
  * one range per run of claimed blocks, whatever the number of flows
  */
@@ -50,6 +52,9 @@ struct port_range {
 	uint16_t hi;
 };
 
+/* Bit of struct port_slot's @shared for a class */
+#define PORT_SHARED(cls)	(1U << (cls))
+
 /**
  * struct port_slot - one port of a claimed block
  * @fd_tcp:	TCP listener holding it, -1 if another program has it
@@ -57,12 +62,29 @@ struct port_range {
  * @fd_ping:	ping socket holding it as an echo identifier while echo
  *		flows use it and the host lets merd open one, else -1
  * @refs:	per class, flows using it
+ * @shared:	PORT_SHARED() bits: the socket is a forwarded port's,
+ *		not the block's own
  */
 struct port_slot {
 	int fd_tcp;
 	int fd_udp;
 	int fd_ping;
 	uint32_t refs[PORT_CLASSES];
+	uint8_t shared;
+};
+
+/**
+ * struct port_fwd - a host port held for forwarding to the guest
+ * @port:	port, host order
+ * @cls:	PORT_TCP or PORT_UDP
+ * @wild:	held on every address of every interface
+ * @fd:		the socket holding it
+ */
+struct port_fwd {
+	uint16_t port;
+	uint8_t cls;
+	bool wild;
+	int fd;
 };
 
 /**
@@ -92,6 +114,9 @@ struct port_block {
  * @changed:	the claimed set changed since port_ranges() was last called
  * @retry:	when to try claiming again, after no block was free
  * @retry_set:	@retry holds such a time
+ * @fwd:	ports forwarded to the guest, held for merd's lifetime
+ * @nfwd:	number of them
+ * @fwd_cap:	room in @fwd
  */
 struct ports {
 	uint16_t lo;
@@ -105,6 +130,9 @@ struct ports {
 	bool changed;
 	uint32_t retry;
 	bool retry_set;
+	struct port_fwd *fwd;
+	uint32_t nfwd;
+	uint32_t fwd_cap;
 };
 
 int port_init(struct ports *p, uint16_t lo, uint16_t hi, uint32_t max_claimed);
@@ -119,5 +147,10 @@ void port_unref(struct ports *p, enum port_class cls, uint16_t port,
 void port_tick(struct ports *p, uint32_t now);
 int port_ranges(struct ports *p, struct port_range *r, int max);
 int port_hold(enum port_class cls, uint16_t port);
+int port_hold_at(enum port_class cls, uint16_t port,
+		 const union inany_addr *addr, const char *ifname);
+int port_fwd_hold(struct ports *p, enum port_class cls, uint16_t port,
+		  const union inany_addr *addr, const char *ifname);
+void port_fwd_sort(struct ports *p);
 
 #endif /* PORT_H */

@@ -152,16 +152,19 @@ static void bpf_quoted(struct bpf_prog *p, uint8_t proto, uint32_t off,
 /**
  * bpf_icmp() - program for the ICMP socket
  * @p:		program, empty
- * @r:		ranges
- * @n:		their number
+ * @rr:		ranges per class: TCP and UDP for the quoted ports, ICMP for
+ *		echo identifiers
  *
  * Echo replies to our identifiers (UDP ports double as echo identifiers),
  * and destination unreachable, time exceeded and parameter problem quoting
  * a packet we sent from one of our ports or identifiers (RFC 792: the quote
  * starts 8 bytes into the ICMP message).
  */
-static void bpf_icmp(struct bpf_prog *p, const struct port_range *r, int n)
+static void bpf_icmp(struct bpf_prog *p, const struct raw_ranges *rr)
 {
+	const struct port_range *r = rr->r[PORT_ICMP];
+	int n = rr->n[PORT_ICMP];
+
 	bpf_emit(p, BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0);
 	bpf_emit(p, BPF_LD | BPF_B | BPF_IND, 0, 0, 0);		/* type */
 	bpf_emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(3 * n + 2),
@@ -186,8 +189,8 @@ static void bpf_icmp(struct bpf_prog *p, const struct port_range *r, int n)
 	bpf_emit(p, BPF_MISC | BPF_TAX, 0, 0, 0);
 	bpf_emit(p, BPF_LD | BPF_MEM, 0, 0, 0);
 
-	bpf_quoted(p, IPPROTO_TCP, 0, r, n);
-	bpf_quoted(p, IPPROTO_UDP, 0, r, n);
+	bpf_quoted(p, IPPROTO_TCP, 0, rr->r[PORT_TCP], rr->n[PORT_TCP]);
+	bpf_quoted(p, IPPROTO_UDP, 0, rr->r[PORT_UDP], rr->n[PORT_UDP]);
 	bpf_quoted(p, IPPROTO_ICMP, 4, r, n);
 	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
 }
@@ -195,16 +198,17 @@ static void bpf_icmp(struct bpf_prog *p, const struct port_range *r, int n)
 /**
  * bpf_icmp6() - program for the ICMPv6 socket
  * @p:		program, empty
- * @r:		ranges
- * @n:		their number
+ * @rr:		ranges per class, as bpf_icmp()
  *
  * Echo replies to our identifiers, and the errors of RFC 4443 3 quoting a
  * packet we sent from one of our ports or identifiers: the quoted IPv6
  * header starts 8 bytes into the message, and merd's packets carry no
  * extension headers, so the quoted ports are 40 bytes after it.
  */
-static void bpf_icmp6(struct bpf_prog *p, const struct port_range *r, int n)
+static void bpf_icmp6(struct bpf_prog *p, const struct raw_ranges *rr)
 {
+	const struct port_range *r = rr->r[PORT_ICMP];
+	int n = rr->n[PORT_ICMP];
 	const uint32_t qnxt = ICMP_HLEN + offsetof(struct ip6_hdr, ip6_nxt);
 
 	/* X + 8, bpf_quoted()'s base, is the quoted transport header */
@@ -223,8 +227,8 @@ static void bpf_icmp6(struct bpf_prog *p, const struct port_range *r, int n)
 
 	/* A: the quoted next header */
 	bpf_emit(p, BPF_LD | BPF_B | BPF_ABS, 0, 0, qnxt);
-	bpf_quoted(p, IPPROTO_TCP, 0, r, n);
-	bpf_quoted(p, IPPROTO_UDP, 0, r, n);
+	bpf_quoted(p, IPPROTO_TCP, 0, rr->r[PORT_TCP], rr->n[PORT_TCP]);
+	bpf_quoted(p, IPPROTO_UDP, 0, rr->r[PORT_UDP], rr->n[PORT_UDP]);
 	bpf_quoted(p, IPPROTO_ICMPV6, 4, r, n);
 	bpf_emit(p, BPF_RET | BPF_K, 0, 0, 0);
 }
@@ -248,47 +252,85 @@ static int raw_attach(int fd, struct bpf_prog *p)
 }
 
 /**
- * raw_filter() - (re)attach the filters for the ports merd now holds
+ * raw_filter_classes() - (re)attach the filters for the ports merd now
+ *			  holds, per class
  * @r:		raw sockets
- * @ranges:	claimed port ranges
- * @n:		their number, at most PORT_RANGES_MAX (0: accept nothing)
+ * @rr:		ranges per class (TCP ports, UDP ports, echo identifiers),
+ *		at most RAW_RANGES_MAX each (0: accept nothing of it)
  *
  * SO_ATTACH_FILTER swaps programs atomically: no packet sees none.
  *
  * Return: 0 on success, -errno
  */
-int raw_filter(const struct raw *r, const struct port_range *ranges, int n)
+int raw_filter_classes(const struct raw *r, const struct raw_ranges *rr)
 {
 	struct bpf_prog *p = calloc(1, sizeof(*p));
-	int ret;
+	int ret, i;
 
 	if (!p)
 		return -ENOMEM;
+	for (i = 0; i < PORT_CLASSES; i++)
+		if (rr->n[i] < 0 || rr->n[i] > RAW_RANGES_MAX) {
+			free(p);
+			return -EINVAL;
+		}
 
-	bpf_l4(p, ranges, n, false);
+	bpf_l4(p, rr->r[PORT_TCP], rr->n[PORT_TCP], false);
 	ret = raw_attach(r->fd[RAW_TCP], p);
+	p->n = 0;
+	bpf_l4(p, rr->r[PORT_UDP], rr->n[PORT_UDP], false);
 	if (!ret)
 		ret = raw_attach(r->fd[RAW_UDP], p);
-
 	p->n = 0;
-	bpf_icmp(p, ranges, n);
+	bpf_icmp(p, rr);
 	if (!ret)
 		ret = raw_attach(r->fd[RAW_ICMP], p);
 
 	if (r->fd6[RAW_TCP] >= 0) {
 		p->n = 0;
-		bpf_l4(p, ranges, n, true);
+		bpf_l4(p, rr->r[PORT_TCP], rr->n[PORT_TCP], true);
 		if (!ret)
 			ret = raw_attach(r->fd6[RAW_TCP], p);
+		p->n = 0;
+		bpf_l4(p, rr->r[PORT_UDP], rr->n[PORT_UDP], true);
 		if (!ret)
 			ret = raw_attach(r->fd6[RAW_UDP], p);
 		p->n = 0;
-		bpf_icmp6(p, ranges, n);
+		bpf_icmp6(p, rr);
 		if (!ret)
 			ret = raw_attach(r->fd6[RAW_ICMP], p);
 	}
 
 	free(p);
+	return ret;
+}
+
+/**
+ * raw_filter() - (re)attach the filters, the same ranges for every class
+ * @r:		raw sockets
+ * @ranges:	claimed port ranges
+ * @n:		their number, at most RAW_RANGES_MAX (0: accept nothing)
+ *
+ * Return: 0 on success, -errno
+ */
+int raw_filter(const struct raw *r, const struct port_range *ranges, int n)
+{
+	struct raw_ranges *rr = calloc(1, sizeof(*rr));
+	int ret, i;
+
+	if (!rr)
+		return -ENOMEM;
+	if (n < 0 || n > RAW_RANGES_MAX) {
+		free(rr);
+		return -EINVAL;
+	}
+	for (i = 0; i < PORT_CLASSES; i++) {
+		if (n)
+			memcpy(rr->r[i], ranges, (size_t)n * sizeof(*ranges));
+		rr->n[i] = n;
+	}
+	ret = raw_filter_classes(r, rr);
+	free(rr);
 	return ret;
 }
 
@@ -652,11 +694,12 @@ void raw_resume(struct ctx *c)
  * @mh:		the message: source in its name, the rest in ancillary data
  * @len:	payload length
  * @proto:	the socket's protocol
+ * @ifi:	set to the interface it came in on
  *
  * Return: length of the packet with its header, 0 if something is missing
  */
 static size_t raw6_header(uint8_t *buf, struct msghdr *mh, size_t len,
-			  uint8_t proto)
+			  uint8_t proto, unsigned int *ifi)
 {
 	const struct sockaddr_in6 *src = mh->msg_name;
 	uint32_t flow = 0, vtf;
@@ -691,6 +734,7 @@ static size_t raw6_header(uint8_t *buf, struct msghdr *mh, size_t len,
 	}
 	if (!dst)
 		return 0;
+	*ifi = (unsigned int)pi.ipi6_ifindex;
 
 	/* Version 6, traffic class, flow label (RFC 8200 3) */
 	vtf = 6U << 28 | (uint32_t)(tclass & 0xff) << 20 |
@@ -704,12 +748,56 @@ static size_t raw6_header(uint8_t *buf, struct msghdr *mh, size_t len,
 }
 
 /**
+ * raw_ifindex4() - the interface an IPv4 packet came in on
+ * @mh:		the message, with IP_PKTINFO ancillary data if asked for
+ *
+ * Return: interface index, 0 if unknown
+ */
+static unsigned int raw_ifindex4(struct msghdr *mh)
+{
+	struct in_pktinfo pi;
+	struct cmsghdr *cm;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			return (unsigned int)pi.ipi_ifindex;
+		}
+	}
+	return 0;
+}
+
+/**
+ * raw_pktinfo() - have the IPv4 receive sockets tell the interface too
+ * @r:		raw sockets
+ *
+ * Only needed for forwarding rules bound to an interface: the IPv6
+ * sockets tell it anyway (raw6_header()).
+ *
+ * Return: 0 on success, -errno
+ */
+int raw_pktinfo(struct raw *r)
+{
+	int i, on = 1;
+
+	for (i = 0; i < RAW_PROTOS; i++)
+		if (setsockopt(r->fd[i], IPPROTO_IP, IP_PKTINFO, &on,
+			       sizeof(on)))
+			return -errno;
+	r->pktinfo4 = true;
+	return 0;
+}
+
+/**
  * raw_handler() - read a batch from a raw socket, pass on each packet
  * @c:		context
  * @id:		which socket: enum raw_proto, plus RAW_PROTOS for IPv6
  * @fn:		called for each packet received, from its IP header (for
- *		IPv6, the one raw6_header() puts back); nothing is passed on
- *		without a guest: the packets are read and dropped
+ *		IPv6, the one raw6_header() puts back), with the interface
+ *		it came in on where known; without a guest too (inbound
+ *		forwarding answers for the guest then)
  */
 void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 {
@@ -731,7 +819,7 @@ void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 		return;
 	}
 	if (!guest)
-		room = RAW_BATCH;	/* read and drop: nobody to give it */
+		room = RAW_BATCH;	/* nothing queues toward the guest */
 
 	for (i = 0; i < room; i++) {
 		iov[i].iov_base = r->in + (size_t)i * RAW_PKT_MAX + skip;
@@ -742,23 +830,26 @@ void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 		if (v6) {
 			mm[i].msg_hdr.msg_name = &names[i];
 			mm[i].msg_hdr.msg_namelen = sizeof(names[i]);
+		}
+		if (v6 || r->pktinfo4) {
 			mm[i].msg_hdr.msg_control = cmsg[i];
 			mm[i].msg_hdr.msg_controllen = sizeof(cmsg[i]);
 		}
 	}
 
 	n = recvmmsg(fd, mm, room, MSG_DONTWAIT, NULL);
-	if (n <= 0 || !guest)
-		return;
-	for (i = 0; i < (unsigned int)n; i++) {
+	for (i = 0; n > 0 && i < (unsigned int)n; i++) {
 		size_t len = MIN((size_t)mm[i].msg_len, RAW_PKT_MAX - skip);
 		struct pkt p = { r->in + (size_t)i * RAW_PKT_MAX, len };
+		unsigned int ifi = 0;
 
 		if (v6)
 			p.len = raw6_header(r->in + (size_t)i * RAW_PKT_MAX,
 					    &mm[i].msg_hdr, len,
-					    raw_protos6[id - RAW_PROTOS]);
+					    raw_protos6[id - RAW_PROTOS], &ifi);
+		else if (r->pktinfo4)
+			ifi = raw_ifindex4(&mm[i].msg_hdr);
 		if (p.len)
-			fn(c, p);
+			fn(c, p, ifi);
 	}
 }

@@ -73,6 +73,7 @@ struct raw_out {
  * @fd_send6:	IPv6 IPPROTO_RAW socket (the header included), or -1
  * @paused:	receive sockets taken out of the loop: the queue to the
  *		guest is too full to take more
+ * @pktinfo4:	the IPv4 receive sockets tell the incoming interface
  * @in:		receive buffers, RAW_BATCH of RAW_PKT_MAX bytes, aligned
  * @out:	send batch
  * @nout:	packets in @out
@@ -83,17 +84,34 @@ struct raw {
 	int fd_send;
 	int fd_send6;
 	bool paused;
+	bool pktinfo4;
 	uint8_t *in;
 	struct raw_out out[RAW_BATCH];
 	int nout;
 };
 
+/* Most port ranges a filter tests per class: jumps over a section of
+ * them must fit classic BPF's 8-bit offsets (three instructions a range)
+ */
+#define RAW_RANGES_MAX	64
+
+/**
+ * struct raw_ranges - what the filters let through, per port class
+ * @r:		ranges of TCP ports, UDP ports, echo identifiers
+ * @n:		their numbers
+ */
+struct raw_ranges {
+	struct port_range r[PORT_CLASSES][RAW_RANGES_MAX];
+	int n[PORT_CLASSES];
+};
+
 typedef void (*raw_err_fn)(struct ctx *c, const struct raw_out *o, int err);
-typedef void (*raw_pkt_fn)(struct ctx *c, struct pkt pkt);
+typedef void (*raw_pkt_fn)(struct ctx *c, struct pkt pkt, unsigned int ifi);
 
 int raw_init(struct raw *r, bool v6);
 void raw_close(struct raw *r);
 int raw_filter(const struct raw *r, const struct port_range *ranges, int n);
+int raw_filter_classes(const struct raw *r, const struct raw_ranges *rr);
 struct raw_out *raw_out_slot(struct raw *r);
 void raw_out_commit(struct ctx *c, raw_err_fn err);
 void raw_flush(struct ctx *c, raw_err_fn err);
@@ -101,6 +119,7 @@ int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
 	     uint32_t daddr);
 int raw_send6(const struct raw *r, const struct iovec *iov, int cnt,
 	      const struct in6_addr *daddr);
+int raw_pktinfo(struct raw *r);
 void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn);
 void raw_resume(struct ctx *c);
 

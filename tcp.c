@@ -61,29 +61,32 @@ static void tcp_rst_header(const struct l4_view *l4, struct tcphdr *th)
 }
 
 /**
- * tcp_rst() - answer a guest's segment with a reset (RFC 9293 3.10.7.1)
- * @c:		context
- * @ip:		the guest's packet, IPv4 or IPv6
+ * tcp_rst_build() - the reset answering a segment (RFC 9293 3.10.7.1),
+ *		     from the address and port it was sent to
+ * @out:	buffer, TCP_RST_MAX bytes: IP (IPv4 or IPv6) and TCP headers
+ * @ip:		the segment's packet
  * @l4:		its TCP header
+ * @id:		IPv4 identification to use
+ *
+ * Return: length of the packet, 0 if none is due: never a reset for a
+ *	   reset (RFC 9293 3.10.7.1), nor to a source that doesn't name one
+ *	   host (RFC 1122 4.2.3.10)
  */
-void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
+size_t tcp_rst_build(uint8_t *out, const struct ip_view *ip,
+		     const struct l4_view *l4, uint16_t id)
 {
-	uint8_t out[IP6_HLEN + TCP_HLEN_MIN];
 	struct tcphdr th;
-	struct iovec iov = { out, 0 };
 	size_t l3len;
 
-	/* Never a reset for a reset (RFC 9293 3.10.7.1), nor to a source that
-	 * doesn't name one host (RFC 1122 4.2.3.10)
-	 */
 	if (l4->flags & TH_RST)
-		return;
+		return 0;
 	tcp_rst_header(l4, &th);
 
 	if (ip->family == AF_INET6) {
 		if (!ip6_is_unicast(&ip->src.a6) &&
-		    !IN6_IS_ADDR_LINKLOCAL(&ip->src.a6))
-			return;
+		    !IN6_IS_ADDR_LINKLOCAL(&ip->src.a6) &&
+		    !IN6_IS_ADDR_LOOPBACK(&ip->src.a6))
+			return 0;
 		th.check = csum_l4_ip6(&ip->dst.a6, &ip->src.a6, IPPROTO_TCP,
 				       &th, sizeof(th));
 		l3len = ip6_header(out, &ip->dst.a6, &ip->src.a6, IPPROTO_TCP,
@@ -91,15 +94,36 @@ void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
 	} else {
 		uint32_t saddr = inany_v4(&ip->dst), daddr = inany_v4(&ip->src);
 
-		if (!ip4_is_unicast(daddr))
-			return;
+		if (!ip4_is_unicast(daddr) && !ip4_is_loopback(daddr))
+			return 0;
 		th.check = csum_l4_ip4(saddr, daddr, IPPROTO_TCP, &th,
 				       sizeof(th));
-		l3len = ip4_header(out, saddr, daddr, IPPROTO_TCP,
-				   c->fwd.ip_id++, sizeof(th));
+		l3len = ip4_header(out, saddr, daddr, IPPROTO_TCP, id,
+				   sizeof(th));
 	}
 	memcpy(out + l3len, &th, sizeof(th));
-	iov.iov_len = l3len + sizeof(th);
+	return l3len + sizeof(th);
+}
+
+/**
+ * tcp_rst() - answer a guest's segment with a reset (RFC 9293 3.10.7.1)
+ * @c:		context
+ * @ip:		the guest's packet, IPv4 or IPv6
+ * @l4:		its TCP header
+ */
+void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
+{
+	uint8_t out[TCP_RST_MAX];
+	struct iovec iov = { out, 0 };
+
+	/* The guest's own packets never come from loopback */
+	if (ip->family == AF_INET6 ? IN6_IS_ADDR_LOOPBACK(&ip->src.a6) :
+	    ip4_is_loopback(inany_v4(&ip->src)))
+		return;
+	iov.iov_len = tcp_rst_build(out, ip, l4, c->fwd.ip_id);
+	if (!iov.iov_len)
+		return;
+	c->fwd.ip_id++;
 	tap_send_ip(c, &iov, 1);
 
 	trace(c, "tcp: reset to the guest, port %u to %u", l4->dport,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# bench.sh - TCP throughput through merd, over IPv4 and IPv6, connections per
-# second, how many flows it holds and at what cost, and what merd costs the
+# bench.sh - TCP throughput through merd, over IPv4 and IPv6, outbound and
+# through a forwarded port (remote clients to a server in the guest), against
+# the host's own server, connections per second, how many flows it holds and at what cost, and what merd costs the
 # host's own traffic, both families, with 0 and with 10,000 guest flows of
 # each family open. Prints numbers; checks nothing
 # beyond what it needs to measure the right thing.
@@ -302,6 +303,49 @@ done
 echo "(tapTX: the guest kernel's tun ring was full, pump and merd behind; tapRX:"
 echo " the guest kernel dropped what pump wrote; merd-raw: merd's raw sockets'"
 echo " receive buffers overflowed)"
+
+# ---- remote clients -> the guest's server, through a forwarded port -------
+# iperf3's server in the guest behind -t 5301:5201 (one listener for both
+# families), its client in the remote namespace to the host's address; and
+# the same client to an iperf3 server of the host's own (port 5401), the
+# ceiling: the ratio is what forwarding through merd costs
+topology 1500
+ip netns exec "$host" iperf3 -s -p 5401 >/dev/null 2>&1 &
+pids+=($!)
+wait_until 10 port_listening "$host" 5401 || die "the host's iperf3 didn't start"
+start_merd -t 5301:5201
+start_guest 1500
+ip netns exec "$guest" iperf3 -s >/dev/null 2>&1 &
+pids+=($!)
+wait_until 10 port_listening "$guest" 5201 || die "the guest's iperf3 didn't start"
+declare -A inb
+inb[in]=$(to=$HOST_ADDR iperf "$remote" -p 5301)
+inb[out]=$(to=$HOST_ADDR iperf "$remote" -p 5301 -R)
+inb[in6]=$(to=$HOST6 iperf "$remote" -p 5301)
+inb[out6]=$(to=$HOST6 iperf "$remote" -p 5301 -R)
+inb[hin]=$(to=$HOST_ADDR iperf "$remote" -p 5401)
+inb[hout]=$(to=$HOST_ADDR iperf "$remote" -p 5401 -R)
+inb[hin6]=$(to=$HOST6 iperf "$remote" -p 5401)
+inb[hout6]=$(to=$HOST6 iperf "$remote" -p 5401 -R)
+stop_merd
+teardown
+
+echo
+echo "Remote client -> guest server through merd -t (link and guest MTU 1500),"
+echo "Gbit/s at the receiver (retransmits), and the host's own server as the"
+echo "ceiling; \"vs host\": merd's rate against it"
+printf '%-12s %-22s %-22s %-10s\n' "" "through merd" "host's own server" "vs host"
+for k in in out in6 out6; do
+	case $k in
+	in) label="to guest" ;;
+	out) label="from guest" ;;
+	in6) label="to guest 6" ;;
+	out6) label="from guest 6" ;;
+	esac
+	read -r m mr <<<"${inb[$k]}"
+	read -r h hr <<<"${inb[h$k]}"
+	printf '%-12s %-22s %-22s %-10s\n' "$label" "$m ($mr)" "$h ($hr)" "$(pct "$h" "$m")"
+done
 
 # ---- connections per second, and concurrent flows ---------------------------
 # The same loop (tcp_peer.py churn: 4 connections at a time, each connect,

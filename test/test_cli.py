@@ -42,6 +42,23 @@ BAD = [
     (["--dns", "ff02::1"], "dns"),
     (["--dns", "::"], "dns"),
     (["-4", "-6"], "ipv4-only"),
+    # port forwarding: the option and the bad part are named
+    (["-t", "22:23-24"], "-t '22:23-24'"),
+    (["--tcp-ports", "0"], "-t '0'"),
+    (["-t", "65536"], "-t '65536'"),
+    (["-u", "80-70"], "-u '80-70'"),
+    (["-t", "8080,,8081"], "-t '8080,,8081'"),
+    (["-t", "http"], "-t 'http'"),
+    (["-t", "2000-2010", "-t", "2005"], "-t '2005' overlaps -t '2000-2010'"),
+    (["-t", "~100-200,~150"], "-t '~150' overlaps -t '~100-200'"),
+    (["-t", "none", "-t", "22"], "-t '22' conflicts with -t 'none'"),
+    (["-t", "all", "-t", "22"], "-t '22' conflicts with -t 'all'"),
+    (["-t", "10.0.0.300/22"], "-t '10.0.0.300': not an IPv4 or IPv6 address"),
+    (["-t", "%/22"], "-t '%': no interface name"),
+    (["-t", "127.0.0.1/"], "-t '127.0.0.1/'"),
+    (["-u", "1-10:2-10"], "-u '1-10:2-10'"),
+    (["-t", "10.42.0.99/8080"], "10.42.0.99 is not an address of this host"),
+    (["-t", "%nosuchif0/8080"], "no interface nosuchif0"),
     (["--bogus"], "--bogus"),
     (["--mtu"], "--mtu"),
     (["stray"], "stray"),
@@ -232,3 +249,16 @@ def test_bad_option_in_daemon_mode_fails_before_forking(topo):
                        universal_newlines=True, timeout=10)
     assert p.returncode == 1 and "mtu" in p.stderr
     assert not os.path.exists(topo.sock)
+
+
+def test_forwarded_ports_beyond_the_descriptor_limit(topo):
+    """More forwarded ports than descriptors: one line saying so, exit
+    status 1, nothing forwarded in part."""
+    sock = os.path.join(topo.tmp, "never.socket")
+    p = topo.host.run(["prlimit", "--nofile=1000:1000", MERD, "-f", "-s", sock,
+                       "-t", "2000-3999"], check=False, timeout=10)
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert "descriptor limit 1000 too low" in lines[0] and "2000 forwarded ports" in lines[0]
+    assert not os.path.exists(sock)

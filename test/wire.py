@@ -15,8 +15,8 @@ guests sent a reset with the same sequence number to the same peer address
 and port (NAT rewrites the guest's port, never its sequence numbers); any
 other reset from the host's address came from the host's own stack, which is
 what merd's port holders are there to prevent; so does any ICMP destination
-unreachable from the host's address (merd never forwards the guest's ICMP
-errors). test_tcp.py's test_wire_check_flags_host_stack shows the check
+unreachable from the host's address but those a guest sent itself (merd
+passes on the guest's errors, as a router: matched by destination and code). test_tcp.py's test_wire_check_flags_host_stack shows the check
 catching both.
 
 Wire(..., family=6) does the same for IPv6: the host's address is then
@@ -46,11 +46,11 @@ class Wire:
     """
 
     WIRE_FILTER = "(tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0) or icmp"
-    TAP_FILTER = "tcp[tcpflags] & (tcp-syn|tcp-rst) != 0"
+    TAP_FILTER = "(tcp[tcpflags] & (tcp-syn|tcp-rst) != 0) or icmp"
     # IPv6, next header TCP (6) at once: its flags are byte 13 of the TCP
     # header, 40 + 13 into the packet (FIN 1, SYN 2, RST 4); or ICMPv6 (58)
     WIRE_FILTER6 = "(ip6[6] == 6 and ip6[53] & 0x07 != 0) or (ip6[6] == 58)"
-    TAP_FILTER6 = "ip6[6] == 6 and ip6[53] & 0x06 != 0"
+    TAP_FILTER6 = "(ip6[6] == 6 and ip6[53] & 0x06 != 0) or (ip6[6] == 58)"
 
     def __init__(self, topo, guests=(), wire_filter=None, snaplen=256, also=(), family=4):
         self.topo = topo
@@ -173,8 +173,14 @@ class Wire:
         # any of its own (IPv6: SLAAC, DHCPv6, whatever it chose). A reset
         # toward the guest never matches: its destination is the guest's
         guest_rsts = set()
+        guest_unreach = {}
         for p in taps:
-            if (self.family == 6 or p["ip.src"] == host) and self.flag(p["tcp.flags.reset"]):
+            if self.family == 4 and p["ip.src"] != host:
+                continue
+            if p["icmp.type"] == unreach:
+                key = (p["ip.dst"], p["icmp.code"])
+                guest_unreach[key] = guest_unreach.get(key, 0) + 1
+            elif self.flag(p["tcp.flags.reset"]):
                 guest_rsts.add((p["ip.dst"], p["tcp.dstport"], p["tcp.seq_raw"]))
 
         # syns: (host port, peer, peer port, time) of every connection
@@ -190,7 +196,11 @@ class Wire:
             if p["ip.src"] != host:
                 continue
             if p["icmp.type"] == unreach:
-                r["unreach"].append(p)
+                key = (p["ip.dst"], p["icmp.code"])
+                if guest_unreach.get(key):
+                    guest_unreach[key] -= 1	# the guest's, passed on
+                else:
+                    r["unreach"].append(p)
             if not tcp:
                 continue
             if self.flag(p["tcp.flags.syn"]) and not self.flag(p["tcp.flags.ack"]):

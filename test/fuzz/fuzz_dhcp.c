@@ -231,7 +231,7 @@ static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 	uint8_t big[FUZZ_REPLY_BIG];
 	size_t rlen, blen, i;
 	struct ip_view ip;
-	bool for_server;
+	bool for_server, bound = false;
 	struct ethhdr eh;
 	uint8_t *reply;
 
@@ -254,7 +254,7 @@ static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 	/* The largest reply, then frame_handler()'s buffer and the smallest,
 	 * each exactly on the heap
 	 */
-	blen = dhcp(c, &ip, big, sizeof(big));
+	blen = dhcp(c, &ip, big, sizeof(big), &bound);
 	if (blen && !for_server)
 		FAIL(c, "dhcp() answered a packet not for the DHCP server");
 	if (blen)
@@ -264,7 +264,7 @@ static void fuzz_one(const struct ctx *c, const uint8_t *data, size_t size)
 		reply = malloc(sizes[i]);
 		if (!reply)
 			abort();
-		rlen = dhcp(c, &ip, reply, sizes[i]);
+		rlen = dhcp(c, &ip, reply, sizes[i], &bound);
 		if (rlen)
 			check_reply(c, &ip, reply, rlen, sizes[i]);
 

@@ -2856,7 +2856,7 @@ static void host_chunk6(struct ctx *c, uint8_t t, const uint8_t *p,
 	}
 
 	dropped = c->tap.tx.dropped;
-	fwd_from_host(c, (struct pkt){ buf, len });
+	fwd_from_host(c, (struct pkt){ buf, len }, 0);
 	take_queued(c, dropped);
 	free(buf);
 
@@ -2961,7 +2961,7 @@ static void host_chunk(struct ctx *c, uint8_t t, const uint8_t *p, size_t len)
 	}
 
 	dropped = c->tap.tx.dropped;
-	fwd_from_host(c, (struct pkt){ buf, len });
+	fwd_from_host(c, (struct pkt){ buf, len }, 0);
 	take_queued(c, dropped);
 	free(buf);
 

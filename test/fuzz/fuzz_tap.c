@@ -279,6 +279,7 @@ static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 	struct pkt f = { frame, len }, l3;
 	struct ip_view ip;
 	struct ethhdr eh;
+	bool bound = false;
 	size_t rlen;
 
 	if (!fuzz_frame_in(c, f, &eh, &l3))
@@ -295,7 +296,7 @@ static size_t expect_reply(const struct ctx *c, const uint8_t *frame,
 			*fwd = true;
 			return 0;
 		}
-		return dhcp(c, &ip, reply, FUZZ_REPLY_MAX);
+		return dhcp(c, &ip, reply, FUZZ_REPLY_MAX, &bound);
 	case ETH_P_IPV6:
 		/* frame_ip6(): the source it learnt doesn't change what
 		 * ndp() says, now that it is learnt

@@ -199,7 +199,7 @@ static size_t host_in(struct env *e, uint8_t *p, size_t len)
 	struct pkt v = { p, len };
 	size_t n;
 
-	fwd_from_host(&e->c, v);
+	fwd_from_host(&e->c, v, 0);
 	free(p);
 	n = ring_next(e, ip, sizeof(ip));
 	assert_int_equal(e->c.tap.tx.used, 0);
@@ -738,7 +738,7 @@ static void gw_back(struct env *e, uint32_t from, uint16_t pport,
 	uint8_t *p = pkt_build(&fp, &len);
 	struct pkt v = { p, len };
 
-	fwd_from_host(&e->c, v);
+	fwd_from_host(&e->c, v, 0);
 	free(p);
 	assert_int_equal(ring_next(e, ip, sizeof(ip)), len);
 	assert_int_equal(get32(ip + R_IP_SRC), GW);

@@ -195,12 +195,13 @@ static size_t serve(const struct ctx *c, const uint8_t *f, size_t len,
 {
 	uint8_t *out = malloc(REPLY_MAX);
 	struct pkt l3 = { f + ETH_HLEN, len - ETH_HLEN };
+	bool bound = false;
 	struct ip_view v;
 	size_t n;
 
 	assert_non_null(out);
 	assert_int_equal(ip4_parse(l3, &v), 0);
-	n = dhcp(c, &v, out, REPLY_MAX);
+	n = dhcp(c, &v, out, REPLY_MAX, &bound);
 	assert_true(n <= REPLY_MAX);
 	memcpy(reply, out, n);
 	free(out);

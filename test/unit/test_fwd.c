@@ -262,7 +262,7 @@ static void from_host(struct env *e, const uint8_t *p, size_t len)
 {
 	struct pkt v = { p, len };
 
-	fwd_from_host(&e->c, v);
+	fwd_from_host(&e->c, v, 0);
 }
 
 /* take_out() - the one packet waiting in the raw send batch, to @dst as
