@@ -19,6 +19,7 @@ DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
+NPROC ?= $(shell nproc 2>/dev/null || echo 1)
 
 MNL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmnl 2>/dev/null)
 MNL_LIBS := $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null || echo -lmnl)
@@ -188,10 +189,13 @@ integration: all test/merd-san test/pump
 test/pump: test/pump.c
 	$(CC) $(CFLAGS) -pthread -o $@ $<
 
+# The stages in order; what builds (and clang-tidy, one file a process)
+# uses every CPU
 check: deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all test/merd-san test/pump
 	$(MAKE) cppcheck
 	$(MAKE) clang-tidy
+	$(MAKE) -j$(NPROC) $(UNIT_TESTS)
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) integration
@@ -209,7 +213,7 @@ cppcheck:
 
 # libFuzzer harnesses, FUZZ_SECONDS each; those reaching forwarding run in
 # a private network namespace (as root)
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 
 fuzz:
 	test/fuzz/run.sh $(FUZZ_SECONDS)
@@ -217,10 +221,9 @@ fuzz:
 # One file per run: clang-tidy 14 carries analyser state from one file to
 # the next and then reports a va_list as uninitialised where it isn't
 clang-tidy:
-	@set -e; for f in $(MERD_SRCS) $(QRAP_SRCS); do \
-		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE \
-			-DMERD_VERSION='"x"' $(MNL_CFLAGS) 2>/dev/null; \
-	done
+	@printf '%s\n' $(MERD_SRCS) $(QRAP_SRCS) | xargs -P $(NPROC) -I{} \
+		sh -c 'clang-tidy --quiet {} -- -std=c11 -D_GNU_SOURCE \
+			-DMERD_VERSION="\"x\"" $(MNL_CFLAGS) 2>/dev/null'
 
 clean:
 	rm -f merd qrap test/merd-san test/pump $(UNIT_TESTS)

@@ -42,6 +42,7 @@
 #include "tap.h"
 
 #include "fuzz_netns.h"
+#include "fuzz_report.h"
 
 /* POISON() and UNPOISON() mark memory AddressSanitizer must not let be
  * read, and again usable; nothing without AddressSanitizer
@@ -106,32 +107,6 @@ static const uint8_t fuzz_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
 static const uint64_t fuzz_key[2] = { 0x0706050403020100ULL,
 				      0x0f0e0d0c0b0a0908ULL };
 
-/* Where invariant failures are reported: stderr as it was at start-up,
- * kept open if libFuzzer's -close_fd_mask=2 silences merd's own messages
- */
-static FILE *fuzz_err;
-
-/* Name of the harness, for messages */
-static const char *fuzz_who;
-
-/**
- * fuzz_fail() - report a broken invariant on fuzz_err, and abort
- * @fmt:	printf() format of the report, without newline
- * @...:	its arguments
- */
-__attribute__((format(printf, 1, 2), noreturn))
-static inline void fuzz_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfprintf(fuzz_err, fmt, ap);
-	va_end(ap);
-	fputc('\n', fuzz_err);
-	fflush(fuzz_err);
-	abort();
-}
-
 /**
  * fuzz_init() - start-up of every harness, from LLVMFuzzerInitialize()
  * @who:	harness name, for messages
@@ -144,10 +119,7 @@ static inline void fuzz_init(const char *who, bool netns)
 {
 	struct rlimit rl;
 
-	fuzz_who = who;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
+	fuzz_report_init(who);
 	if (netns) {
 		fuzz_netns_check(who);
 		if (!getrlimit(RLIMIT_NOFILE, &rl)) {

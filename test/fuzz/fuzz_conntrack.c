@@ -134,6 +134,7 @@
 #include "conntrack.h"
 #include "inany.h"
 #include "ip.h"
+#include "fuzz_report.h"
 
 /* The checks and the model aren't merd's code: no coverage feedback from
  * their loops, which would steer the fuzzer to nothing
@@ -250,32 +251,12 @@ static struct fuzz_state st;
 /* Payload a segment claims: ct_tcp_track() only counts it, but may read it */
 static const uint8_t zeroes[UINT16_MAX];
 
-/* Where invariant failures are reported: stderr as it was at start-up,
- * kept open when libFuzzer's -close_fd_mask=2 closes it
- */
-static FILE *fuzz_err;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/**
- * fail() - report a broken invariant on fuzz_err, and abort
- * @fmt:	printf() format of the report, without newline
- * @...:	its arguments
- */
-__attribute__((format(printf, 1, 2), noreturn))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fuzz_conntrack: invariant broken: ", fuzz_err);
-	va_start(ap, fmt);
-	vfprintf(fuzz_err, fmt, ap);
-	va_end(ap);
-	fputc('\n', fuzz_err);
-	fflush(fuzz_err);
-	abort();
-}
+/* fail() - report a broken invariant, and abort (fuzz_report.h) */
+#define fail(...)	fuzz_invariant(__VA_ARGS__)
 
 /**
  * LLVMFuzzerInitialize() - keep a copy of stderr for reports
@@ -288,9 +269,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
+	fuzz_report_init("fuzz_conntrack");
 	return 0;
 }
 

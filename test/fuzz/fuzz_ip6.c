@@ -40,33 +40,14 @@
 #include "ip.h"
 #include "ip6.h"
 #include "pkt.h"
+#include "fuzz_report.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Where invariant failures are reported: stderr as it was at start-up,
- * kept open when libFuzzer's -close_fd_mask=2 closes it
- */
-static FILE *fuzz_err;
 
-/**
- * fail() - report a broken invariant on fuzz_err, and abort
- * @fmt:	printf() format of the report, without newline
- * @...:	its arguments
- */
-__attribute__((format(printf, 1, 2), noreturn))
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("fuzz_ip6: invariant broken: ", fuzz_err);
-	va_start(ap, fmt);
-	vfprintf(fuzz_err, fmt, ap);
-	va_end(ap);
-	fputc('\n', fuzz_err);
-	fflush(fuzz_err);
-	abort();
-}
+/* fail() - report a broken invariant, and abort (fuzz_report.h) */
+#define fail(...)	fuzz_invariant(__VA_ARGS__)
 
 /**
  * LLVMFuzzerInitialize() - keep a copy of stderr for reports
@@ -79,9 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_err = fdopen(dup(STDERR_FILENO), "w");
-	if (!fuzz_err)
-		fuzz_err = stderr;
+	fuzz_report_init("fuzz_ip6");
 	return 0;
 }
 

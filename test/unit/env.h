@@ -76,6 +76,25 @@ static inline struct env *env_new(void)
 }
 
 /**
+ * env_fwd_new() - env_new(), with what forwarding needs: a table of 64
+ *		   flows, reassembly, the scratch buffer, the clock at 1000
+ *		   (no host port: no block is claimed)
+ *
+ * Return: the environment, to env_fwd_free()
+ */
+static inline struct env *env_fwd_new(void)
+{
+	struct env *e = env_new();
+
+	assert_int_equal(ct_init(&e->c.fwd.ct, 64), 0);
+	assert_int_equal(frag_init(&e->c.fwd.frag), 0);
+	e->c.fwd.scratch = malloc(RAW_PKT_MAX);
+	assert_non_null(e->c.fwd.scratch);
+	e->c.now = 1000;
+	return e;
+}
+
+/**
  * env_free() - release an environment
  * @e:		environment
  */
@@ -86,6 +105,18 @@ static inline void env_free(struct env *e)
 	close(e->peer);
 	free(e->c.tap.tx.buf);
 	free(e);
+}
+
+/**
+ * env_fwd_free() - release an environment of env_fwd_new()
+ * @e:		environment
+ */
+static inline void env_fwd_free(struct env *e)
+{
+	ct_free(&e->c.fwd.ct);
+	frag_free(&e->c.fwd.frag);
+	free(e->c.fwd.scratch);
+	env_free(e);
 }
 
 /**

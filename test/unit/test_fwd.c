@@ -47,26 +47,14 @@
  */
 static int env_setup(void **state)
 {
-	struct env *e = env_new();
-
-	assert_int_equal(ct_init(&e->c.fwd.ct, 64), 0);
-	assert_int_equal(frag_init(&e->c.fwd.frag), 0);
-	e->c.fwd.scratch = malloc(RAW_PKT_MAX);
-	assert_non_null(e->c.fwd.scratch);
-	e->c.now = 1000;
-	*state = e;
+	*state = env_fwd_new();
 	return 0;
 }
 
 /* env_teardown() - cmocka fixture: release it all */
 static int env_teardown(void **state)
 {
-	struct env *e = *state;
-
-	ct_free(&e->c.fwd.ct);
-	frag_free(&e->c.fwd.frag);
-	free(e->c.fwd.scratch);
-	env_free(e);
+	env_fwd_free(*state);
 	return 0;
 }
 

@@ -132,13 +132,8 @@ static void sent_to6(const struct in6_addr *dst)
 static int env_setup(void **state)
 {
 	char err[FWDRULE_ERR_LEN];
-	struct env *e = env_new();
+	struct env *e = env_fwd_new();
 
-	assert_int_equal(ct_init(&e->c.fwd.ct, 64), 0);
-	assert_int_equal(frag_init(&e->c.fwd.frag), 0);
-	e->c.fwd.scratch = malloc(RAW_PKT_MAX);
-	assert_non_null(e->c.fwd.scratch);
-	e->c.now = 1000;
 	if (fwdrule_parse(&e->c.fwd.rules, IPPROTO_TCP, "2222:22", NULL, 0,
 			  err, sizeof(err)) ||
 	    fwdrule_parse(&e->c.fwd.rules, IPPROTO_UDP, "5300:53", NULL, 0,
@@ -162,12 +157,7 @@ static int env6_setup(void **state)
 /* env_teardown() - cmocka fixture: release it all */
 static int env_teardown(void **state)
 {
-	struct env *e = *state;
-
-	ct_free(&e->c.fwd.ct);
-	frag_free(&e->c.fwd.frag);
-	free(e->c.fwd.scratch);
-	env_free(e);
+	env_fwd_free(*state);
 	return 0;
 }
 
