@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <grp.h>
 #include <net/if.h>
 
 #include "conf.h"
@@ -48,12 +49,20 @@ enum {
 	OPT_NO_NDP,
 	OPT_NO_RA,
 	OPT_NO_DHCPV6,
+	OPT_SOCKET_MODE,
+	OPT_SOCKET_GROUP,
+	OPT_LOG_SIZE,
 	OPT_MAX,
 };
 
 #define PORT_RANGE_FILE	"/proc/sys/net/ipv4/ip_local_port_range"
 /* Forwarding rules listed at start, one line each: then a count */
 #define CONF_RULES_SHOWN	8
+/* The socket file: only merd's user may connect, unless told otherwise */
+#define CONF_SOCK_MODE		0600
+#define CONF_SOCK_MODE_MAX	0777
+/* Largest --log-size: 1 GiB */
+#define CONF_LOG_SIZE_MAX	(1UL << 30)
 /* Fewest ports worth a default range above the ephemeral one */
 #define PORTS_MIN	16
 
@@ -111,6 +120,11 @@ static const struct option conf_longopts[] = {
 	{ "no-ndp",	no_argument,		NULL,	OPT_NO_NDP },
 	{ "no-ra",	no_argument,		NULL,	OPT_NO_RA },
 	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
+	{ "socket-mode", required_argument,	NULL,	OPT_SOCKET_MODE },
+	{ "socket-group", required_argument,	NULL,	OPT_SOCKET_GROUP },
+	{ "log-file",	required_argument,	NULL,	'l' },
+	{ "log-size",	required_argument,	NULL,	OPT_LOG_SIZE },
+	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "tcp-ports",	required_argument,	NULL,	't' },
 	{ "udp-ports",	required_argument,	NULL,	'u' },
 	{ NULL,		0,			NULL,	0 },
@@ -132,9 +146,17 @@ static void conf_usage(const char *name, int status)
 "\n"
 "  -s, --socket PATH	socket qemu connects to\n"
 "			default: first free of " TAP_SOCK_DEFAULT_RANGE "\n"
+"      --socket-mode MODE  permissions of the socket file, octal\n"
+"			default: 0600, only merd's user may connect\n"
+"      --socket-group GROUP  group of the socket file, name or number\n"
+"			default: merd's\n"
 "  -f, --foreground	don't run in background\n"
 "  -d, --debug		print debugging messages\n"
 "      --trace		print one line per packet handled (implies -d)\n"
+"  -q, --quiet		leave out informational messages\n"
+"  -l, --log-file FILE	log to FILE, not to stderr or syslog\n"
+"      --log-size SIZE	most bytes FILE holds; past it, it starts\n"
+"			anew (default: 1 MiB)\n"
 "  -i, --interface NAME	host interface to take the identity of\n"
 "			default: the one of the default route\n"
 "  -4, --ipv4-only	serve IPv4 only\n"
@@ -567,6 +589,48 @@ static void conf_dns_opt(struct ctx *c, struct conf_given *given,
 }
 
 /**
+ * conf_sock_mode() - parse --socket-mode
+ * @c:		context
+ * @arg:	octal permissions, at most 0777
+ */
+static void conf_sock_mode(struct ctx *c, const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 8);
+	if (errno || end == arg || *end || *arg == '-' || *arg == '+' ||
+	    v > CONF_SOCK_MODE_MAX)
+		conf_bad("socket-mode", arg, "not octal permissions, such as "
+			 "0660");
+	c->opts.sock_mode = (mode_t)v;
+}
+
+/**
+ * conf_sock_group() - parse --socket-group
+ * @c:		context
+ * @arg:	group name, or number
+ */
+static void conf_sock_group(struct ctx *c, const char *arg)
+{
+	const struct group *g = getgrnam(arg);
+	unsigned long v;
+	char *end;
+
+	if (g) {
+		c->opts.sock_gid = g->gr_gid;
+		return;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || *arg == '+' ||
+	    v >= (gid_t)-1)
+		conf_bad("socket-group", arg, "no such group");
+	c->opts.sock_gid = (gid_t)v;
+}
+
+/**
  * conf_opt() - apply one command line option
  * @c:		context
  * @given:	which values were given
@@ -611,6 +675,27 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		break;
 	case 'D':
 		conf_dns_opt(c, given, arg);
+		break;
+	case 'l':
+		conf_once(given, opt, "log-file");
+		conf_string("log-file", arg, c->opts.log_file,
+			    sizeof(c->opts.log_file));
+		break;
+	case OPT_LOG_SIZE:
+		conf_once(given, opt, "log-size");
+		c->opts.log_size = conf_number("log-size", arg, LOG_SIZE_MIN,
+					       CONF_LOG_SIZE_MAX);
+		break;
+	case 'q':
+		c->opts.quiet = true;
+		break;
+	case OPT_SOCKET_MODE:
+		conf_once(given, opt, "socket-mode");
+		conf_sock_mode(c, arg);
+		break;
+	case OPT_SOCKET_GROUP:
+		conf_once(given, opt, "socket-group");
+		conf_sock_group(c, arg);
 		break;
 	case 't':
 	case 'u':
@@ -701,7 +786,7 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 	int opt;
 
 	opterr = 0;	/* one line of ours instead of getopt's */
-	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:",
+	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:l:q",
 				  conf_longopts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
@@ -1076,10 +1161,22 @@ void conf(struct ctx *c, int argc, char **argv)
 	struct conf_given given = { 0 };
 
 	c->opts.v4 = c->opts.v6 = true;
+	c->opts.sock_mode = CONF_SOCK_MODE;
+	c->opts.sock_gid = (gid_t)-1;
 	conf_args(c, &given, argc, argv);
 	if (given.only4 && given.only6)
 		die("--ipv4-only and --ipv6-only exclude each other");
 	log_init(c->opts.debug, false);
+	if (c->opts.quiet)
+		log_quiet_set();
+	if (*c->opts.log_file) {
+		int ret = log_file_open(c->opts.log_file, c->opts.log_size ?
+					c->opts.log_size : LOG_SIZE_DEFAULT);
+
+		if (ret)
+			die("can't open log file %s: %s", c->opts.log_file,
+			    strerror(-ret));
+	}
 	conf_host(c, &given);
 	conf_guest(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);

@@ -8,10 +8,18 @@
 #define LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <syslog.h>
 
+/* Smallest --log-size: room for a few hundred lines */
+#define LOG_SIZE_MIN		(64UL * 1024)
+/* Default --log-size, as passt's */
+#define LOG_SIZE_DEFAULT	(1024UL * 1024)
+
 void log_init(bool debug, bool use_syslog);
+void log_quiet_set(void);
+int log_file_open(const char *path, size_t size);
 bool log_debug_enabled(void);
 void logmsg(int pri, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

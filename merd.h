@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include "conntrack.h"
@@ -46,6 +47,11 @@
  * struct conf_opts - what the command line asked for
  * @sock_path:	path of the AF_UNIX socket qemu connects to
  * @sock_path_set: @sock_path was given on the command line
+ * @sock_mode:	permissions of the socket file
+ * @sock_gid:	group of the socket file, (gid_t)-1 to leave it the user's
+ * @log_file:	file to log to, empty for stderr or syslog
+ * @log_size:	most bytes it holds, 0 for the default
+ * @quiet:	leave out informational messages
  * @pidfile:	PID file to write, empty for none
  * @foreground:	don't daemonise
  * @debug:	log debug messages
@@ -66,6 +72,11 @@
 struct conf_opts {
 	char sock_path[UNIX_PATH_LEN];
 	bool sock_path_set;
+	mode_t sock_mode;
+	gid_t sock_gid;
+	char log_file[PATH_MAX];
+	size_t log_size;
+	bool quiet;
 	char pidfile[PATH_MAX];
 	bool foreground;
 	bool debug;

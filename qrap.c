@@ -42,12 +42,13 @@
 #define QRAP_FD_MAX		1023
 
 /**
- * usage() - print usage to stderr and exit with status 1
+ * usage() - print usage and exit
  * @name:	program name
+ * @status:	exit status: 0 for --help (usage to stdout), else 1 (stderr)
  */
-static void usage(const char *name)
+static void usage(const char *name, int status)
 {
-	fprintf(stderr,
+	fprintf(status ? stderr : stdout,
 		"Usage: %s [-s PATH] FDNUM QEMU [ARGS...]\n"
 		"Connect to merd's socket (default: the first free merd of "
 		QRAP_SOCK_RANGE "),\n"
@@ -55,7 +56,7 @@ static void usage(const char *name)
 		"ARGS,\n"
 		"adding -netdev socket,fd=FDNUM and a virtio-net-pci device "
 		"if ARGS don't use FDNUM.\n", name);
-	exit(EXIT_FAILURE);
+	exit(status);
 }
 
 /**
@@ -235,9 +236,9 @@ int main(int argc, char **argv)
 		first = 3;
 	}
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-		usage(name);
+		usage(name, EXIT_SUCCESS);
 	if (argc - first < 2)
-		usage(name);
+		usage(name, EXIT_FAILURE);
 
 	errno = 0;
 	v = strtol(argv[first], &end, 10);

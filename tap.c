@@ -267,11 +267,31 @@ int tap_sock_probe(const char *path)
 }
 
 /**
+ * tap_sock_bind_at() - bind a socket to a path, its file made with no
+ *			permission for others (0600), whatever the umask
+ * @fd:		socket
+ * @a:		the path's address
+ *
+ * Return: 0 on success, -1 with errno set
+ */
+static int tap_sock_bind_at(int fd, const struct sockaddr_un *a)
+{
+	mode_t old = umask(TAP_SOCK_UMASK);
+	int ret = bind(fd, (const struct sockaddr *)a, sizeof(*a));
+	int e = errno;
+
+	umask(old);
+	errno = e;
+	return ret;
+}
+
+/**
  * tap_sock_bind() - create a listening socket at a path
  * @path:	socket path
  *
  * A stale socket file (nobody listening) is replaced; a live one, or any
- * other kind of file, is left alone.
+ * other kind of file, is left alone. The file is made 0600 (it can't be
+ * reached by others in between), listening then starts.
  *
  * Return: listening descriptor, or -errno (-EADDRINUSE if a live program
  *	   serves @path)
@@ -289,7 +309,7 @@ static int tap_sock_bind(const char *path)
 	if (fd < 0)
 		return -errno;
 
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+	if (tap_sock_bind_at(fd, &a)) {
 		ret = -errno;
 		if (ret != -EADDRINUSE)
 			goto fail;
@@ -299,8 +319,7 @@ static int tap_sock_bind(const char *path)
 			ret = ret > 0 ? -EADDRINUSE : ret;
 			goto fail;
 		}
-		if (unlink(path) ||
-		    bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		if (unlink(path) || tap_sock_bind_at(fd, &a)) {
 			ret = -errno;
 			goto fail;
 		}
@@ -316,6 +335,31 @@ static int tap_sock_bind(const char *path)
 fail:
 	close(fd);
 	return ret;
+}
+
+/**
+ * tap_sock_perms() - give the socket file its configured mode and group,
+ *		      exit on failure
+ * @c:		context, @sock_path bound
+ */
+static void tap_sock_perms(const struct ctx *c)
+{
+	const char *path = c->opts.sock_path;
+
+	if (c->opts.sock_gid != (gid_t)-1 &&
+	    chown(path, (uid_t)-1, c->opts.sock_gid)) {
+		int e = errno;
+
+		unlink(path);
+		die("can't give socket %s to group %u: %s", path,
+		    (unsigned int)c->opts.sock_gid, strerror(e));
+	}
+	if (chmod(path, c->opts.sock_mode)) {
+		int e = errno;
+
+		unlink(path);
+		die("can't set the mode of socket %s: %s", path, strerror(e));
+	}
 }
 
 /**
@@ -335,6 +379,7 @@ void tap_sock_init(struct ctx *c)
 			die("can't listen on %s: %s", c->opts.sock_path,
 			    strerror(-fd));
 		c->tap.fd_listen = fd;
+		tap_sock_perms(c);
 		return;
 	}
 
@@ -343,6 +388,7 @@ void tap_sock_init(struct ctx *c)
 		fd = tap_sock_bind(c->opts.sock_path);
 		if (fd >= 0) {
 			c->tap.fd_listen = fd;
+			tap_sock_perms(c);
 			return;
 		}
 		if (fd != -EADDRINUSE && fd != -ENOTSOCK)

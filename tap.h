@@ -32,6 +32,8 @@ struct ctx;
 /* Default socket paths: /tmp/merd_1.socket ... /tmp/merd_100.socket */
 #define TAP_SOCK_FMT	"/tmp/merd_%d.socket"
 #define TAP_SOCK_MAX	100
+/* umask while the socket file is made: 0600, nobody but merd's user */
+#define TAP_SOCK_UMASK	0177
 #define TAP_SOCK_DEFAULT_RANGE "/tmp/merd_1.socket to /tmp/merd_100.socket"
 
 /**

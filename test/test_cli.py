@@ -4,14 +4,16 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
 import pytest
 
 import netns
-from merdtest import MERD, Guest, Merd, udhcpc
+from merdtest import MERD, NOBODY, Guest, Merd, udhcpc
 from netns import wait_for
+from peers import EchoServer
 from streamclient import StreamClient
 
 BAD = [
@@ -42,6 +44,10 @@ BAD = [
     (["--dns", "ff02::1"], "dns"),
     (["--dns", "::"], "dns"),
     (["-4", "-6"], "ipv4-only"),
+    (["--socket-mode", "0999"], "socket-mode"),
+    (["--socket-mode", "1777"], "socket-mode"),
+    (["--socket-mode", "-1"], "socket-mode"),
+    (["--socket-group", "no-such-group-here"], "socket-group"),
     # port forwarding: the option and the bad part are named
     (["-t", "22:23-24"], "-t '22:23-24'"),
     (["--tcp-ports", "0"], "-t '0'"),
@@ -262,3 +268,112 @@ def test_forwarded_ports_beyond_the_descriptor_limit(topo):
     assert len(lines) == 1, p.stderr
     assert "descriptor limit 1000 too low" in lines[0] and "2000 forwarded ports" in lines[0]
     assert not os.path.exists(sock)
+
+
+def can_connect(ns, path, uid, groups):
+    """Whether a process of uid, with these supplementary groups, may
+    connect to the socket file at path."""
+    code = ("import socket, sys\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "try:\n"
+            "    s.connect(sys.argv[1])\n"
+            "except PermissionError:\n"
+            "    sys.exit(3)\n")
+    p = ns.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                "--groups=" + ",".join(str(g) for g in groups) if groups else "--clear-groups",
+                "/usr/bin/python3", "-c", code, path], check=False, timeout=10)
+    assert p.returncode in (0, 3), p.stderr
+    return p.returncode == 0
+
+
+def test_socket_file_mode_and_group(topo):
+    """The socket file is 0600 whatever the umask, so only merd's user (and
+    root) may connect; with --socket-mode 0660 --socket-group, a user in the
+    group may, one outside it may not."""
+    p = topo.host.popen(["sh", "-c", "umask 000; exec %s -f -s %s" % (MERD, topo.sock)],
+                        stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: os.path.exists(topo.sock), 10, "the socket file")
+        assert os.stat(topo.sock).st_mode & 0o7777 == 0o600
+        assert not can_connect(topo.host, topo.sock, NOBODY, [])
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+    gid = 4242
+    m = Merd(topo.host, sock=topo.sock, args=["--socket-mode", "0660", "--socket-group",
+                                              str(gid)])
+    st = os.stat(topo.sock)
+    assert st.st_mode & 0o7777 == 0o660 and st.st_gid == gid
+    assert can_connect(topo.host, topo.sock, NOBODY, [gid])
+    assert not can_connect(topo.host, topo.sock, NOBODY, [gid + 1])
+    m.stop()
+
+
+def test_libvirt_command_line(topo):
+    """The command line libvirt gives passt (qemu_passt.c), with merd as the
+    binary: it returns 0 once merd runs in the background, with the PID
+    file and the log file written; the guest is served, its forwarded port
+    reached; merd exits when the guest leaves (--one-off)."""
+    pidfile = os.path.join(topo.tmp, "passt.pid")
+    logfile = os.path.join(topo.tmp, "passt.log")
+    p = topo.host.run([MERD, "--one-off", "--socket", topo.sock,
+                       "--mac-addr", "52:54:00:aa:bb:cc", "--mtu", "1400",
+                       "--interface", "h0", "--log-file", logfile,
+                       "--address", netns.HOST_ADDR, "--netmask", "24",
+                       "--tcp-ports", "2222:22", "--udp-ports", "5353:53",
+                       "--pid", pidfile], timeout=10)
+    assert p.returncode == 0
+    pid = int(open(pidfile).read())
+    assert os.path.exists("/proc/%d" % pid)
+    log = open(logfile).read()
+    assert "listening on " + topo.sock in log and "forwarding 1 host TCP ports" in log
+    g = Guest(topo.guest, topo.sock)
+    lease, _ = udhcpc(g)
+    assert lease["ip"] == netns.HOST_ADDR
+    srv = EchoServer(topo.guest, "0.0.0.0", 22)
+    try:
+        c = netns.sock_in(topo.remote)
+        c.settimeout(5)
+        c.connect((netns.HOST_ADDR, 2222))
+        c.sendall(b"virt")
+        assert c.recv(4) == b"virt"
+        c.close()
+    finally:
+        srv.close()
+    g.stop()
+    wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+             open("/proc/%d/stat" % pid).read().split()[2] == "Z", 10, "merd to exit")
+    assert not os.path.exists(topo.sock) and not os.path.exists(pidfile)
+
+
+def test_log_file_size_and_quiet(topo):
+    """-l FILE: messages go to the file, never past --log-size; -q leaves
+    out the informational ones."""
+    logfile = os.path.join(topo.tmp, "merd.log")
+    m = Merd(topo.host, sock=topo.sock, args=["-l", logfile, "--log-size", "65536",
+                                              "--trace"], wait=False)
+    wait_for(lambda: os.path.exists(logfile) and "listening on" in open(logfile).read(),
+             10, "merd's log file")
+    g = Guest(topo.guest, topo.sock)
+    udhcpc(g)
+    # Enough traced flows (a line each) to fill the file more than once
+    for _ in range(1500):
+        s = netns.sock_in(topo.guest, kind=socket.SOCK_DGRAM)
+        s.sendto(b"x", (netns.REMOTE_ADDR, 9))
+        s.close()
+    wait_for(lambda: open(logfile).read().startswith("merd: log file reached its size "
+                                                     "limit, cut"), 10,
+             "the log file to be cut: %s" % open(logfile).read()[-300:])
+    g.stop()
+    m.stop()
+    text = open(logfile).read()
+    assert os.path.getsize(logfile) <= 65536
+    assert text.startswith("merd: log file reached its size limit, cut")
+    assert "listening on" not in m.log(), "the log file is the only place"
+
+    quiet = os.path.join(topo.tmp, "quiet.log")
+    m = Merd(topo.host, sock=topo.sock, args=["-q", "-l", quiet], wait=False)
+    wait_for(lambda: os.path.exists(topo.sock), 10, "merd's socket")
+    m.stop()
+    assert "listening on" not in open(quiet).read()

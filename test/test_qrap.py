@@ -74,6 +74,15 @@ def test_bad_usage(topo):
     assert p.returncode == 1
 
 
+def test_help(topo):
+    """qrap --help: usage on stdout, exit status 0."""
+    for flag in ("--help", "-h"):
+        p = run_qrap(topo.guest, [flag], check=False)
+        assert p.returncode == 0
+        assert p.stdout.startswith("Usage: ") and "FDNUM QEMU" in p.stdout
+        assert p.stderr == ""
+
+
 def test_missing_qemu_binary(topo, merd):
     p = run_qrap(topo.guest, ["-s", merd.sock, "5", "/nonexistent/qemu"], check=False)
     assert p.returncode == 1
