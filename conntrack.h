@@ -145,6 +145,8 @@ struct ct_tcp_seen {
  * @next:	next flow in that list, or in the free list
  * @hash:	per side, hash of its key in the index
  * @seen:	per side, TCP window tracking
+ * @pkts:	per side, packets it sent through the flow
+ * @bytes:	per side, their bytes, IP headers included
  */
 struct flow {
 	struct flowside side[SIDES];
@@ -159,6 +161,8 @@ struct flow {
 	uint32_t next;
 	uint32_t hash[SIDES];
 	struct ct_tcp_seen seen[SIDES];
+	uint32_t pkts[SIDES];
+	uint64_t bytes[SIDES];
 };
 
 /**

@@ -734,11 +734,12 @@ static uint32_t fwd_flow_get(struct ctx *c, const struct ip_view *ip,
  * @idx:	flow number
  * @side:	side the packet came from
  * @l4:		its transport header
+ * @len:	its length, IP header included, for the flow's counters
  *
  * Return: 0 to forward the packet, -1 to drop it (out of the window)
  */
 static int fwd_track(struct ctx *c, uint32_t idx, unsigned int side,
-		     const struct l4_view *l4)
+		     const struct l4_view *l4, size_t len)
 {
 	struct flow *f = &c->fwd.ct.flows[idx];
 	enum ct_state s = f->state;
@@ -766,6 +767,8 @@ static int fwd_track(struct ctx *c, uint32_t idx, unsigned int side,
 		break;
 	}
 	ct_refresh(&c->fwd.ct, idx, s, c->now);
+	f->pkts[side]++;
+	f->bytes[side] += len;
 	return 0;
 }
 
@@ -1166,7 +1169,8 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 	}
 
 	idx = fwd_flow_get(c, ip, &l4, &r, &side);
-	if (idx == FLOW_NONE || fwd_track(c, idx, side, &l4))
+	if (idx == FLOW_NONE ||
+	    fwd_track(c, idx, side, &l4, ip->hdr.len + ip->l4.len))
 		return;
 	fwd_out(c, ip, &l4, &r, &c->fwd.ct.flows[idx], side);
 }
@@ -1254,7 +1258,8 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 		return;
 	}
 	idx = fwd_flow_get(c, ip, &l4, &r, &side);
-	if (idx == FLOW_NONE || fwd_track(c, idx, side, &l4))
+	if (idx == FLOW_NONE ||
+	    fwd_track(c, idx, side, &l4, ip->hdr.len + ip->l4.len))
 		return;
 	f = &c->fwd.ct.flows[idx];
 	*s = (struct fwd_frag6){ .src = ip->src.a6, .dst = ip->dst.a6,
@@ -1744,7 +1749,7 @@ static void fwd_inbound(struct ctx *c, const struct ip_view *ip,
 	else if ((idx = fwd_flow_new_in(c, ip, l4, r, &gaddr, local)) ==
 		 FLOW_NONE)
 		inbound_refuse(c, ip, l4, "no room for a new flow");
-	else if (!fwd_track(c, idx, INISIDE, l4))
+	else if (!fwd_track(c, idx, INISIDE, l4, ip->hdr.len + ip->l4.len))
 		fwd_to_guest(c, ip, l4, &c->fwd.ct.flows[idx], INISIDE);
 }
 
@@ -1788,7 +1793,7 @@ void fwd_from_host(struct ctx *c, struct pkt pkt, unsigned int ifi)
 		      inany_ntop(&ip.src).s);
 		return;
 	}
-	if (fwd_track(c, idx, side, &l4))
+	if (fwd_track(c, idx, side, &l4, ip.hdr.len + ip.l4.len))
 		return;
 	fwd_to_guest(c, &ip, &l4, &c->fwd.ct.flows[idx], side);
 }

@@ -28,6 +28,7 @@
 #include "dhcp.h"
 #include "dhcpv6.h"
 #include "epoll.h"
+#include "flowtab.h"
 #include "fwd.h"
 #include "inbound.h"
 #include "ip4.h"
@@ -54,7 +55,8 @@
 #define FDS_SPARE	64
 
 /**
- * signals_block() - hold back SIGINT, SIGTERM, SIGHUP for a signalfd
+ * signals_block() - hold back SIGINT, SIGTERM, SIGHUP, SIGUSR1 for a
+ *		    signalfd
  * @set:	filled with the signals held
  *
  * Called before the socket exists, so that a signal can't end merd before
@@ -68,6 +70,7 @@ static void signals_block(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, set, NULL))
 		die("can't block signals: %s", strerror(errno));
 }
@@ -88,7 +91,8 @@ static void signals_init(const struct ctx *c, const sigset_t *set)
 }
 
 /**
- * signal_handler() - leave the main loop on a termination signal
+ * signal_handler() - list the flows on SIGUSR1, leave the main loop on a
+ *		      termination signal
  * @c:		context
  * @fd:		signalfd
  */
@@ -98,6 +102,10 @@ static void signal_handler(struct ctx *c, int fd)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR1) {
+		flowtab_log(c);
+		return;
+	}
 	info("signal %u received, exiting", si.ssi_signo);
 	c->quit = true;
 }

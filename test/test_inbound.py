@@ -13,6 +13,8 @@ guest (wire.py).
 import ipaddress
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import time
@@ -426,3 +428,55 @@ def test_low_port_needs_cap_net_bind_service(topo):
     assert m.exit_status() == 1, m.log()
     out = m.stop(expect_clean=False)
     assert "host port 80 is below 1024: merd needs CAP_NET_BIND_SERVICE" in out, out
+
+
+# --- the flow table -----------------------------------------------------------
+
+def test_flow_table_on_sigusr1(topo, start):
+    """SIGUSR1 lists every flow, inbound and outbound, TCP, UDP and ICMP,
+    with its guest and peer ends, host port, who opened it, and packets
+    and bytes each way; then a summary."""
+    m = start("-t", "2222:22")
+    inside = EchoServer(topo.guest, "0.0.0.0", 22)
+    outside = EchoServer(topo.remote, topo.remote_addr, 7000)
+    udp_server(topo.remote, 5300)
+    try:
+        cin = sock_in(topo.remote)
+        cin.settimeout(5)
+        cin.connect((HOST_ADDR, 2222))
+        cin.sendall(b"x" * 1000)
+        assert len(cin.recv(2000)) == 1000
+        cout = sock_in(topo.guest)
+        cout.settimeout(5)
+        cout.connect((topo.remote_addr, 7000))
+        cout.sendall(b"hello")
+        assert cout.recv(100) == b"hello"
+        assert udp_ask(topo.guest, topo.remote_addr, 5300)[0] == HOST_ADDR
+        topo.guest.run(["ping", "-c", "2", "-i", "0.2", topo.remote_addr])
+        client = cin.getsockname()
+
+        m.proc.send_signal(signal.SIGUSR1)
+        summary = m.wait_log(r"flows: (\d+) of 65536, .*; host ports: 1 blocks of 256 "
+                             r"claimed, 1 forwarded ports held")
+        assert int(summary.group(1)) == 4
+        log = m.log()
+        inbound = re.search(r"flow \d+: TCP tcp-established guest %s:22 host port 2222 "
+                            r"peer %s:%d, opened by the peer, \d+ s; from the guest "
+                            r"(\d+) packets (\d+) bytes, to it (\d+) packets (\d+) bytes"
+                            % (HOST_ADDR, client[0], client[1]), log)
+        assert inbound, log
+        # Handshake, 1000 bytes each way (in as many segments as TCP made)
+        assert int(inbound.group(2)) >= 1000 + 2 * 40 and int(inbound.group(4)) >= 1000 + 2 * 40
+        assert re.search(r"flow \d+: TCP tcp-established guest %s:\d+ host port \d+ peer "
+                         r"%s:7000, opened by the guest" % (HOST_ADDR, topo.remote_addr), log)
+        assert re.search(r"flow \d+: UDP udp guest %s:\d+ host port \d+ peer %s:5300, "
+                         r"opened by the guest, \d+ s; from the guest 1 packets 34 bytes"
+                         % (HOST_ADDR, topo.remote_addr), log), log
+        assert re.search(r"flow \d+: ICMP icmp guest %s:\d+ host port \d+ peer %s:0, "
+                         r"opened by the guest, \d+ s; from the guest 2 packets 168 bytes, "
+                         r"to it 2 packets 168 bytes" % (HOST_ADDR, topo.remote_addr), log), log
+        cin.close()
+        cout.close()
+    finally:
+        inside.close()
+        outside.close()

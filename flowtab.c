@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* flowtab.c - the flow table, listed for whoever runs merd (SIGUSR1)
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * One log line per flow, in the order they expire: its number, protocol,
+ * state, the guest's address and port, the host port it uses, the peer's
+ * address and port, who opened it, its age, and packets and bytes each
+ * way; then a summary. Logged as notices (-q leaves them in), so they
+ * go where merd's messages go: stderr, syslog or the log file.
+ */
+
+#include <stdio.h>
+
+#include "conntrack.h"
+#include "flowtab.h"
+#include "log.h"
+#include "merd.h"
+
+/**
+ * flowtab_line() - log one flow
+ * @c:		context
+ * @idx:	flow number, in use
+ */
+static void flowtab_line(const struct ctx *c, uint32_t idx)
+{
+	const struct flow *f = &c->fwd.ct.flows[idx];
+	unsigned int ts = ct_side_of(f, PIF_TAP), hs = ct_other(ts);
+	const struct flowside *t = &f->side[ts], *h = &f->side[hs];
+
+	logmsg(LOG_NOTICE, "flow %u: %s %s guest %s:%u host port %u peer "
+	       "%s:%u, opened by the %s, %u s; from the guest %u packets "
+	       "%llu bytes, to it %u packets %llu bytes", idx,
+	       fwd_proto_name(f->proto), ct_state_name[f->state],
+	       inany_ntop(&t->eaddr).s, t->eport, h->oport,
+	       inany_ntop(&h->eaddr).s, h->eport,
+	       ts == INISIDE ? "guest" : "peer", c->now - f->created,
+	       f->pkts[ts], (unsigned long long)f->bytes[ts], f->pkts[hs],
+	       (unsigned long long)f->bytes[hs]);
+}
+
+/**
+ * flowtab_log() - log every flow, then a summary
+ * @c:		context
+ *
+ * Return: number of flows listed
+ */
+uint32_t flowtab_log(const struct ctx *c)
+{
+	const struct conntrack *ct = &c->fwd.ct;
+	char states[CT_STATES * 32] = "";
+	uint32_t n = 0, by[CT_STATES] = { 0 }, idx;
+	size_t off = 0;
+	int s;
+
+	for (s = 0; ct->flows && s < CT_STATES; s++) {
+		for (idx = ct->aging[s].head; idx != FLOW_NONE;
+		     idx = ct->flows[idx].next) {
+			flowtab_line(c, idx);
+			by[s]++;
+			n++;
+		}
+	}
+	for (s = 0; s < CT_STATES; s++) {
+		int w;
+
+		if (!by[s])
+			continue;
+		w = snprintf(states + off, sizeof(states) - off, "%s%s %u",
+			     off ? ", " : "", ct_state_name[s], by[s]);
+		if (w > 0)
+			off = MIN(off + (size_t)w, sizeof(states) - 1);
+	}
+	logmsg(LOG_NOTICE, "flows: %u of %u%s%s; host ports: %u blocks of "
+	       "%u claimed, %u forwarded ports held", n, ct->max,
+	       n ? ", " : "", states, c->fwd.ports.nclaimed, PORT_BLOCK,
+	       c->fwd.ports.nfwd);
+	return n;
+}
