@@ -62,15 +62,17 @@ test/merd-san: $(MERD_SRCS) $(MERD_HDRS) Makefile
 	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(MERD_SRCS) $(MNL_LIBS)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 merd qrap $(DESTDIR)$(BINDIR)/
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 doc/merd.1 doc/qrap.1 $(DESTDIR)$(MANDIR)/man1/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|/usr/local|$(PREFIX)|g' doc/merd@.service \
 		>$(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/merd $(DESTDIR)$(BINDIR)/qrap
+	rm -f $(DESTDIR)$(MANDIR)/man1/merd.1 $(DESTDIR)$(MANDIR)/man1/qrap.1
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.service
 	rm -rf $(DESTDIR)$(DOCDIR)
 
