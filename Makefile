@@ -35,10 +35,10 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
 MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c netlink.c \
 	fwd.c conntrack.c nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c \
-	dhcpv6.c fwdrule.c inbound.c flowtab.c
+	dhcpv6.c fwdrule.c inbound.c flowtab.c systemd.c
 MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h ip6.h csum.h netlink.h \
 	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h icmp6.h tcp.h frag.h siphash.h util.h inany.h epoll.h \
-	ndp.h dhcpv6.h fwdrule.h inbound.h flowtab.h
+	ndp.h dhcpv6.h fwdrule.h inbound.h flowtab.h systemd.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests
@@ -69,11 +69,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|/usr/local|$(PREFIX)|g' doc/merd@.service \
 		>$(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.service
+	install -m 644 doc/merd@.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/merd $(DESTDIR)$(BINDIR)/qrap
 	rm -f $(DESTDIR)$(MANDIR)/man1/merd.1 $(DESTDIR)$(MANDIR)/man1/qrap.1
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.service
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/merd@.socket
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 # Unit tests (cmocka): each links the units it tests, with sanitisers
@@ -93,7 +95,7 @@ test/unit/test_csum: test/unit/test_csum.c test/unit/unit.h csum.c csum.h
 # Everything but start-up: what a frame from the guest can reach
 DATAPATH_SRCS := tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c \
 	nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c fwdrule.c \
-	inbound.c
+	inbound.c systemd.c
 
 test/unit/test_tap: test/unit/test_tap.c test/unit/unit.h $(DATAPATH_SRCS) \
 		$(MERD_HDRS)

@@ -37,6 +37,7 @@
 #include "merd.h"
 #include "ndp.h"
 #include "raw.h"
+#include "systemd.h"
 #include "tap.h"
 
 #define EPOLL_EVENTS	64
@@ -625,7 +626,9 @@ int main(int argc, char **argv)
 		die("epoll_ctl: %s", strerror(errno));
 	loop_init(&c);
 
+	sd_notify_state("READY=1");
 	loop(&c);
+	sd_notify_state("STOPPING=1");
 
 	tap_sock_cleanup(&c);
 	if (*c.opts.pidfile)

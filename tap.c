@@ -33,6 +33,7 @@
 #include "ip4.h"
 #include "log.h"
 #include "merd.h"
+#include "systemd.h"
 #include "tap.h"
 
 /* Reads per EPOLLIN event before going back to the loop, for fairness */
@@ -363,12 +364,50 @@ static void tap_sock_perms(const struct ctx *c)
 }
 
 /**
+ * tap_sock_inherit() - serve the listening socket the service manager
+ *			passed (systemd.c)
+ * @c:		context: @sock_path is set to the socket's path
+ * @fd:		the socket
+ *
+ * Its file, mode and group are the socket unit's, and stay at exit.
+ */
+static void tap_sock_inherit(struct ctx *c, int fd)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+
+	memset(&a, 0, sizeof(a));
+	if (!getsockname(fd, (struct sockaddr *)&a, &len) &&
+	    len > offsetof(struct sockaddr_un, sun_path) && a.sun_path[0]) {
+		a.sun_path[sizeof(a.sun_path) - 1] = '\0';
+		snprintf(c->opts.sock_path, sizeof(c->opts.sock_path), "%s",
+			 a.sun_path);
+	} else {
+		snprintf(c->opts.sock_path, sizeof(c->opts.sock_path),
+			 "(inherited socket)");
+	}
+	c->tap.fd_listen = fd;
+	c->tap.inherited = true;
+}
+
+/**
  * tap_sock_init() - create the socket qemu connects to, exit on failure
  * @c:		context: @sock_path is used if set, filled in otherwise
  */
 void tap_sock_init(struct ctx *c)
 {
 	int fd, i;
+
+	fd = sd_listen_fd();
+	if (fd == -EINVAL)
+		die("socket activation: merd takes one listening AF_UNIX "
+		    "stream socket");
+	if (fd < -1)
+		die("socket activation: %s", strerror(-fd));
+	if (fd >= 0) {
+		tap_sock_inherit(c, fd);
+		return;
+	}
 
 	if (c->opts.sock_path_set) {
 		fd = tap_sock_bind(c->opts.sock_path);
@@ -405,7 +444,7 @@ void tap_sock_init(struct ctx *c)
  */
 void tap_sock_cleanup(const struct ctx *c)
 {
-	if (c->tap.fd_listen >= 0)
+	if (c->tap.fd_listen >= 0 && !c->tap.inherited)
 		unlink(c->opts.sock_path);
 }
 

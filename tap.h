@@ -67,6 +67,8 @@ struct tap_tx {
 /**
  * struct tap - the connection to qemu
  * @fd_listen:	listening AF_UNIX socket
+ * @inherited:	@fd_listen came from the service manager (socket
+ *		activation): its file is not merd's to remove
  * @fd:		connected qemu socket, -1 if none
  * @frames:	frames received on the current connection
  * @rx:		receive state of @fd
@@ -78,6 +80,7 @@ struct tap_tx {
  */
 struct tap {
 	int fd_listen;
+	bool inherited;
 	int fd;
 	unsigned long frames;
 	struct tap_rx rx;

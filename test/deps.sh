@@ -16,8 +16,9 @@ PKGS=(
 	# integration tests: namespaces, real peers, captures
 	iproute2 python3-pytest python3-pytest-timeout python3-scapy busybox-static isc-dhcp-client
 	socat iperf3 tcpdump tshark iputils-ping traceroute dnsmasq-base curl
-	# the man pages, checked with groff
-	groff-base
+	# the man pages, checked with groff; socket activation and the units
+	# (systemd-socket-activate, systemd-analyze: no running systemd needed)
+	groff-base systemd
 	# IPv6: rdisc6 and ndisc6 (router and neighbour discovery from the guest)
 	ndisc6
 	# end-to-end: qemu booting Debian's cloud kernel with a busybox initramfs

@@ -53,7 +53,8 @@ def test_make_install_layout(tmp_path):
                        ("usr/share/man/man1/merd.1", 0o644),
                        ("usr/share/man/man1/qrap.1", 0o644),
                        ("usr/share/doc/merd/README.md", 0o644),
-                       ("usr/lib/systemd/system/merd@.service", 0o644)):
+                       ("usr/lib/systemd/system/merd@.service", 0o644),
+                       ("usr/lib/systemd/system/merd@.socket", 0o644)):
         st = os.stat(os.path.join(dest, path))
         assert st.st_mode & 0o777 == mode, path
     unit = open(os.path.join(dest, "usr/lib/systemd/system/merd@.service")).read()
