@@ -122,6 +122,7 @@ static const struct option conf_longopts[] = {
 	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
 	{ "socket-mode", required_argument,	NULL,	OPT_SOCKET_MODE },
 	{ "socket-group", required_argument,	NULL,	OPT_SOCKET_GROUP },
+	{ "fd",		required_argument,	NULL,	'F' },
 	{ "log-file",	required_argument,	NULL,	'l' },
 	{ "log-size",	required_argument,	NULL,	OPT_LOG_SIZE },
 	{ "quiet",	no_argument,		NULL,	'q' },
@@ -146,6 +147,8 @@ static void conf_usage(const char *name, int status)
 "\n"
 "  -s, --socket PATH	socket qemu connects to\n"
 "			default: first free of " TAP_SOCK_DEFAULT_RANGE "\n"
+"  -F, --fd FD		serve the connected socket on descriptor FD\n"
+"			rather than a socket file (implies --one-off)\n"
 "      --socket-mode MODE  permissions of the socket file, octal\n"
 "			default: 0600, only merd's user may connect\n"
 "      --socket-group GROUP  group of the socket file, name or number\n"
@@ -676,6 +679,11 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	case 'D':
 		conf_dns_opt(c, given, arg);
 		break;
+	case 'F':
+		conf_once(given, opt, "fd");
+		c->opts.fd = (int)conf_number("fd", arg, 0, INT_MAX);
+		c->opts.one_off = true;
+		break;
 	case 'l':
 		conf_once(given, opt, "log-file");
 		conf_string("log-file", arg, c->opts.log_file,
@@ -786,7 +794,7 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 	int opt;
 
 	opterr = 0;	/* one line of ours instead of getopt's */
-	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:l:q",
+	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:l:qF:",
 				  conf_longopts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
@@ -1163,6 +1171,7 @@ void conf(struct ctx *c, int argc, char **argv)
 	c->opts.v4 = c->opts.v6 = true;
 	c->opts.sock_mode = CONF_SOCK_MODE;
 	c->opts.sock_gid = (gid_t)-1;
+	c->opts.fd = -1;
 	conf_args(c, &given, argc, argv);
 	if (given.only4 && given.only6)
 		die("--ipv4-only and --ipv6-only exclude each other");

@@ -601,7 +601,10 @@ int main(int argc, char **argv)
 		die("can't hold host ports: %s", strerror(-ret));
 	tap_sock_init(&c);
 
-	info("listening on %s", c.opts.sock_path);
+	if (c.opts.fd >= 0)
+		info("serving %s", c.opts.sock_path);
+	else
+		info("listening on %s", c.opts.sock_path);
 	conf_print(&c);
 
 	if (c.opts.foreground) {
@@ -621,9 +624,12 @@ int main(int argc, char **argv)
 	if (c.epollfd < 0)
 		die("epoll_create1: %s", strerror(errno));
 	signals_init(&c, &sigs);
-	if (epoll_ref_ctl(c.epollfd, EPOLL_CTL_ADD, c.tap.fd_listen, EPOLLIN,
+	if (c.tap.fd_listen >= 0 &&
+	    epoll_ref_ctl(c.epollfd, EPOLL_CTL_ADD, c.tap.fd_listen, EPOLLIN,
 			  EPOLL_TYPE_LISTEN, c.tap.fd_listen))
 		die("epoll_ctl: %s", strerror(errno));
+	if (c.opts.fd >= 0 && tap_adopt(&c, c.opts.fd))
+		die("can't serve --fd %d", c.opts.fd);
 	loop_init(&c);
 
 	sd_notify_state("READY=1");

@@ -49,6 +49,7 @@
  * @sock_path_set: @sock_path was given on the command line
  * @sock_mode:	permissions of the socket file
  * @sock_gid:	group of the socket file, (gid_t)-1 to leave it the user's
+ * @fd:		connected socket to serve (--fd), -1 to listen on @sock_path
  * @log_file:	file to log to, empty for stderr or syslog
  * @log_size:	most bytes it holds, 0 for the default
  * @quiet:	leave out informational messages
@@ -74,6 +75,7 @@ struct conf_opts {
 	bool sock_path_set;
 	mode_t sock_mode;
 	gid_t sock_gid;
+	int fd;
 	char log_file[PATH_MAX];
 	size_t log_size;
 	bool quiet;

@@ -364,6 +364,31 @@ static void tap_sock_perms(const struct ctx *c)
 }
 
 /**
+ * tap_fd_check() - check the connected socket --fd names, exit if unfit
+ * @c:		context: @sock_path is set to describe it
+ *
+ * It must be a connected stream socket (qemu's -netdev passt, a wrapper
+ * like qrap): it is made non-blocking and closed on exec.
+ */
+static void tap_fd_check(struct ctx *c)
+{
+	int fd = c->opts.fd, type = 0, flags;
+	socklen_t len = sizeof(type);
+	struct sockaddr_storage a;
+	socklen_t alen = sizeof(a);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    type != SOCK_STREAM || getpeername(fd, (struct sockaddr *)&a, &alen))
+		die("--fd %d: not a connected stream socket", fd);
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC))
+		die("--fd %d: %s", fd, strerror(errno));
+	snprintf(c->opts.sock_path, sizeof(c->opts.sock_path),
+		 "descriptor %d", fd);
+}
+
+/**
  * tap_sock_inherit() - serve the listening socket the service manager
  *			passed (systemd.c)
  * @c:		context: @sock_path is set to the socket's path
@@ -398,6 +423,10 @@ void tap_sock_init(struct ctx *c)
 {
 	int fd, i;
 
+	if (c->opts.fd >= 0) {
+		tap_fd_check(c);
+		return;
+	}
 	fd = sd_listen_fd();
 	if (fd == -EINVAL)
 		die("socket activation: merd takes one listening AF_UNIX "
@@ -467,9 +496,10 @@ static void tap_close(struct ctx *c, const char *why)
 	info("guest disconnected (%s) after %lu frames", why, c->tap.frames);
 
 	/* A connection that never sent a frame wasn't a guest: it may be
-	 * another merd probing the socket path, or qrap finding a socket
+	 * another merd probing the socket path, or qrap finding a socket;
+	 * but with --fd there was only ever the one
 	 */
-	if (c->opts.one_off && c->tap.frames) {
+	if ((c->opts.one_off && c->tap.frames) || c->tap.fd_listen < 0) {
 		info("--one-off: exiting");
 		c->quit = true;
 	}
@@ -552,11 +582,23 @@ void tap_listen_handler(struct ctx *c, const struct tap_ops *ops)
 		return;
 	}
 
+	if (tap_adopt(c, fd))
+		close(fd);
+}
+
+/**
+ * tap_adopt() - take a connection to qemu as the guest's
+ * @c:		context, no guest connected
+ * @fd:		connected socket, non-blocking
+ *
+ * Return: 0 on success, -1 if it can't be watched
+ */
+int tap_adopt(struct ctx *c, int fd)
+{
 	if (epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP,
 			  EPOLL_TYPE_TAP, fd)) {
 		err_perror("epoll_ctl for the guest connection");
-		close(fd);
-		return;
+		return -1;
 	}
 
 	c->tap.fd = fd;
@@ -564,6 +606,7 @@ void tap_listen_handler(struct ctx *c, const struct tap_ops *ops)
 	c->tap.tx.head = c->tap.tx.used = 0;
 	c->tap.frames = 0;
 	info("guest connected on %s", c->opts.sock_path);
+	return 0;
 }
 
 /**

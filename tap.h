@@ -114,6 +114,7 @@ int tap_tx_push(struct tap_tx *tx, const void *frame, size_t len);
 ssize_t tap_tx_write(struct tap_tx *tx, int fd);
 int tap_sock_probe(const char *path);
 void tap_sock_init(struct ctx *c);
+int tap_adopt(struct ctx *c, int fd);
 void tap_sock_cleanup(const struct ctx *c);
 void tap_free(struct ctx *c);
 void tap_listen_handler(struct ctx *c, const struct tap_ops *ops);

@@ -377,3 +377,36 @@ def test_log_file_size_and_quiet(topo):
     wait_for(lambda: os.path.exists(topo.sock), 10, "merd's socket")
     m.stop()
     assert "listening on" not in open(quiet).read()
+
+
+def test_fd_serves_a_connected_socket(topo):
+    """--fd N: merd serves the connected socket it was given (as qemu's
+    -netdev passt and wrappers hand it), no socket file, and exits when
+    that connection ends (--one-off implied)."""
+    from dhcpframes import msg_type, request
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    n = b.fileno()
+    p = topo.host.popen([MERD, "-f", "--fd", str(n)], pass_fds=(n,),
+                        stderr=subprocess.PIPE, universal_newlines=True)
+    b.close()
+    c = StreamClient.__new__(StreamClient)
+    c.s, c.buf = a, b""
+    a.settimeout(5)
+    try:
+        c.send_frame(request([("message-type", "discover")]))
+        offer = c.recv_frame(timeout=5)
+        assert offer is not None and msg_type(offer) == 2
+        c.close()
+        assert p.wait(timeout=10) == 0
+        assert "serving descriptor %d" % n in p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_fd_not_a_socket(topo):
+    sock = os.path.join(topo.tmp, "never.socket")
+    p = topo.host.run([MERD, "-f", "-s", sock, "--fd", "0"], check=False, timeout=10,
+                      stdin=subprocess.DEVNULL)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == ["merd: --fd 0: not a connected stream socket"]
