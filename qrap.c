@@ -3,7 +3,7 @@
  *
  * Copyright (c) 2026 merd authors
  *
- * Usage: qrap [-s PATH] FDNUM QEMU [ARGS...]
+ * Usage: qrap [-s PATH] FDNUM QEMU [ARGS...], qrap --help, qrap --version
  *
  * qemu refuses a descriptor that isn't a tap device for -net tap,fd=N, but
  * its socket netdev (-netdev socket,fd=N) takes a connected stream socket
@@ -55,7 +55,11 @@ static void usage(const char *name, int status)
 		"place the connection on descriptor FDNUM and run QEMU with "
 		"ARGS,\n"
 		"adding -netdev socket,fd=FDNUM and a virtio-net-pci device "
-		"if ARGS don't use FDNUM.\n", name);
+		"if ARGS don't use FDNUM.\n"
+		"\n"
+		"  -s, --socket PATH	merd's socket\n"
+		"  -h, --help		print this help and exit\n"
+		"      --version		print the version and exit\n", name);
 	exit(status);
 }
 
@@ -237,6 +241,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
 		usage(name, EXIT_SUCCESS);
+	if (argc > 1 && !strcmp(argv[1], "--version")) {
+		printf("qrap " MERD_VERSION "\n");
+		return EXIT_SUCCESS;
+	}
 	if (argc - first < 2)
 		usage(name, EXIT_FAILURE);
 
