@@ -27,6 +27,7 @@
 #include "log.h"
 #include "merd.h"
 #include "netlink.h"
+#include "pcap.h"
 #include "tap.h"
 
 #define RESOLV_CONF	"/etc/resolv.conf"
@@ -128,6 +129,7 @@ static const struct option conf_longopts[] = {
 	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "tcp-ports",	required_argument,	NULL,	't' },
 	{ "udp-ports",	required_argument,	NULL,	'u' },
+	{ "pcap",	required_argument,	NULL,	'p' },
 	{ NULL,		0,			NULL,	0 },
 };
 
@@ -160,6 +162,8 @@ static void conf_usage(const char *name, int status)
 "  -l, --log-file FILE	log to FILE, not to stderr or syslog\n"
 "      --log-size SIZE	most bytes FILE holds; past it, it starts\n"
 "			anew (default: 1 MiB)\n"
+"  -p, --pcap FILE	capture the frames to and from the guest to FILE,\n"
+"			pcap format (truncated, made 0600)\n"
 "  -i, --interface NAME	host interface to take the identity of\n"
 "			default: the one of the default route\n"
 "  -4, --ipv4-only	serve IPv4 only\n"
@@ -694,6 +698,11 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		c->opts.log_size = conf_number("log-size", arg, LOG_SIZE_MIN,
 					       CONF_LOG_SIZE_MAX);
 		break;
+	case 'p':
+		conf_once(given, opt, "pcap");
+		conf_string("pcap", arg, c->opts.pcap_file,
+			    sizeof(c->opts.pcap_file));
+		break;
 	case 'q':
 		c->opts.quiet = true;
 		break;
@@ -794,7 +803,7 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 	int opt;
 
 	opterr = 0;	/* one line of ours instead of getopt's */
-	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:l:qF:",
+	while ((opt = getopt_long(argc, argv, ":s:fdi:a:n:g:D:S:m:M:P:1h46t:u:l:qF:p:",
 				  conf_longopts, NULL)) != -1) {
 		if (opt == '?' || opt == ':') {
 			const char *bad = argv[optind - 1];
@@ -1156,6 +1165,29 @@ static void conf_rules(struct ctx *c, const struct conf_given *given,
 }
 
 /**
+ * conf_pcap() - start the capture --pcap asks for, exit if it can't be
+ * @c:		context
+ *
+ * At start, before anything could take merd's privileges away: the file
+ * stays open for merd's lifetime.
+ */
+static void conf_pcap(struct ctx *c)
+{
+	int ret;
+
+	if (!*c->opts.pcap_file)
+		return;
+	ret = pcap_open(&c->pcap, c->opts.pcap_file);
+	if (ret == -ELOOP)	/* O_NOFOLLOW: the file itself is a link */
+		die("can't open capture file %s: it is a symbolic link",
+		    c->opts.pcap_file);
+	if (ret)
+		die("can't open capture file %s: %s", c->opts.pcap_file,
+		    strerror(-ret));
+	info("capturing frames to %s", c->opts.pcap_file);
+}
+
+/**
  * conf() - set up the context from the command line and the host
  * @c:		context, zeroed
  * @argc:	argument count
@@ -1186,6 +1218,7 @@ void conf(struct ctx *c, int argc, char **argv)
 			die("can't open log file %s: %s", c->opts.log_file,
 			    strerror(-ret));
 	}
+	conf_pcap(c);
 	conf_host(c, &given);
 	conf_guest(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);

@@ -16,6 +16,7 @@
 #include "flowtab.h"
 #include "log.h"
 #include "merd.h"
+#include "pcap.h"
 
 /**
  * flowtab_line() - log one flow
@@ -40,7 +41,8 @@ static void flowtab_line(const struct ctx *c, uint32_t idx)
 }
 
 /**
- * flowtab_log() - log every flow, then a summary
+ * flowtab_log() - log every flow, then a summary (and, with --pcap, a
+ *		   line on the capture)
  * @c:		context
  *
  * Return: number of flows listed
@@ -75,5 +77,6 @@ uint32_t flowtab_log(const struct ctx *c)
 	       "%u claimed, %u forwarded ports held", n, ct->max,
 	       n ? ", " : "", states, c->fwd.ports.nclaimed, PORT_BLOCK,
 	       c->fwd.ports.nfwd);
+	pcap_log_stats(&c->pcap);
 	return n;
 }

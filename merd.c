@@ -36,6 +36,7 @@
 #include "log.h"
 #include "merd.h"
 #include "ndp.h"
+#include "pcap.h"
 #include "raw.h"
 #include "systemd.h"
 #include "tap.h"
@@ -556,6 +557,7 @@ static void loop(struct ctx *c)
 
 		/* Everything queued while handling this batch, in one go */
 		tap_flush(c);
+		pcap_flush(&c->pcap, c->now);
 		if (tap_gone(c))
 			guest_forget(c);
 		raw_resume(c);
@@ -640,6 +642,7 @@ int main(int argc, char **argv)
 	if (*c.opts.pidfile)
 		unlink(c.opts.pidfile);
 	fwd_cleanup(&c);
+	pcap_close(&c.pcap);
 	tap_free(&c);
 	return EXIT_SUCCESS;
 }

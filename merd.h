@@ -24,6 +24,7 @@
 
 #include "conntrack.h"
 #include "fwd.h"
+#include "pcap.h"
 #include "tap.h"
 #include "util.h"
 
@@ -52,6 +53,7 @@
  * @fd:		connected socket to serve (--fd), -1 to listen on @sock_path
  * @log_file:	file to log to, empty for stderr or syslog
  * @log_size:	most bytes it holds, 0 for the default
+ * @pcap_file:	file to capture frames to (--pcap), empty for none
  * @quiet:	leave out informational messages
  * @pidfile:	PID file to write, empty for none
  * @foreground:	don't daemonise
@@ -78,6 +80,7 @@ struct conf_opts {
 	int fd;
 	char log_file[PATH_MAX];
 	size_t log_size;
+	char pcap_file[PATH_MAX];
 	bool quiet;
 	char pidfile[PATH_MAX];
 	bool foreground;
@@ -208,6 +211,7 @@ struct guest6 {
  * @guest6:	what the guest gets over IPv6
  * @tap:	the connection to qemu
  * @fwd:	forwarding: flows, ports, raw sockets
+ * @pcap:	capture of the frames to and from the guest (--pcap)
  * @epollfd:	epoll descriptor of the main loop
  * @fd_timer:	timerfd ticking once a second
  * @now:	monotonic clock, seconds, read once per loop iteration
@@ -224,6 +228,7 @@ struct ctx {
 
 	struct tap tap;
 	struct fwd fwd;
+	struct pcap pcap;
 	int epollfd;
 	int fd_timer;
 	uint32_t now;

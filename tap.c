@@ -33,6 +33,7 @@
 #include "ip4.h"
 #include "log.h"
 #include "merd.h"
+#include "pcap.h"
 #include "systemd.h"
 #include "tap.h"
 
@@ -630,6 +631,7 @@ static void tap_frame_cb(void *arg, const uint8_t *frame, size_t len)
 	const struct tap_dispatch *d = arg;
 
 	d->c->tap.frames++;
+	pcap_frame(&d->c->pcap, frame, len, NULL, 0);
 	d->ops->frame(d->c, frame, len);
 }
 
@@ -750,6 +752,9 @@ void tap_handler(struct ctx *c, uint32_t events, const struct tap_ops *ops)
  * @iov:	further pieces, may be NULL
  * @cnt:	number of further pieces
  *
+ * A queued frame is captured (--pcap) here: the queue is written in order,
+ * so the capture's order is the stream's. A frame dropped isn't.
+ *
  * Return: 0 if queued, -ENOTCONN without a guest, -ENOBUFS if the queue
  *	   is full
  */
@@ -762,6 +767,7 @@ static int tap_queue(struct ctx *c, const void *first, size_t first_len,
 		trace(c, "tap: queue full, dropped a frame");
 		return -ENOBUFS;
 	}
+	pcap_frame(&c->pcap, first, first_len, iov, cnt);
 	return 0;
 }
 

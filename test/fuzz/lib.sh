@@ -33,7 +33,7 @@ HARNESSES="tap fwd dhcp arp conntrack ip6 ndp dhcpv6 fwdrule"
 # fwdrule.c need nothing; fuzz_ip6, the IP and transport parsers
 DATAPATH="tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c nat.c"
 DATAPATH="$DATAPATH port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c"
-DATAPATH="$DATAPATH fwdrule.c inbound.c flowtab.c systemd.c"
+DATAPATH="$DATAPATH fwdrule.c inbound.c flowtab.c systemd.c pcap.c"
 declare -A SRCS=(
 	[tap]="$DATAPATH"
 	[fwd]="$DATAPATH"
