@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "fwdrule.h"
+#include "host.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "log.h"
@@ -126,10 +127,10 @@ static const struct option conf_longopts[] = {
 	{ "fd",		required_argument,	NULL,	'F' },
 	{ "log-file",	required_argument,	NULL,	'l' },
 	{ "log-size",	required_argument,	NULL,	OPT_LOG_SIZE },
+	{ "pcap",	required_argument,	NULL,	'p' },
 	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "tcp-ports",	required_argument,	NULL,	't' },
 	{ "udp-ports",	required_argument,	NULL,	'u' },
-	{ "pcap",	required_argument,	NULL,	'p' },
 	{ NULL,		0,			NULL,	0 },
 };
 
@@ -822,174 +823,58 @@ static void conf_args(struct ctx *c, struct conf_given *given, int argc,
 }
 
 /**
- * conf_route() - find the default route of a family
- * @family:	AF_INET or AF_INET6
- * @want:	interface asked for with --interface, 0 for any
- * @ifi:	set to the route's interface, 0 if there is none
- * @gw:		set to its gateway
- */
-static void conf_route(int family, unsigned int want, unsigned int *ifi,
-		       void *gw)
-{
-	int ret = nl_route_default(family, want, ifi, gw);
-
-	if (ret == -ENOENT)
-		*ifi = 0;
-	else if (ret)
-		die("can't read the routing table: %s", strerror(-ret));
-}
-
-/**
- * conf_host() - find the host's uplink, address and gateway of each family
+ * conf_host() - read the host, and set what the guest gets from it
  * @c:		context
  * @given:	which values were given on the command line
  *
  * A family is served where the host has a default route of it, or where
  * the command line gives what it would have found (IPv4: --address and
- * --gateway; IPv6: --address). With neither, merd can't serve at all.
+ * --gateway; IPv6: --address). With neither, merd waits for a route
+ * (host.c). A host that has a route but not the rest is a mistake to
+ * report now: no address, or a gateway that isn't one.
  */
 static void conf_host(struct ctx *c, const struct conf_given *given)
 {
-	const char *via = *c->opts.ifname ? " via " : "";
-	struct host_conf *h = &c->host;
-	unsigned int want = 0, ifi4 = 0;
-
-	if (*c->opts.ifname && !(want = if_nametoindex(c->opts.ifname)))
-		die("invalid --interface '%s': no such interface", c->opts.ifname);
-
-	h->prefix4 = h->prefix6 = -1;
-	if (c->opts.v4)
-		conf_route(AF_INET, want, &ifi4, &h->gw4);
-	if (c->opts.v6)
-		conf_route(AF_INET6, want, &h->ifi6, &h->gw6);
-	if (!ifi4 && !(given->gw && given->addr))
-		c->opts.v4 = false;
-	if (c->opts.v6 && !h->ifi6 && !given->addr6) {
-		c->guest6.off = "the host has no default IPv6 route";
-		c->opts.v6 = false;
-	}
-
-	if (!c->opts.v4 && !c->opts.v6)
-		die("no default %s route%s%s: give --gateway and --address",
-		    given->only4 ? "IPv4" : given->only6 ? "IPv6" :
-		    "IPv4 or IPv6", via, c->opts.ifname);
-
-	h->ifi = ifi4 ? ifi4 : h->ifi6 ? h->ifi6 : want;
-	if (!h->ifi6)
-		h->ifi6 = h->ifi;
-	if (h->ifi) {
-		int ret = nl_link_get(h);
-
-		if (ret)
-			die("can't read interface %u: %s", h->ifi,
-			    strerror(-ret));
-	}
-	if (ifi4 && nl_addr_get(AF_INET, ifi4, h->gw4.s_addr, &h->addr4,
-				&h->prefix4))
-		h->prefix4 = -1;
-	if (h->ifi6 && nl_addr_get(AF_INET6, h->ifi6, 0, &h->addr6,
-				   &h->prefix6))
-		h->prefix6 = -1;
-}
-
-/**
- * conf_guest4() - complete what the guest gets over IPv4
- * @c:		context
- * @given:	which values were given
- */
-static void conf_guest4(struct ctx *c, const struct conf_given *given)
-{
-	const struct host_conf *h = &c->host;
-	struct guest4 *g = &c->guest4;
-
-	if (!given->addr) {
-		if (h->prefix4 < 0)
-			die("no IPv4 address on %s: give --address",
-			    *h->ifname ? h->ifname : "the uplink");
-		g->addr = h->addr4;
-	}
-	if (!given->prefix)
-		g->prefix_len = h->prefix4 >= 0 ? h->prefix4 : 24;
-	if (!given->gw)
-		g->gw = h->gw4;
-	if (!g->gw.s_addr)
-		die("the default route has no gateway address: give --gateway");
-	if (g->gw.s_addr == g->addr.s_addr)
-		die("the gateway %s is the guest's own address",
-		    inet_ntoa(g->gw));
-	if ((g->addr.s_addr ^ g->gw.s_addr) & htonl(prefix4_mask(g->prefix_len)))
-		warn("the gateway %s is outside the guest's subnet",
-		     inet_ntoa(g->gw));
-}
-
-/**
- * conf_guest6() - complete what the guest gets over IPv6, or turn IPv6
- *		   off (one info line) where the host has too little of it
- * @c:		context
- * @given:	which values were given
- *
- * The guest's router is link-local, as RFC 4861 6.1.2 wants an RA's
- * source to be: the host's own gateway where that is link-local, else
- * fe80::1.
- */
-static void conf_guest6(struct ctx *c, const struct conf_given *given)
-{
-	static const struct in6_addr fe80_1 = { { { 0xfe, 0x80, [15] = 1 } } };
-	const struct host_conf *h = &c->host;
-	struct guest6 *g = &c->guest6;
-	const char *off = NULL;
-	int i;
-
-	if (!c->opts.v6)
-		return;
-	if (!given->addr6 && h->prefix6 < 0)
-		off = "no global IPv6 address on the uplink";
-	else if (c->link.mtu < IP6_MTU_MIN)
-		off = "the MTU is below IPv6's 1280";
-	if (off) {
-		if (given->only6)
-			die("can't serve IPv6: %s", off);
-		c->guest6.off = off;
-		c->opts.v6 = false;
-		return;
-	}
-
-	if (!given->addr6)
-		g->addr = h->addr6;
-	g->prefix_len = h->prefix6 >= 0 ? h->prefix6 : 64;
-	for (i = 0; i < (int)sizeof(g->prefix); i++) {
-		int bits = MIN(MAX(g->prefix_len - i * 8, 0), 8);
-
-		g->prefix.s6_addr[i] = g->addr.s6_addr[i] &
-				       (uint8_t)(0xff00 >> bits);
-	}
-	if (!given->gw6)
-		g->gw = IN6_IS_ADDR_LINKLOCAL(&h->gw6) ? h->gw6 : fe80_1;
-	else if (!IN6_IS_ADDR_LINKLOCAL(&g->gw))
-		die("invalid --gateway: the IPv6 router must be link-local");
-	g->enabled = true;
-}
-
-/**
- * conf_guest() - complete what the guest gets from what the host has
- * @c:		context
- * @given:	which values were given
- */
-static void conf_guest(struct ctx *c, const struct conf_given *given)
-{
-	const struct host_conf *h = &c->host;
-	struct guest_link *l = &c->link;
 	static const uint8_t zero[ETH_ALEN];
+	const char *via = *c->opts.ifname ? " via " : "";
+	enum host_why why4, why6;
+	int ret;
 
-	if (!given->mtu)
-		l->mtu = h->mtu ? MIN(MAX(h->mtu, (unsigned)MTU_MIN),
-				      (unsigned)MTU_MAX) : ETH_DATA_LEN;
+	ret = host_init(c, &why4, &why6);
+	if (ret == -ENODEV && !if_nametoindex(c->opts.ifname))
+		die("invalid --interface '%s': no such interface",
+		    c->opts.ifname);
+	if (ret)
+		die("can't read the host's network configuration: %s",
+		    strerror(-ret));
 	if (!given->mac)
-		memcpy(l->mac, memcmp(h->mac, zero, ETH_ALEN) != 0 ?
-		       h->mac : conf_default_mac, ETH_ALEN);
-	if (c->opts.v4)
-		conf_guest4(c, given);
-	conf_guest6(c, given);
+		memcpy(c->link.mac, memcmp(c->host.mac, zero, ETH_ALEN) ?
+		       c->host.mac : conf_default_mac, ETH_ALEN);
+
+	if (why4 == HOST_NO_ADDR4)
+		die("no IPv4 address on %s: give --address",
+		    *c->host.ifname ? c->host.ifname : "the uplink");
+	if (why4 == HOST_NO_GW4)
+		die("the default route has no gateway address: give --gateway");
+	if (why4 == HOST_GW_IS_ADDR)
+		die("the gateway %s is the guest's own address",
+		    inet_ntoa(c->guest4.gw));
+	if (c->guest4.enabled &&
+	    ((c->guest4.addr.s_addr ^ c->guest4.gw.s_addr) &
+	     htonl(prefix4_mask(c->guest4.prefix_len))))
+		warn("the gateway %s is outside the guest's subnet",
+		     inet_ntoa(c->guest4.gw));
+	if (given->gw6 && !IN6_IS_ADDR_LINKLOCAL(&c->guest6.gw))
+		die("invalid --gateway: the IPv6 router must be link-local");
+	if (given->only6 && why6 != HOST_OK && why6 != HOST_NO_ROUTE6)
+		die("can't serve IPv6: %s", host_why(why6));
+	if (why6 != HOST_OK && why6 != HOST_OFF)
+		c->guest6.off = host_why(why6);
+	if (!c->guest4.enabled && !c->guest6.enabled)
+		info("no default %s route%s%s yet: waiting for one (or give "
+		     "--gateway and --address)",
+		     given->only4 ? "IPv4" : given->only6 ? "IPv6" :
+		     "IPv4 or IPv6", via, c->opts.ifname);
 }
 
 /**
@@ -1094,7 +979,7 @@ static void conf_resolv(struct ctx *c, const struct conf_given *given,
 }
 
 /**
- * conf_fwd() - defaults for forwarding: source address, ports, flows
+ * conf_fwd() - defaults for forwarding: ports and flows
  * @c:		context
  * @eph:	set to the host's ephemeral port range, 0-0 if unknown
  */
@@ -1104,8 +989,6 @@ static void conf_fwd(struct ctx *c, struct port_range *eph)
 	char line[64], *end;
 	FILE *f;
 
-	c->host.out4 = c->host.prefix4 >= 0 ? c->host.addr4 : c->guest4.addr;
-	c->host.out6 = c->host.prefix6 >= 0 ? c->host.addr6 : c->guest6.addr;
 	if (!c->opts.flows_max)
 		c->opts.flows_max = FLOWS_DEFAULT;
 
@@ -1188,6 +1071,24 @@ static void conf_pcap(struct ctx *c)
 }
 
 /**
+ * conf_fixed() - note which parts of the guest's identity never follow the
+ *		  host
+ * @c:		context
+ * @given:	which values were given on the command line
+ */
+static void conf_fixed(struct ctx *c, const struct conf_given *given)
+{
+	struct conf_fixed *fx = &c->opts.fixed;
+
+	fx->addr4 = given->addr;
+	fx->prefix4 = given->prefix;
+	fx->gw4 = given->gw;
+	fx->addr6 = given->addr6;
+	fx->gw6 = given->gw6;
+	fx->mtu = given->mtu;
+}
+
+/**
  * conf() - set up the context from the command line and the host
  * @c:		context, zeroed
  * @argc:	argument count
@@ -1219,8 +1120,8 @@ void conf(struct ctx *c, int argc, char **argv)
 			    strerror(-ret));
 	}
 	conf_pcap(c);
+	conf_fixed(c, &given);
 	conf_host(c, &given);
-	conf_guest(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);
 	conf_fwd(c, &eph);
 	conf_rules(c, &given, eph);
@@ -1345,11 +1246,14 @@ void conf_print(const struct ctx *c)
 
 	if (c->host.ifi)
 		info("host interface %s, MTU %u", c->host.ifname, c->host.mtu);
-	if (c->opts.v4)
+	if (c->guest4.enabled)
 		conf_print4(c, list, sizeof(list));
+	else if (c->host.why4 != HOST_OFF)
+		info("no IPv4 for the guest yet: %s",
+		     host_why((enum host_why)c->host.why4));
 	else
 		info("no IPv4 for the guest");
-	if (c->opts.v6)
+	if (c->guest6.enabled)
 		conf_print6(c, list, sizeof(list));
 	else if (c->guest6.off)
 		info("no IPv6 for the guest: %s", c->guest6.off);

@@ -482,7 +482,7 @@ static void dhcp_opts_build(const struct ctx *c, const struct dhcp_req *r,
  *
  * Return: DHCPOFFER, DHCPACK, DHCPNAK, or 0 for no reply
  */
-static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
+static uint8_t dhcp_decide(struct ctx *c, const struct bootp *msg,
 			   const struct dhcp_req *r)
 {
 	uint32_t ours = c->guest4.addr.s_addr;
@@ -495,8 +495,8 @@ static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
 	case DHCPREQUEST:
 		break;
 	case DHCPDECLINE:
-		warn("guest declined %s: it found the address in use",
-		     inet_ntoa(c->guest4.addr));
+		warn_rl(c, LOG_RL_DECLINE, "guest declined %s: it found the "
+			"address in use", inet_ntoa(c->guest4.addr));
 		return 0;
 	case DHCPRELEASE:
 		trace(c, "dhcp: guest released its address");
@@ -513,6 +513,12 @@ static uint8_t dhcp_decide(const struct ctx *c, const struct bootp *msg,
 		}
 		return r->reqip == ours ? DHCPACK : DHCPNAK;
 	}
+	/* The host's address or prefix changed since the guest's lease: it
+	 * renews or remembers one that is no more; NAK it, so that it starts
+	 * again (RFC 2131 4.3.2) and is offered the new one
+	 */
+	if (c->guest4.renumbered)
+		return DHCPNAK;
 	/* INIT-REBOOT: the client asks to keep an address it remembers */
 	if (r->reqip)
 		return r->reqip == ours ? DHCPACK : DHCPNAK;
@@ -593,7 +599,8 @@ static const char *dhcp_type_name(uint8_t type)
  * @ip:		checked IPv4 packet
  *
  * UDP to port 67, whole (not a fragment), to the limited broadcast address
- * or to the server identifier, the gateway (RENEWING unicasts to it).
+ * or to the server identifier, the gateway (RENEWING unicasts to it), or
+ * the gateway before the host's last change (the guest's lease names it).
  *
  * Return: true if dhcp() should answer it
  */
@@ -606,7 +613,9 @@ bool dhcp_for_server(const struct ctx *c, const struct ip_view *ip)
 	       pkt_get(ip->l4, 0, &uh, sizeof(uh)) &&
 	       ntohs(uh.dest) == DHCP_SERVER_PORT &&
 	       (daddr == htonl(INADDR_BROADCAST) ||
-		daddr == c->guest4.gw.s_addr);
+		daddr == c->guest4.gw.s_addr ||
+		(c->guest4.gw_prev.s_addr &&
+		 daddr == c->guest4.gw_prev.s_addr));
 }
 
 /**
@@ -620,7 +629,7 @@ bool dhcp_for_server(const struct ctx *c, const struct ip_view *ip)
  *
  * Return: length of the reply frame, 0 if there is none
  */
-size_t dhcp(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
+size_t dhcp(struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	    size_t size, bool *bound)
 {
 	union {

@@ -941,7 +941,7 @@ static int d6_build(const struct ctx *c, const struct d6_req *r,
  *
  * Return: D6_ADVERTISE, D6_REPLY, or 0 for no reply
  */
-static uint8_t d6_decide(const struct ctx *c, const struct d6_req *r)
+static uint8_t d6_decide(struct ctx *c, const struct d6_req *r)
 {
 	struct inany_str a;
 	int n;
@@ -960,7 +960,8 @@ static uint8_t d6_decide(const struct ctx *c, const struct d6_req *r)
 		return n ? D6_REPLY : 0;
 	case D6_DECLINE:
 		inet_ntop(AF_INET6, &c->guest6.addr, a.s, sizeof(a.s));
-		warn("guest declined %s: it found the address in use", a.s);
+		warn_rl(c, LOG_RL_DECLINE, "guest declined %s: it found the "
+			"address in use", a.s);
 		return D6_REPLY;
 	default:
 		return D6_REPLY;
@@ -1050,7 +1051,7 @@ bool dhcpv6_for_server(const struct ctx *c, const struct ip_view *ip)
  *
  * Return: length of the reply frame, 0 if there is none
  */
-size_t dhcpv6(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
+size_t dhcpv6(struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	      size_t size)
 {
 	static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,

@@ -22,13 +22,13 @@
  * renewal (T1) and rebinding (T2) times: RFC 8415 21.4 recommends 0.5 and
  * 0.8 times the shortest preferred lifetime
  */
-#define DHCPV6_PREFERRED_LIFETIME	86400
-#define DHCPV6_VALID_LIFETIME		86400
+#define DHCPV6_PREFERRED_LIFETIME	600
+#define DHCPV6_VALID_LIFETIME		600
 #define DHCPV6_T1	(DHCPV6_PREFERRED_LIFETIME / 2)
 #define DHCPV6_T2	(DHCPV6_PREFERRED_LIFETIME / 5 * 4)
 
 bool dhcpv6_for_server(const struct ctx *c, const struct ip_view *ip);
-size_t dhcpv6(const struct ctx *c, const struct ip_view *ip, uint8_t *reply,
+size_t dhcpv6(struct ctx *c, const struct ip_view *ip, uint8_t *reply,
 	      size_t size);
 
 #endif /* DHCPV6_H */

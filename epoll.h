@@ -18,6 +18,7 @@
  * @EPOLL_TYPE_SIGNAL:	signalfd
  * @EPOLL_TYPE_TIMER:	timerfd for aging
  * @EPOLL_TYPE_RAW:	raw socket (@id: enum raw_proto, plus RAW_PROTOS for IPv6)
+ * @EPOLL_TYPE_NETLINK:	netlink socket told of the host's changes
  */
 enum epoll_type {
 	EPOLL_TYPE_LISTEN = 1,
@@ -25,6 +26,7 @@ enum epoll_type {
 	EPOLL_TYPE_SIGNAL,
 	EPOLL_TYPE_TIMER,
 	EPOLL_TYPE_RAW,
+	EPOLL_TYPE_NETLINK,
 };
 
 /**

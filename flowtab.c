@@ -6,8 +6,9 @@
  * One log line per flow, in the order they expire: its number, protocol,
  * state, the guest's address and port, the host port it uses, the peer's
  * address and port, who opened it, its age, and packets and bytes each
- * way; then a summary. Logged as notices (-q leaves them in), so they
- * go where merd's messages go: stderr, syslog or the log file.
+ * way; then a summary, and the packets dropped by reason. Logged as
+ * notices (-q leaves them in), so they go where merd's messages go: stderr,
+ * syslog or the log file.
  */
 
 #include <stdio.h>
@@ -38,6 +39,44 @@ static void flowtab_line(const struct ctx *c, uint32_t idx)
 	       ts == INISIDE ? "guest" : "peer", c->now - f->created,
 	       f->pkts[ts], (unsigned long long)f->bytes[ts], f->pkts[hs],
 	       (unsigned long long)f->bytes[hs]);
+}
+
+const char *const drop_name[DROP_MAX] = {
+	[DROP_MALFORMED]	= "malformed",
+	[DROP_NOT_OURS]		= "not-ours",
+	[DROP_REFUSED]		= "not-forwarded",
+	[DROP_TABLE_FULL]	= "table-full",
+	[DROP_NO_PORT]		= "no-port",
+	[DROP_NO_FLOW]		= "no-flow",
+	[DROP_CSUM]		= "bad-checksum",
+	[DROP_TOO_BIG]		= "too-big",
+	[DROP_FRAG]		= "unknown-fragment",
+	[DROP_SEND]		= "send-failed",
+	[DROP_GUEST_FULL]	= "guest-queue-full",
+};
+
+/**
+ * flowtab_drops() - log the counts of packets dropped, by reason
+ * @c:		context
+ */
+static void flowtab_drops(const struct ctx *c)
+{
+	char line[DROP_MAX * 40] = "";
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < DROP_MAX; i++) {
+		int w;
+
+		if (!c->drops[i])
+			continue;
+		w = snprintf(line + off, sizeof(line) - off, "%s%s %llu",
+			     off ? ", " : "", drop_name[i],
+			     (unsigned long long)c->drops[i]);
+		if (w > 0)
+			off = MIN(off + (size_t)w, sizeof(line) - 1);
+	}
+	logmsg(LOG_NOTICE, "drops: %s", off ? line : "none");
 }
 
 /**
@@ -77,6 +116,7 @@ uint32_t flowtab_log(const struct ctx *c)
 	       "%u claimed, %u forwarded ports held", n, ct->max,
 	       n ? ", " : "", states, c->fwd.ports.nclaimed, PORT_BLOCK,
 	       c->fwd.ports.nfwd);
+	flowtab_drops(c);
 	pcap_log_stats(&c->pcap);
 	return n;
 }

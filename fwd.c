@@ -216,8 +216,9 @@ int fwd_init(struct ctx *c, uint32_t max_blocks)
 	struct fwd *fwd = &c->fwd;
 	int ret, i;
 
-	ret = raw_init(&fwd->raw, c->guest6.enabled);
-	if (ret == -EAFNOSUPPORT && c->guest6.enabled) {
+	/* IPv6 sockets also while the host has no IPv6: it may get some */
+	ret = raw_init(&fwd->raw, c->opts.v6);
+	if (ret == -EAFNOSUPPORT && c->opts.v6) {
 		info("the kernel has no IPv6: serving IPv4 only");
 		c->guest6.enabled = c->opts.v6 = false;
 		ret = raw_init(&fwd->raw, false);
@@ -327,6 +328,33 @@ void fwd_forget(struct ctx *c)
 	c->fwd.raw.nout = 0;
 	frag_flush(&c->fwd.frag);
 	memset(c->fwd.frag6, 0, sizeof(c->fwd.frag6));
+}
+
+/**
+ * fwd_addr_gone() - end the flows that leave from a host address gone
+ * @c:		context
+ * @addr:	the host's old address
+ *
+ * Return: number of flows ended
+ */
+uint32_t fwd_addr_gone(struct ctx *c, const union inany_addr *addr)
+{
+	struct conntrack *ct = &c->fwd.ct;
+	uint32_t n = 0, idx, next;
+	int s;
+
+	for (s = 0; ct->flows && s < CT_STATES; s++) {
+		for (idx = ct->aging[s].head; idx != FLOW_NONE; idx = next) {
+			const struct flow *f = &ct->flows[idx];
+
+			next = f->next;
+			if (!inany_equals(&fwd_host_side(f)->oaddr, addr))
+				continue;
+			fwd_release(c, idx, "the host's address changed");
+			n++;
+		}
+	}
+	return n;
 }
 
 /**
@@ -631,8 +659,8 @@ static uint32_t fwd_flow_new(struct ctx *c, const struct ip_view *ip,
 	struct flow *f;
 
 	if (ct->count >= ct->max && !fwd_reclaim(c)) {
-		trace(c, "fwd: flow table full (%u), new flow refused",
-		      ct->max);
+		drop(c, DROP_TABLE_FULL, "fwd: flow table full (%u), new "
+		     "flow refused", ct->max);
 		return FLOW_NONE;
 	}
 
@@ -666,8 +694,8 @@ static uint32_t fwd_flow_new(struct ctx *c, const struct ip_view *ip,
 	return idx;
 
 refuse:
-	trace(c, "fwd: no host port left toward %s:%u, new flow refused",
-	      inany_ntop(&hs.eaddr).s, hs.eport);
+	drop(c, DROP_NO_PORT, "fwd: no host port left toward %s:%u, new flow "
+	     "refused", inany_ntop(&hs.eaddr).s, hs.eport);
 	return FLOW_NONE;
 }
 
@@ -783,7 +811,7 @@ static int fwd_track(struct ctx *c, uint32_t idx, unsigned int side,
 static void fwd_send_frag(void *arg, const uint8_t *hdr, size_t hlen,
 			  const uint8_t *data, size_t len)
 {
-	const struct ctx *c = arg;
+	struct ctx *c = arg;
 	struct iovec iov[2] = { { iov_const(hdr), hlen },
 				{ iov_const(data), len } };
 	uint32_t daddr;
@@ -792,7 +820,8 @@ static void fwd_send_frag(void *arg, const uint8_t *hdr, size_t hlen,
 	memcpy(&daddr, hdr + offsetof(struct iphdr, daddr), sizeof(daddr));
 	ret = raw_send(&c->fwd.raw, iov, 2, daddr);
 	if (ret)
-		trace(c, "fwd: fragment not sent: %s", strerror(-ret));
+		drop(c, DROP_SEND, "fwd: fragment not sent: %s",
+		     strerror(-ret));
 }
 
 /**
@@ -812,8 +841,8 @@ static void fwd_out_fragmented(struct ctx *c, const struct raw_out *o,
 	memcpy(c->fwd.scratch, o->hdr + l3len, l4len);
 	memcpy(c->fwd.scratch + l4len, o->iov[1].iov_base, o->iov[1].iov_len);
 	if (frag_split(hdr, payload, mtu, c->fwd.ip_id++, fwd_send_frag, c) < 0)
-		trace(c, "fwd: %zu-byte datagram can't be fragmented",
-		      l3len + payload.len);
+		drop(c, DROP_TOO_BIG, "fwd: %zu-byte datagram can't be "
+		     "fragmented", l3len + payload.len);
 }
 
 /**
@@ -840,7 +869,7 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 		code = ICMP_CODE_ADMIN_PROHIBITED;	/* host firewall */
 		break;
 	default:
-		trace(c, "fwd: send failed: %s", strerror(e));
+		drop(c, DROP_SEND, "fwd: send failed: %s", strerror(e));
 		return;
 	}
 	if (o->v6) {
@@ -1152,7 +1181,8 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 	if (fwd_guest_error(c, ip))
 		return;
 	if (fwd_guest_l4(c, ip, &l4)) {
-		trace(c, "fwd: packet to %s dropped", inany_ntop(&ip->dst).s);
+		drop(c, DROP_REFUSED, "fwd: packet to %s dropped",
+		     inany_ntop(&ip->dst).s);
 		return;
 	}
 
@@ -1235,8 +1265,8 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 		    f->proto != ip->proto ||
 		    !inany_equals(&f->side[side].eaddr, &ip->src) ||
 		    !inany_equals(&f->side[side].oaddr, &ip->dst)) {
-			trace(c, "fwd: IPv6 fragment of no known datagram, "
-			      "dropped");
+			drop(c, DROP_FRAG, "fwd: IPv6 fragment of no known "
+			     "datagram, dropped");
 			return;
 		}
 		fwd_route6(c, ip, false, &r);
@@ -1247,8 +1277,8 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 	}
 
 	if (fwd_guest_l4_6_first(c, ip, &l4)) {
-		trace(c, "fwd: IPv6 fragment to %s dropped",
-		      inany_ntop(&ip->dst).s);
+		drop(c, DROP_REFUSED, "fwd: IPv6 fragment to %s dropped",
+		     inany_ntop(&ip->dst).s);
 		return;
 	}
 	fwd_route(c, ip, &l4, &r);
@@ -1288,7 +1318,7 @@ void fwd_from_guest(struct ctx *c, const struct ip_view *ip)
 	}
 
 	if (ip->hdr.len != IP4_HLEN_MIN) {
-		trace(c, "fwd: IPv4 options not forwarded");
+		drop(c, DROP_REFUSED, "fwd: IPv4 options not forwarded");
 		return;
 	}
 	if (!ip_is_fragment(ip)) {
@@ -1356,8 +1386,8 @@ void fwd_to_guest_ip(struct ctx *c, struct pkt hdr, size_t l3len,
 	all.len = l4len + payload.len;
 	if (frag_split(h4, all, c->link.mtu, c->fwd.ip_id++, fwd_guest_frag,
 		       c) < 0)
-		trace(c, "fwd: %zu-byte datagram too large for the guest",
-		      l3len + all.len);
+		drop(c, DROP_TOO_BIG, "fwd: %zu-byte datagram too large for "
+		     "the guest", l3len + all.len);
 }
 
 /**
@@ -1716,14 +1746,14 @@ static void fwd_inbound(struct ctx *c, const struct ip_view *ip,
 		r = fwdrule_match(&c->fwd.rules, ip->proto, &ip->dst, ifi,
 				  l4->dport);
 	if (!r) {
-		trace(c, "fwd: no flow for protocol %u from %s:%u to host "
-		      "port %u", ip->proto, inany_ntop(&ip->src).s, l4->sport,
-		      l4->dport);
+		drop(c, DROP_NO_FLOW, "fwd: no flow for protocol %u from %s:%u "
+		     "to host port %u", ip->proto, inany_ntop(&ip->src).s,
+		     l4->sport, l4->dport);
 		return;
 	}
 	if (!fwd_csum_trusted(ip)) {
-		trace(c, "inbound: bad checksum from %s, dropped",
-		      inany_ntop(&ip->src).s);
+		drop(c, DROP_CSUM, "inbound: bad checksum from %s, dropped",
+		     inany_ntop(&ip->src).s);
 		return;
 	}
 
@@ -1789,8 +1819,8 @@ void fwd_from_host(struct ctx *c, struct pkt pkt, unsigned int ifi)
 	}
 	if (ip.proto != IPPROTO_ICMP && ip.proto != IPPROTO_ICMPV6 &&
 	    !fwd_csum_trusted(&ip)) {
-		trace(c, "flow %u: bad checksum from %s, dropped", idx,
-		      inany_ntop(&ip.src).s);
+		drop(c, DROP_CSUM, "flow %u: bad checksum from %s, dropped",
+		     idx, inany_ntop(&ip.src).s);
 		return;
 	}
 	if (fwd_track(c, idx, side, &l4, ip.hdr.len + ip.l4.len))

@@ -192,7 +192,7 @@ bool inbound_guest_addr(const struct ctx *c, int family,
 	int i;
 
 	if (family == AF_INET) {
-		if (!c->opts.v4 || !c->guest4.bound)
+		if (!c->guest4.enabled || !c->guest4.bound)
 			return false;
 		inany_from_v4(a, c->guest4.addr.s_addr);
 		return true;
@@ -253,8 +253,8 @@ static void inbound_send(struct ctx *c, const struct iovec *iov, int cnt,
 	else
 		ret = raw_send(&c->fwd.raw, iov, cnt, inany_v4(&ip->src));
 	if (ret)
-		trace(c, "inbound: answer to %s not sent: %s",
-		      inany_ntop(&ip->src).s, strerror(-ret));
+		drop(c, DROP_SEND, "inbound: answer to %s not sent: %s",
+		     inany_ntop(&ip->src).s, strerror(-ret));
 }
 
 /**

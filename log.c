@@ -184,3 +184,31 @@ void logmsg_perror(int pri, const char *fmt, ...)
 	vlogmsg(pri, strerror(e), fmt, ap);
 	va_end(ap);
 }
+
+/**
+ * log_rl_allow() - tell whether a rate-limited message may be logged now
+ * @rl:		its limit's state
+ * @now:	monotonic clock, seconds
+ *
+ * At most LOG_RL_BURST messages per LOG_RL_INTERVAL seconds. When a new
+ * interval starts after some were held back, a line says how many.
+ *
+ * Return: true if the message may be logged
+ */
+bool log_rl_allow(struct log_rl *rl, uint32_t now)
+{
+	if (!rl->n || now - rl->start >= LOG_RL_INTERVAL) {
+		if (rl->suppressed)
+			logmsg(LOG_WARNING, "%u similar messages suppressed",
+			       rl->suppressed);
+		rl->start = now;
+		rl->n = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->n < LOG_RL_BURST) {
+		rl->n++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}

@@ -30,12 +30,14 @@
 #include "epoll.h"
 #include "flowtab.h"
 #include "fwd.h"
+#include "host.h"
 #include "inbound.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "log.h"
 #include "merd.h"
 #include "ndp.h"
+#include "netlink.h"
 #include "pcap.h"
 #include "raw.h"
 #include "systemd.h"
@@ -237,8 +239,11 @@ static uint32_t clock_now(void)
 }
 
 /**
- * loop_init() - watch the raw sockets and a one-second timer
+ * loop_init() - watch the raw sockets, the host's changes and a timer
  * @c:		context
+ *
+ * What changed on the host between conf() and the netlink subscription is
+ * read once more after it.
  */
 static void loop_init(struct ctx *c)
 {
@@ -254,6 +259,15 @@ static void loop_init(struct ctx *c)
 				  EPOLLIN, EPOLL_TYPE_RAW, RAW_PROTOS + i))
 			die("epoll_ctl: %s", strerror(errno));
 	}
+
+	c->fd_nl = nl_monitor_open();
+	if (c->fd_nl < 0 ||
+	    epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fd_nl, EPOLLIN,
+			  EPOLL_TYPE_NETLINK, c->fd_nl))
+		die("can't follow the host's network changes: %s",
+		    strerror(c->fd_nl < 0 ? -c->fd_nl : errno));
+	if (host_update(c))
+		warn("can't read the host's network configuration again");
 
 	c->fd_timer = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
@@ -379,15 +393,24 @@ static size_t frame_ip4(struct ctx *c, struct pkt l3, uint8_t *reply,
 {
 	struct ip_view ip;
 
-	if (!c->opts.v4)
+	if (!c->guest4.enabled)
 		return 0;
 	if (ip4_parse(l3, &ip)) {
-		trace(c, "tap: malformed IPv4 packet, dropped");
+		drop(c, DROP_MALFORMED, "tap: malformed IPv4 packet, dropped");
 		return 0;
 	}
 
-	if (dhcp_for_server(c, &ip))
-		return dhcp(c, &ip, reply, size, &c->guest4.bound);
+	if (dhcp_for_server(c, &ip)) {
+		bool acked = false;
+		size_t len = dhcp(c, &ip, reply, size, &acked);
+
+		/* A lease of the current identity: renewals are fine again */
+		if (acked) {
+			c->guest4.bound = true;
+			c->guest4.renumbered = false;
+		}
+		return len;
+	}
 
 	if (inany_v4(&ip.src) == c->guest4.addr.s_addr)
 		c->guest4.bound = true;
@@ -416,8 +439,8 @@ static size_t frame_ip6(struct ctx *c, struct pkt l3, uint8_t *reply,
 		return 0;
 	ret = ip6_parse(l3, &ip);
 	if (ret) {
-		trace(c, "tap: %s IPv6 packet, dropped",
-		      ret == IP6_E_UNSAFE ? "unforwardable" : "malformed");
+		drop(c, DROP_MALFORMED, "tap: %s IPv6 packet, dropped",
+		     ret == IP6_E_UNSAFE ? "unforwardable" : "malformed");
 		return 0;
 	}
 	guest6_learn(c, &ip.src.a6);
@@ -460,13 +483,15 @@ static void frame_handler(struct ctx *c, const uint8_t *frame, size_t len)
 	if (memcmp(eh.h_dest, c->link.mac, ETH_ALEN) != 0 &&
 	    memcmp(eh.h_dest, bcast, ETH_ALEN) != 0 &&
 	    !(eh.h_dest[0] == 0x33 && eh.h_dest[1] == 0x33)) {
-		trace(c, "tap: frame not for us, dropped");
+		drop(c, DROP_NOT_OURS, "tap: frame not for us, dropped");
 		return;
 	}
 	tap_learn_mac(c, eh.h_source);
 
 	switch (ntohs(eh.h_proto)) {
 	case ETH_P_ARP:
+		if (!c->guest4.enabled)	/* no IPv4 (yet): no neighbours */
+			break;
 		guest4_learn_arp(c, l3);
 		rlen = arp(c, f, reply, sizeof(reply));
 		break;
@@ -477,8 +502,8 @@ static void frame_handler(struct ctx *c, const uint8_t *frame, size_t len)
 		rlen = frame_ip6(c, l3, reply, sizeof(reply));
 		break;
 	default:
-		trace(c, "tap: EtherType 0x%04x not handled",
-		      ntohs(eh.h_proto));
+		drop(c, DROP_REFUSED, "tap: EtherType 0x%04x not handled",
+		     ntohs(eh.h_proto));
 		break;
 	}
 
@@ -524,6 +549,9 @@ static void loop_dispatch(struct ctx *c, const struct epoll_event *ev)
 		break;
 	case EPOLL_TYPE_RAW:
 		raw_handler(c, (unsigned int)ref.id, fwd_from_host);
+		break;
+	case EPOLL_TYPE_NETLINK:
+		host_handler(c);
 		break;
 	default:
 		break;
@@ -573,7 +601,8 @@ static void loop(struct ctx *c)
  */
 int main(int argc, char **argv)
 {
-	struct ctx c = { .tap = { .fd_listen = -1, .fd = -1 }, .epollfd = -1 };
+	struct ctx c = { .tap = { .fd_listen = -1, .fd = -1 }, .epollfd = -1,
+			 .fd_nl = -1 };
 	uint32_t max_blocks;
 	sigset_t sigs;
 	int ret;

@@ -23,7 +23,9 @@
 #include <sys/un.h>
 
 #include "conntrack.h"
+#include "drop.h"
 #include "fwd.h"
+#include "log.h"
 #include "pcap.h"
 #include "tap.h"
 #include "util.h"
@@ -43,6 +45,21 @@
 #define MTU_MAX		65520
 
 #define UNIX_PATH_LEN	sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/**
+ * struct conf_fixed - parts of the guest's identity given on the command line
+ * @addr4:	--address, IPv4
+ * @prefix4:	--netmask
+ * @gw4:	--gateway, IPv4
+ * @addr6:	--address, IPv6
+ * @gw6:	--gateway, IPv6
+ * @mtu:	--mtu
+ */
+struct conf_fixed {
+	bool addr4, prefix4, gw4;
+	bool addr6, gw6;
+	bool mtu;
+};
 
 /**
  * struct conf_opts - what the command line asked for
@@ -71,6 +88,8 @@
  * @ports_hi:	last host port for flows
  * @flows_max:	size of the flow table
  * @ct_timeout:	per conntrack state, timeout from --timeout, 0: default
+ * @fixed:	which parts of the guest's identity the command line gave:
+ *		those never follow the host
  */
 struct conf_opts {
 	char sock_path[UNIX_PATH_LEN];
@@ -98,11 +117,14 @@ struct conf_opts {
 	uint16_t ports_hi;
 	uint32_t flows_max;
 	uint32_t ct_timeout[CT_STATES];
+	struct conf_fixed fixed;
 };
 
 /**
  * struct host_conf - what netlink reported about the host's uplink
  * @ifi:	interface index of the default route, 0 if none
+ * @route4:	the host has a default IPv4 route (through @ifi)
+ * @route6:	the host has a default IPv6 route (through @ifi6)
  * @ifname:	its name
  * @mac:	its MAC address, all zero if it has none
  * @mtu:	its MTU
@@ -110,7 +132,7 @@ struct conf_opts {
  * @prefix4:	prefix length of @addr4, -1 if none was found
  * @gw4:	IPv4 default gateway, network order, INADDR_ANY if none
  * @ifi6:	interface index of the default IPv6 route, 0 if none
- * @addr6:	global IPv6 address on @ifi6 (for later use)
+ * @addr6:	global IPv6 address on @ifi6
  * @prefix6:	prefix length of @addr6, -1 if none was found
  * @gw6:	IPv6 default gateway
  * @out4:	address guest flows leave from, network order
@@ -119,9 +141,13 @@ struct conf_opts {
  * @out6:	IPv6 address guest flows leave from
  * @dns6_lo:	IPv6 resolver on the host's loopback that the router's DNS
  *		port maps to, :: if none
+ * @why4:	enum host_why: why IPv4 isn't served as the host is now
+ * @why6:	enum host_why: the same for IPv6
  */
 struct host_conf {
 	unsigned int ifi;
+	bool route4;
+	bool route6;
 	char ifname[IFNAMSIZ];
 	uint8_t mac[ETH_ALEN];
 	unsigned int mtu;
@@ -136,6 +162,8 @@ struct host_conf {
 	struct in_addr dns4_lo;
 	struct in6_addr out6;
 	struct in6_addr dns6_lo;
+	int why4;
+	int why6;
 };
 
 /**
@@ -154,6 +182,7 @@ struct guest_link {
 
 /**
  * struct guest4 - the IPv4 identity handed to the guest (the host's own)
+ * @enabled:	IPv4 is served: the identity below is known
  * @addr:	address, network order
  * @prefix_len:	prefix length
  * @gw:		default gateway, network order
@@ -161,14 +190,21 @@ struct guest_link {
  * @dns_n:	number of entries in @dns
  * @bound:	the guest has @addr: DHCP acknowledged it, or the guest sent
  *		from it (inbound forwarding goes to it only then)
+ * @renumbered:	the identity changed since the guest's lease: DHCP refuses
+ *		renewals (NAK) until the guest asks anew
+ * @gw_prev:	the gateway before the last change, network order: the
+ *		guest's renewals still go to it
  */
 struct guest4 {
+	bool enabled;
 	struct in_addr addr;
 	int prefix_len;
 	struct in_addr gw;
 	struct in_addr dns[DNS_MAX];
 	int dns_n;
 	bool bound;
+	bool renumbered;
+	struct in_addr gw_prev;
 };
 
 /**
@@ -187,6 +223,10 @@ struct guest4 {
  * @off:	why IPv6 isn't served, for the start-up output, or NULL
  * @bound:	the guest has @addr: it sent from it, or claimed it by
  *		duplicate address detection
+ * @prev:	the address before the last change, :: if none: DHCPv6 and
+ *		RAs withdraw it (lifetimes 0)
+ * @prev_prefix: its prefix, host bits zero
+ * @prev_len:	that prefix's length
  */
 struct guest6 {
 	bool enabled;
@@ -200,6 +240,9 @@ struct guest6 {
 	int own_n;
 	const char *off;
 	bool bound;
+	struct in6_addr prev;
+	struct in6_addr prev_prefix;
+	int prev_len;
 };
 
 /**
@@ -213,11 +256,15 @@ struct guest6 {
  * @fwd:	forwarding: flows, ports, raw sockets
  * @pcap:	capture of the frames to and from the guest (--pcap)
  * @epollfd:	epoll descriptor of the main loop
+ * @fd_nl:	netlink socket told of the host's address, route and link
+ *		changes (host.c), -1 if none
  * @fd_timer:	timerfd ticking once a second
  * @now:	monotonic clock, seconds, read once per loop iteration
  * @ra_next:	when the next unsolicited router advertisement is due
  * @ra_initial:	initial advertisements left to send (RFC 4861 6.2.4)
  * @quit:	leave the main loop
+ * @drops:	packets dropped, by enum drop_why
+ * @rl:		rate limits of messages, by enum log_rl_id
  */
 struct ctx {
 	struct conf_opts opts;
@@ -230,11 +277,14 @@ struct ctx {
 	struct fwd fwd;
 	struct pcap pcap;
 	int epollfd;
+	int fd_nl;
 	int fd_timer;
 	uint32_t now;
 	uint32_t ra_next;
 	int ra_initial;
 	bool quit;
+	uint64_t drops[DROP_MAX];
+	struct log_rl rl[LOG_RL_MAX];
 };
 
 #endif /* MERD_H */

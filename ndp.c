@@ -481,6 +481,37 @@ bool ndp_dad_target(const struct ctx *c, const struct ip_view *ip,
 }
 
 /**
+ * ndp_opt_prefix_old() - withdraw the prefix the host had before, if any
+ * @c:		context
+ * @b:		message
+ *
+ * The host's address changed (host.c): the old prefix is announced with
+ * a preferred lifetime of 0, so that the guest's addresses in it are
+ * deprecated at once and new connections use the new prefix. The valid
+ * lifetime of 0 leaves them two more hours at most (RFC 4862 5.5.3 e),
+ * for the flows the guest still has there.
+ *
+ * Return: true if appended or not needed, false if there is no room
+ */
+static bool ndp_opt_prefix_old(const struct ctx *c, struct ndp_buf *b)
+{
+	const struct guest6 *g = &c->guest6;
+	struct nd_opt_prefix_info pi = {
+		.nd_opt_pi_type = ND_OPT_PREFIX_INFORMATION,
+		.nd_opt_pi_len = sizeof(pi) / NDP_OPT_UNIT,
+		.nd_opt_pi_prefix_len = (uint8_t)g->prev_len,
+		.nd_opt_pi_flags_reserved = ND_OPT_PI_FLAG_ONLINK |
+					    ND_OPT_PI_FLAG_AUTO,
+		.nd_opt_pi_prefix = g->prev_prefix,
+	};
+
+	if (!g->prev_len || (g->prev_len == g->prefix_len &&
+			     IN6_ARE_ADDR_EQUAL(&g->prev_prefix, &g->prefix)))
+		return true;
+	return ndp_put(b, &pi, sizeof(pi));
+}
+
+/**
  * ndp_ra_head() - append an RA's header and the options it always has
  * @c:		context
  * @b:		message, empty
@@ -514,7 +545,8 @@ static bool ndp_ra_head(const struct ctx *c, struct ndp_buf *b)
 	ra.nd_ra_router_lifetime = htons(NDP_RA_LIFETIME);
 	return ndp_put(b, &ra, sizeof(ra)) &&
 	       ndp_opt_lla(b, ND_OPT_SOURCE_LINKADDR, c->link.mac) &&
-	       ndp_put(b, &mtu, sizeof(mtu)) && ndp_put(b, &pi, sizeof(pi));
+	       ndp_put(b, &mtu, sizeof(mtu)) && ndp_put(b, &pi, sizeof(pi)) &&
+	       ndp_opt_prefix_old(c, b);
 }
 
 /**

@@ -9,16 +9,20 @@
  * Dumps can take several reads; a dump interrupted by a concurrent change
  * (NLM_F_DUMP_INTR, reported by libmnl as EINTR) is started again on a new
  * socket, so that no message of the interrupted one is mistaken for the
- * next.
+ * next. While merd runs, a socket subscribed to the link, address and
+ * route groups tells it that something changed; host.c then asks again.
  */
 
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
@@ -32,6 +36,8 @@
 #define NL_BUFSIZE	65536
 /* Attempts for a dump the kernel keeps interrupting */
 #define NL_DUMP_TRIES	8
+/* Most buffers of notifications read per wake-up of the event loop */
+#define NL_MONITOR_READS 16
 
 /**
  * struct nl_route - state of a default route search
@@ -512,4 +518,99 @@ int nl_link_get(struct host_conf *h)
 
 	return nl_request(RTM_GETLINK, NLM_F_ACK, &ifm, sizeof(ifm),
 			  nl_link_cb, h, NULL);
+}
+
+/* Groups of the host's changes merd follows: links, and IPv4 and IPv6
+ * addresses and routes (rtnetlink(7))
+ */
+#define NL_GROUPS	(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | \
+			 RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | \
+			 RTMGRP_IPV6_ROUTE)
+
+/**
+ * nl_monitor_open() - open a socket the kernel tells of the host's changes
+ *
+ * Non-blocking: its reads are drained by nl_monitor_read() from the event
+ * loop.
+ *
+ * Return: the socket, or -errno
+ */
+int nl_monitor_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = NL_GROUPS };
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/**
+ * nl_monitor_cb() - note one notification that may change the uplink
+ * @nlh:	message
+ * @data:	bool, set if it is about links, addresses or routes
+ *
+ * Return: MNL_CB_OK
+ */
+static int nl_monitor_cb(const struct nlmsghdr *nlh, void *data)
+{
+	bool *changed = data;
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		*changed = true;
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/**
+ * nl_monitor_read() - read what the kernel told, without waiting
+ * @fd:		socket from nl_monitor_open()
+ *
+ * Reads at most NL_MONITOR_READS buffers, so that a storm of changes can't
+ * hold the event loop; what is left is read on the next wake-up. A socket
+ * that overflowed (ENOBUFS) lost messages: that counts as a change, and
+ * the caller reads the whole state again anyway.
+ *
+ * Return: true if links, addresses or routes may have changed
+ */
+bool nl_monitor_read(int fd)
+{
+	char buf[NL_BUFSIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool changed = false;
+	int i;
+
+	for (i = 0; i < NL_MONITOR_READS; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				changed = true;
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			break;
+		}
+		if (!n)
+			break;
+		/* Notifications have no sequence number or port to match */
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_monitor_cb, &changed);
+	}
+	return changed;
 }

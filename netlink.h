@@ -7,6 +7,7 @@
 #ifndef NETLINK_H
 #define NETLINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "merd.h"
@@ -16,5 +17,7 @@ int nl_route_default(int family, unsigned int ifi_want, unsigned int *ifi,
 int nl_addr_get(int family, unsigned int ifi, uint32_t gw4, void *addr,
 		int *prefix_len);
 int nl_link_get(struct host_conf *h);
+int nl_monitor_open(void);
+bool nl_monitor_read(int fd);
 
 #endif /* NETLINK_H */

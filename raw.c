@@ -518,12 +518,12 @@ struct raw_out *raw_out_slot(struct raw *r)
  * raw_out_commit() - add the slot raw_out_slot() gave to the batch, and
  *		      send the batch if it is full
  * @c:		context
- * @err:	called for a packet the kernel refused
+ * @on_err:	called for a packet the kernel refused
  */
-void raw_out_commit(struct ctx *c, raw_err_fn err)
+void raw_out_commit(struct ctx *c, raw_err_fn on_err)
 {
 	if (++c->fwd.raw.nout == RAW_BATCH)
-		raw_flush(c, err);
+		raw_flush(c, on_err);
 }
 
 /**
@@ -533,10 +533,10 @@ void raw_out_commit(struct ctx *c, raw_err_fn err)
  * @mm:		their messages
  * @from:	first packet of the run, in the batch
  * @n:		packets in the run
- * @err:	called for a packet the kernel refused, with its errno
+ * @on_err:	called for a packet the kernel refused, with its errno
  */
 static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
-			  raw_err_fn err)
+			  raw_err_fn on_err)
 {
 	struct raw *r = &c->fwd.raw;
 	int fd = r->out[from].v6 ? r->fd_send6 : r->fd_send, done = 0;
@@ -549,7 +549,7 @@ static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
 			if (errno == EINTR)
 				continue;
 			/* The first packet left failed: report it, go on */
-			err(c, &r->out[from + done], errno);
+			on_err(c, &r->out[from + done], errno);
 			done++;
 			continue;
 		}
@@ -560,12 +560,12 @@ static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
 /**
  * raw_flush() - send the batch of guest packets
  * @c:		context
- * @err:	called for a packet the kernel refused, with its errno
+ * @on_err:	called for a packet the kernel refused, with its errno
  *
  * Must run before the buffer the payloads point into changes. IPv4 and
  * IPv6 packets go to their own sockets, in runs, in order.
  */
-void raw_flush(struct ctx *c, raw_err_fn err)
+void raw_flush(struct ctx *c, raw_err_fn on_err)
 {
 	struct raw *r = &c->fwd.raw;
 	struct mmsghdr mm[RAW_BATCH];
@@ -589,7 +589,7 @@ void raw_flush(struct ctx *c, raw_err_fn err)
 	for (i = 1; i <= r->nout; i++) {
 		if (i < r->nout && r->out[i].v6 == r->out[start].v6)
 			continue;
-		raw_flush_run(c, mm, start, i - start, err);
+		raw_flush_run(c, mm, start, i - start, on_err);
 		start = i;
 	}
 	r->nout = 0;

@@ -113,8 +113,8 @@ void raw_close(struct raw *r);
 int raw_filter(const struct raw *r, const struct port_range *ranges, int n);
 int raw_filter_classes(const struct raw *r, const struct raw_ranges *rr);
 struct raw_out *raw_out_slot(struct raw *r);
-void raw_out_commit(struct ctx *c, raw_err_fn err);
-void raw_flush(struct ctx *c, raw_err_fn err);
+void raw_out_commit(struct ctx *c, raw_err_fn on_err);
+void raw_flush(struct ctx *c, raw_err_fn on_err);
 int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
 	     uint32_t daddr);
 int raw_send6(const struct raw *r, const struct iovec *iov, int cnt,

@@ -568,7 +568,8 @@ void tap_listen_handler(struct ctx *c, const struct tap_ops *ops)
 	fd = accept4(c->tap.fd_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			warn_perror("accept on %s", c->opts.sock_path);
+			warn_perror_rl(c, LOG_RL_CLIENT, "accept on %s",
+				       c->opts.sock_path);
 		return;
 	}
 
@@ -577,8 +578,8 @@ void tap_listen_handler(struct ctx *c, const struct tap_ops *ops)
 		tap_handler(c, EPOLLIN | EPOLLRDHUP, ops);
 
 	if (c->tap.fd >= 0) {
-		warn("refusing a second client on %s: a guest is connected",
-		     c->opts.sock_path);
+		warn_rl(c, LOG_RL_CLIENT, "refusing a second client on %s: a "
+			"guest is connected", c->opts.sock_path);
 		close(fd);
 		return;
 	}
@@ -621,10 +622,14 @@ struct tap_dispatch {
 };
 
 /**
- * tap_frame_cb() - tap_parse() callback: count and dispatch one frame
+ * tap_frame_cb() - tap_parse() callback: count, capture and dispatch one
+ *		    frame
  * @arg:	struct tap_dispatch
  * @frame:	Ethernet frame
  * @len:	its length
+ *
+ * Captured before it is handled, so that anything sent because of it comes
+ * after it in the capture.
  */
 static void tap_frame_cb(void *arg, const uint8_t *frame, size_t len)
 {
@@ -664,7 +669,7 @@ static int tap_input(struct ctx *c, bool drain, const struct tap_ops *ops)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			warn_perror("read from guest");
+			warn_perror_rl(c, LOG_RL_FRAME, "read from guest");
 			tap_close(c, "read error");
 			return -1;
 		}
@@ -672,8 +677,9 @@ static int tap_input(struct ctx *c, bool drain, const struct tap_ops *ops)
 		rx->len += (size_t)n;
 		if (tap_parse(rx->buf, rx->len, tap_frame_cb, &d, &used,
 			      &bad)) {
-			warn("bad frame length %u from guest (valid: %u to %u)",
-			     bad, TAP_FRAME_MIN, TAP_FRAME_MAX);
+			warn_rl(c, LOG_RL_FRAME, "bad frame length %u from "
+				"guest (valid: %u to %u)", bad, TAP_FRAME_MIN,
+				TAP_FRAME_MAX);
 			ops->batch(c);
 			tap_close(c, "framing error");
 			return -1;
@@ -705,7 +711,7 @@ void tap_flush(struct ctx *c)
 	n = tap_tx_write(&c->tap.tx, c->tap.fd);
 	if (n < 0) {
 		errno = (int)-n;
-		warn_perror("write to guest");
+		warn_perror_rl(c, LOG_RL_FRAME, "write to guest");
 		tap_close(c, "write error");
 		return;
 	}
@@ -764,7 +770,7 @@ static int tap_queue(struct ctx *c, const void *first, size_t first_len,
 	if (c->tap.fd < 0)
 		return -ENOTCONN;
 	if (tap_tx_pushv(&c->tap.tx, first, first_len, iov, cnt)) {
-		trace(c, "tap: queue full, dropped a frame");
+		drop(c, DROP_GUEST_FULL, "tap: queue full, dropped a frame");
 		return -ENOBUFS;
 	}
 	pcap_frame(&c->pcap, first, first_len, iov, cnt);

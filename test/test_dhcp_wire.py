@@ -3,6 +3,8 @@
 built with scapy and sent to merd's socket as qemu would, replies parsed."""
 
 import logging
+import re
+import signal
 import struct
 
 import pytest
@@ -214,3 +216,36 @@ def test_malformed_requests_are_dropped(client, merd):
     r = exchange(client, request([("message-type", "discover")]))
     assert r is not None and msg_type(r) == 2
     assert merd.alive()
+
+
+def test_decline_flood_is_rate_limited(client, merd):
+    """A guest declining its address again and again: merd warns five times
+    (LOG_RL_BURST), not forty, and goes on answering."""
+    decline = request([("message-type", "decline"), ("requested_addr", netns.HOST_ADDR),
+                       ("server_id", netns.GATEWAY)])
+    for _ in range(40):
+        client.send_frame(decline)
+    r = exchange(client, request([("message-type", "discover")]))
+    assert r is not None and msg_type(r) == 2, "no OFFER after the flood"
+    lines = [ln for ln in merd.log().splitlines() if "guest declined" in ln]
+    assert len(lines) == 5, merd.log()
+
+
+def test_drops_counted_by_reason(client, merd, topo):
+    """What merd drops from the guest is counted by reason, and SIGUSR1's
+    summary shows the counts: frames for another MAC, truncated IPv4
+    packets, a datagram to a multicast group merd doesn't forward."""
+    mine = topo.host_mac
+    for _ in range(3):
+        client.send_frame(raw(Ether(src=CLIENT_MAC, dst="02:00:00:00:00:99") /
+                              IP(src=netns.HOST_ADDR, dst=netns.REMOTE_ADDR) / UDP()))
+    for _ in range(2):
+        client.send_frame(raw(Ether(src=CLIENT_MAC, dst=mine, type=0x0800)) + b"\x45\x00\x00")
+    client.send_frame(raw(Ether(src=CLIENT_MAC, dst=mine) /
+                          IP(src=netns.HOST_ADDR, dst="239.1.2.3") / UDP(dport=9)))
+    # A DISCOVER answered: everything before it was handled
+    assert exchange(client, request([("message-type", "discover")])) is not None
+    merd.proc.send_signal(signal.SIGUSR1)
+    line = merd.wait_log(r"drops: .*").group(0)
+    counts = dict((k, int(v)) for k, v in re.findall(r"([a-z-]+) (\d+)", line))
+    assert counts == {"not-ours": 3, "malformed": 2, "not-forwarded": 1}, line

@@ -182,6 +182,7 @@ static inline void fuzz_guest_init(struct fuzz_guest *g)
 					       0x55, 0x9a, 0x55 };
 
 	memset(g, 0, sizeof(*g));
+	g->g4.enabled = true;
 	inet_pton(AF_INET, "192.0.2.10", &g->g4.addr);
 	inet_pton(AF_INET, "192.0.2.1", &g->g4.gw);
 	memcpy(g->link.mac, mac, ETH_ALEN);

@@ -72,6 +72,7 @@ static inline struct env *env_new(void)
 		c->fwd.raw.fd[i] = c->fwd.raw.fd6[i] = -1;
 	c->fwd.raw.fd_send = c->fwd.raw.fd_send6 = -1;
 	c->opts.v4 = true;
+	c->guest4.enabled = true;
 	return e;
 }
 

@@ -190,7 +190,7 @@ static uint8_t *frame_build(const struct msg *m, uint32_t saddr,
  *
  * Return: reply length, copied to @reply (REPLY_MAX bytes), 0 for none
  */
-static size_t serve(const struct ctx *c, const uint8_t *f, size_t len,
+static size_t serve(struct ctx *c, const uint8_t *f, size_t len,
 		    uint8_t *reply)
 {
 	uint8_t *out = malloc(REPLY_MAX);
@@ -394,7 +394,7 @@ static void check_reply(struct reply *r, const uint8_t *req, size_t req_len)
  *
  * Return: true if merd replied, the reply in @r
  */
-static bool exchange(const struct ctx *c, const struct msg *m,
+static bool exchange(struct ctx *c, const struct msg *m,
 		     const char *saddr, const char *daddr, struct reply *r)
 {
 	size_t len, limit;
@@ -412,7 +412,7 @@ static bool exchange(const struct ctx *c, const struct msg *m,
 }
 
 /* check_search() - option 119 decodes to the configured search list */
-static void check_search(const struct ctx *c, const struct reply *r)
+static void check_search(struct ctx *c, const struct reply *r)
 {
 	char names[SEARCH_MAX][256];
 	uint8_t d[2048];
@@ -426,7 +426,7 @@ static void check_search(const struct ctx *c, const struct reply *r)
 }
 
 /* check_values() - every configuration option present has its exact value */
-static void check_values(const struct ctx *c, const struct reply *r)
+static void check_values(struct ctx *c, const struct reply *r)
 {
 	uint8_t d[2048];
 	int len;
@@ -456,11 +456,11 @@ static void check_values(const struct ctx *c, const struct reply *r)
 		assert_int_equal(get16(d), 1400);
 	}
 	if (opt(r, 51, d) >= 0)
-		assert_int_equal(ntohl(opt_u32(r, 51)), 86400);
+		assert_int_equal(ntohl(opt_u32(r, 51)), 600);
 	if (opt(r, 58, d) >= 0)
-		assert_int_equal(ntohl(opt_u32(r, 58)), 43200);
+		assert_int_equal(ntohl(opt_u32(r, 58)), 300);
 	if (opt(r, 59, d) >= 0)
-		assert_int_equal(ntohl(opt_u32(r, 59)), 75600);
+		assert_int_equal(ntohl(opt_u32(r, 59)), 525);
 }
 
 /* check_codes() - the reply's options, by code, are exactly @codes:
@@ -637,7 +637,7 @@ static void request(struct msg *m, const char *srvid, const char *reqip,
 }
 
 /* check_ack() - an ACK giving the host's address with its lease */
-static void check_ack(const struct ctx *c, const struct reply *r)
+static void check_ack(struct ctx *c, const struct reply *r)
 {
 	uint8_t d[2048];
 
@@ -793,7 +793,7 @@ static void test_not_for_us(void **state)
  * port @port, its IPv4 header byte @off set to @val (checksum fixed)
  * unless @off is 0
  */
-static bool for_server(const struct ctx *c, const char *dst, uint16_t port,
+static bool for_server(struct ctx *c, const char *dst, uint16_t port,
 		       size_t off, uint8_t val)
 {
 	struct msg m;
@@ -836,7 +836,7 @@ static bool for_server(const struct ctx *c, const char *dst, uint16_t port,
  */
 static void test_for_server(void **state)
 {
-	const struct ctx *c = *state;
+	struct ctx *c = *state;
 
 	assert_true(for_server(c, "255.255.255.255", 67, 0, 0));
 	assert_true(for_server(c, "10.42.0.1", 67, 0, 0));
@@ -849,6 +849,38 @@ static void test_for_server(void **state)
 	assert_false(for_server(c, "255.255.255.255", 67, 6, 0x20)); /* MF */
 	assert_false(for_server(c, "255.255.255.255", 67, 7, 0x01)); /* off */
 	assert_true(for_server(c, "255.255.255.255", 67, 6, 0x40));  /* DF */
+}
+
+/* The host renumbered (host.c): a renewal, rebinding or INIT-REBOOT of the
+ * old lease is refused, even for an address that stayed (the prefix may
+ * have changed); a new SELECTING is acknowledged. Renewals still unicast
+ * to the gateway before the change reach the server.
+ */
+static void test_request_renumbered(void **state)
+{
+	struct ctx *c = *state;
+	struct reply r;
+	struct msg m;
+
+	c->guest4.renumbered = true;
+	c->guest4.gw_prev.s_addr = ip("10.42.0.254");
+	assert_true(for_server(c, "10.42.0.254", 67, 0, 0));
+
+	request(&m, NULL, NULL, "10.42.0.2");
+	assert_true(exchange(c, &m, "10.42.0.2", "10.42.0.254", &r));
+	check_nak(&r);
+	assert_true(exchange(c, &m, "10.42.0.2", "255.255.255.255", &r));
+	check_nak(&r);
+	request(&m, NULL, "10.42.0.2", NULL);
+	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
+	check_nak(&r);
+
+	request(&m, "10.42.0.1", "10.42.0.2", NULL);
+	assert_true(exchange(c, &m, "0.0.0.0", "255.255.255.255", &r));
+	check_ack(c, &r);
+	c->guest4.renumbered = false;
+	c->guest4.gw_prev.s_addr = 0;
+	assert_false(for_server(c, "10.42.0.254", 67, 0, 0));
 }
 
 /* The shortest replies are still 300-byte BOOTP messages, zero padded */
@@ -1074,7 +1106,7 @@ static void test_bug_small_mtu_ignored(void **state)
 }
 
 /* assert_dropped() - merd doesn't answer @m, broadcast from 0.0.0.0 */
-static void assert_dropped(const struct ctx *c, const struct msg *m)
+static void assert_dropped(struct ctx *c, const struct msg *m)
 {
 	struct reply r;
 
@@ -1177,7 +1209,7 @@ static void test_malformed_header(void **state)
  * @data:	its data
  * @len:	its length
  */
-static void assert_dropped_opt(const struct ctx *c, uint8_t type,
+static void assert_dropped_opt(struct ctx *c, uint8_t type,
 			       uint8_t code, const void *data, size_t len)
 {
 	struct msg m;
@@ -1467,6 +1499,7 @@ int main(void)
 		T(test_release_decline),
 		T(test_not_for_us),
 		T(test_for_server),
+		T(test_request_renumbered),
 		T(test_bootp_min_len),
 		T(test_search_encoding),
 		T(test_search_long_split),

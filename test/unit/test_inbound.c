@@ -653,11 +653,11 @@ static void test_no_guest_or_address(void **state)
 
 	/* An address, but IPv4 not served */
 	e->c.guest4.bound = true;
-	e->c.opts.v4 = false;
+	e->c.guest4.enabled = false;
 	from_host(e, t, tlen, 0);
 	assert_int_equal(raw_sent.n, 3);
 	check_rst4(t, tlen);
-	e->c.opts.v4 = true;
+	e->c.guest4.enabled = true;
 
 	/* No guest connected at all */
 	close(e->c.tap.fd);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* drop.h - what merd drops, counted by reason
+ *
+ * Copyright (c) 2026 merd authors
+ *
+ * Every packet or frame merd drops on purpose is counted under its reason:
+ * the flow table summary (SIGUSR1, flowtab.c) lists the counts, so that a
+ * user can see why traffic went missing without --trace. Counting costs an
+ * increment; the trace line is only written with --trace.
+ */
+
+#ifndef DROP_H
+#define DROP_H
+
+/**
+ * enum drop_why - why a packet was dropped
+ * @DROP_MALFORMED:	truncated or malformed, from the guest
+ * @DROP_NOT_OURS:	a frame for another MAC address
+ * @DROP_REFUSED:	a protocol, option or destination merd doesn't
+ *			forward
+ * @DROP_TABLE_FULL:	no flow could be had: the table is full
+ * @DROP_NO_PORT:	no host port was left toward the peer
+ * @DROP_NO_FLOW:	from the network, and no flow or forwarded port
+ * @DROP_CSUM:		bad checksum from the network
+ * @DROP_TOO_BIG:	too large, and can't be fragmented
+ * @DROP_FRAG:		a fragment of no datagram merd knows
+ * @DROP_SEND:		the kernel refused to send it
+ * @DROP_GUEST_FULL:	the queue to the guest was full
+ * @DROP_MAX:		number of reasons
+ */
+enum drop_why {
+	DROP_MALFORMED,
+	DROP_NOT_OURS,
+	DROP_REFUSED,
+	DROP_TABLE_FULL,
+	DROP_NO_PORT,
+	DROP_NO_FLOW,
+	DROP_CSUM,
+	DROP_TOO_BIG,
+	DROP_FRAG,
+	DROP_SEND,
+	DROP_GUEST_FULL,
+	DROP_MAX,
+};
+
+extern const char *const drop_name[DROP_MAX];
+
+/* Count a drop under its reason, and trace it with --trace (log.h's) */
+#define drop(c, why, ...)						\
+	do {								\
+		(c)->drops[why]++;					\
+		trace(c, __VA_ARGS__);					\
+	} while (0)
+
+#endif /* DROP_H */
