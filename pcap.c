@@ -133,12 +133,7 @@ int pcap_open(struct pcap *p, const char *path)
  */
 static void pcap_copy_in(struct pcap *p, const void *data, size_t len)
 {
-	size_t tail = (p->head + p->used) % p->size;
-	size_t first = MIN(len, p->size - tail);
-
-	memcpy(p->buf + tail, data, first);
-	memcpy(p->buf, (const uint8_t *)data + first, len - first);
-	p->used += len;
+	ring_copy_in(p->buf, p->size, p->head, &p->used, data, len);
 }
 
 /**

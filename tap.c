@@ -136,12 +136,7 @@ int tap_tx_init(struct tap_tx *tx, size_t size)
  */
 static void tap_tx_copy_in(struct tap_tx *tx, const void *data, size_t len)
 {
-	size_t tail = (tx->head + tx->used) % tx->size;
-	size_t first = MIN(len, tx->size - tail);
-
-	memcpy(tx->buf + tail, data, first);
-	memcpy(tx->buf, (const uint8_t *)data + first, len - first);
-	tx->used += len;
+	ring_copy_in(tx->buf, tx->size, tx->head, &tx->used, data, len);
 }
 
 /**

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <linux/if_ether.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -70,6 +71,26 @@ static inline void *iov_const(const void *p)
 	} u = { .c = p };
 
 	return u.v;
+}
+
+/**
+ * ring_copy_in() - append bytes to a ring buffer, wrapping around
+ * @buf:	the ring
+ * @size:	its size
+ * @head:	offset of its oldest byte
+ * @used:	bytes in it, at least @len fewer than @size; grows by @len
+ * @data:	bytes
+ * @len:	count
+ */
+static inline void ring_copy_in(uint8_t *buf, size_t size, size_t head,
+				size_t *used, const void *data, size_t len)
+{
+	size_t tail = (head + *used) % size;
+	size_t first = MIN(len, size - tail);
+
+	memcpy(buf + tail, data, first);
+	memcpy(buf, (const uint8_t *)data + first, len - first);
+	*used += len;
 }
 
 #endif /* UTIL_H */
