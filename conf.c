@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <grp.h>
+#include <pwd.h>
 #include <net/if.h>
 
 #include "conf.h"
@@ -45,6 +47,7 @@ enum {
 	OPT_TRACE = UCHAR_MAX + 1,
 	OPT_VERSION,
 	OPT_NO_MAP_GW,
+	OPT_ALLOW_LL,
 	OPT_FLOWS,
 	OPT_PORTS,
 	OPT_TIMEOUT,
@@ -54,6 +57,7 @@ enum {
 	OPT_SOCKET_MODE,
 	OPT_SOCKET_GROUP,
 	OPT_LOG_SIZE,
+	OPT_RUNAS,
 	OPT_MAX,
 };
 
@@ -65,6 +69,13 @@ enum {
 #define CONF_SOCK_MODE_MAX	0777
 /* Largest --log-size: 1 GiB */
 #define CONF_LOG_SIZE_MAX	(1UL << 30)
+/* Started as root, merd serves as this user (passt does the same), or as
+ * the overflow ID where it has no passwd entry
+ */
+#define CONF_RUNAS_DEFAULT	"nobody"
+#define CONF_NOBODY_ID		65534
+/* RFC 3927: IPv4 link-local addresses, 169.254.0.0/16, host order */
+#define CONF_LL4_NET		0xa9fe0000
 /* Fewest ports worth a default range above the ephemeral one */
 #define PORTS_MIN	16
 
@@ -114,6 +125,7 @@ static const struct option conf_longopts[] = {
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	OPT_VERSION },
 	{ "no-map-gw",	no_argument,		NULL,	OPT_NO_MAP_GW },
+	{ "allow-link-local", required_argument, NULL,	OPT_ALLOW_LL },
 	{ "flows",	required_argument,	NULL,	OPT_FLOWS },
 	{ "ports",	required_argument,	NULL,	OPT_PORTS },
 	{ "timeout",	required_argument,	NULL,	OPT_TIMEOUT },
@@ -127,6 +139,7 @@ static const struct option conf_longopts[] = {
 	{ "fd",		required_argument,	NULL,	'F' },
 	{ "log-file",	required_argument,	NULL,	'l' },
 	{ "log-size",	required_argument,	NULL,	OPT_LOG_SIZE },
+	{ "runas",	required_argument,	NULL,	OPT_RUNAS },
 	{ "pcap",	required_argument,	NULL,	'p' },
 	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "tcp-ports",	required_argument,	NULL,	't' },
@@ -156,6 +169,8 @@ static void conf_usage(const char *name, int status)
 "			default: 0600, only merd's user may connect\n"
 "      --socket-group GROUP  group of the socket file, name or number\n"
 "			default: merd's\n"
+"      --runas USER[:GROUP]  user and group to serve as, once set up\n"
+"			default: nobody when started as root, else merd's\n"
 "  -f, --foreground	don't run in background\n"
 "  -d, --debug		print debugging messages\n"
 "      --trace		print one line per packet handled (implies -d)\n"
@@ -198,6 +213,9 @@ static void conf_usage(const char *name, int status)
 "			default: traffic to it goes to the host's loopback,\n"
 "			and the host's own connections to forwarded ports\n"
 "			reach the guest from it\n"
+"      --allow-link-local ADDR  let the guest reach this IPv4 link-local\n"
+"			address (169.254.0.0/16), repeatable, at most %d\n"
+"			default: link-local addresses are refused\n"
 "      --flows N		size of the flow table (default: %d)\n"
 "      --ports LOW-HIGH	host ports for guest flows\n"
 "			default: those above the host's ephemeral range\n"
@@ -207,7 +225,7 @@ static void conf_usage(const char *name, int status)
 "			tcp-time-wait tcp-close udp udp-stream icmp\n"
 "  -h, --help		print this help and exit\n"
 "      --version		print the version and exit\n",
-		name, MTU_MIN, MTU_MAX, FLOWS_DEFAULT);
+		name, MTU_MIN, MTU_MAX, LL_ALLOW_MAX, FLOWS_DEFAULT);
 	exit(status);
 }
 
@@ -235,6 +253,27 @@ static void conf_addr4(const char *opt, const char *arg, struct in_addr *a)
 		conf_bad(opt, arg, "not an IPv4 address");
 	if (!ip4_is_unicast(a->s_addr))
 		conf_bad(opt, arg, "not a unicast address");
+}
+
+/**
+ * conf_allow_ll() - parse --allow-link-local
+ * @c:		context
+ * @arg:	an IPv4 link-local address (RFC 3927: 169.254.0.0/16)
+ *
+ * IPv6 link-local addresses can't be given: they name an address on one
+ * link, the guest's own for the guest.
+ */
+static void conf_allow_ll(struct ctx *c, const char *arg)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, arg, &a) != 1)
+		conf_bad("allow-link-local", arg, "not an IPv4 address");
+	if ((ntohl(a.s_addr) & IN_CLASSB_NET) != CONF_LL4_NET)
+		conf_bad("allow-link-local", arg, "not in 169.254.0.0/16");
+	if (c->opts.ll_allow_n >= LL_ALLOW_MAX)
+		conf_bad("allow-link-local", arg, "too many addresses");
+	c->opts.ll_allow[c->opts.ll_allow_n++] = a;
 }
 
 /**
@@ -616,26 +655,71 @@ static void conf_sock_mode(struct ctx *c, const char *arg)
 }
 
 /**
- * conf_sock_group() - parse --socket-group
- * @c:		context
- * @arg:	group name, or number
+ * conf_id() - parse a user or group number
+ * @arg:	decimal number
+ * @id:		set to it
+ *
+ * Return: true if @arg is one, below (uid_t)-1
  */
-static void conf_sock_group(struct ctx *c, const char *arg)
+static bool conf_id(const char *arg, unsigned long *id)
+{
+	char *end;
+
+	errno = 0;
+	*id = strtoul(arg, &end, 10);
+	return !errno && end != arg && !*end && *arg != '-' && *arg != '+' &&
+	       *id < (uid_t)-1;
+}
+
+/**
+ * conf_group() - parse a group, by name or number
+ * @opt:	long option name, for errors
+ * @arg:	group name, or number
+ *
+ * Return: the group's ID
+ */
+static gid_t conf_group(const char *opt, const char *arg)
 {
 	const struct group *g = getgrnam(arg);
 	unsigned long v;
-	char *end;
 
-	if (g) {
-		c->opts.sock_gid = g->gr_gid;
-		return;
+	if (g)
+		return g->gr_gid;
+	if (!conf_id(arg, &v))
+		conf_bad(opt, arg, "no such group");
+	return (gid_t)v;
+}
+
+/**
+ * conf_runas() - parse --runas USER[:GROUP], as passt spells it
+ * @c:		context
+ * @arg:	login or number, then optionally a group name or number
+ *
+ * Without a group, the user's own (its passwd entry's), or the same number
+ * for a user number that has no entry.
+ */
+static void conf_runas(struct ctx *c, char *arg)
+{
+	char *group = strchr(arg, ':');
+	const struct passwd *pw;
+	unsigned long v;
+
+	if (group)
+		*group++ = '\0';
+	pw = getpwnam(arg);
+	if (pw) {
+		c->opts.runas_uid = pw->pw_uid;
+		c->opts.runas_gid = pw->pw_gid;
+	} else if (conf_id(arg, &v)) {
+		pw = getpwuid((uid_t)v);
+		c->opts.runas_uid = (uid_t)v;
+		c->opts.runas_gid = pw ? pw->pw_gid : (gid_t)v;
+	} else {
+		conf_bad("runas", arg, "no such user");
 	}
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || *arg == '+' ||
-	    v >= (gid_t)-1)
-		conf_bad("socket-group", arg, "no such group");
-	c->opts.sock_gid = (gid_t)v;
+	if (group)
+		c->opts.runas_gid = conf_group("runas", group);
+	c->opts.runas = true;
 }
 
 /**
@@ -694,6 +778,10 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		conf_string("log-file", arg, c->opts.log_file,
 			    sizeof(c->opts.log_file));
 		break;
+	case OPT_RUNAS:
+		conf_once(given, opt, "runas");
+		conf_runas(c, arg);
+		break;
 	case OPT_LOG_SIZE:
 		conf_once(given, opt, "log-size");
 		c->opts.log_size = conf_number("log-size", arg, LOG_SIZE_MIN,
@@ -713,7 +801,7 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		break;
 	case OPT_SOCKET_GROUP:
 		conf_once(given, opt, "socket-group");
-		conf_sock_group(c, arg);
+		c->opts.sock_gid = conf_group("socket-group", arg);
 		break;
 	case 't':
 	case 'u':
@@ -755,6 +843,9 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		exit(EXIT_SUCCESS);
 	case OPT_NO_MAP_GW:
 		c->opts.no_map_gw = true;
+		break;
+	case OPT_ALLOW_LL:
+		conf_allow_ll(c, arg);
 		break;
 	case OPT_FLOWS:
 		conf_once(given, opt, "flows");
@@ -1071,6 +1162,26 @@ static void conf_pcap(struct ctx *c)
 }
 
 /**
+ * conf_runas_default() - serve as nobody when started as root, unless told
+ * @c:		context
+ */
+static void conf_runas_default(struct ctx *c)
+{
+	const struct passwd *pw;
+
+	if (c->opts.runas)
+		return;
+	if (geteuid()) {
+		c->opts.runas_uid = geteuid();
+		c->opts.runas_gid = getegid();
+		return;
+	}
+	pw = getpwnam(CONF_RUNAS_DEFAULT);
+	c->opts.runas_uid = pw ? pw->pw_uid : CONF_NOBODY_ID;
+	c->opts.runas_gid = pw ? pw->pw_gid : CONF_NOBODY_ID;
+}
+
+/**
  * conf_fixed() - note which parts of the guest's identity never follow the
  *		  host
  * @c:		context
@@ -1121,6 +1232,7 @@ void conf(struct ctx *c, int argc, char **argv)
 	}
 	conf_pcap(c);
 	conf_fixed(c, &given);
+	conf_runas_default(c);
 	conf_host(c, &given);
 	conf_resolv(c, &given, RESOLV_CONF);
 	conf_fwd(c, &eph);

@@ -35,6 +35,8 @@
 #define DHCP_MIN_MAX_SIZE 576
 /* RFC 2132 2: a single option carries at most 255 bytes of data */
 #define OPT_DATA_MAX	255
+/* Option codes are one octet (RFC 2132 2) */
+#define OPT_CODES	256
 
 /* Options, RFC 2132 and RFC 3397 */
 enum {
@@ -120,8 +122,12 @@ _Static_assert(sizeof(struct bootp) == 240, "BOOTP header layout");
  * @srvid:	server identifier (option 54), network order, 0 if absent
  * @maxsize:	largest message the client takes (option 57), 0 if absent
  * @overload:	option overload (option 52), 0 if absent
- * @prl:	parameter request list (option 55), in the client's order
+ * @prl:	parameter request list (option 55), in the client's order,
+ *		each code once: at most one entry per code
  * @prl_len:	entries in @prl, 0 if the client sent no list
+ * @prl_has:	codes in @prl, a bit per code: a repeat is found at once,
+ *		so that the list costs what its length does (a 64 KiB
+ *		request holds 65,000 codes)
  * @seen:	options met so far in this request, to refuse repetitions
  */
 struct dhcp_req {
@@ -130,9 +136,10 @@ struct dhcp_req {
 	uint32_t srvid;
 	uint16_t maxsize;
 	uint8_t overload;
-	uint8_t prl[OPT_DATA_MAX];
+	uint8_t prl[OPT_CODES];
 	size_t prl_len;
-	uint8_t seen[256 / 8];
+	uint8_t prl_has[OPT_CODES / 8];
+	uint8_t seen[OPT_CODES / 8];
 };
 
 /**
@@ -146,7 +153,7 @@ struct dhcp_opts {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
-	uint8_t done[256 / 8];
+	uint8_t done[OPT_CODES / 8];
 };
 
 /**
@@ -154,16 +161,21 @@ struct dhcp_opts {
  * @r:		request
  * @codes:	option codes
  * @n:		their number
+ *
+ * Constant time per code: @r->prl_has tells a repeat.
  */
 static void dhcp_prl_add(struct dhcp_req *r, const uint8_t *codes, size_t n)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < r->prl_len && r->prl[j] != codes[i]; j++)
-			;
-		if (j == r->prl_len && r->prl_len < sizeof(r->prl))
-			r->prl[r->prl_len++] = codes[i];
+		uint8_t code = codes[i], bit = (uint8_t)(1U << (code % 8));
+
+		if ((r->prl_has[code / 8] & bit) ||
+		    r->prl_len >= sizeof(r->prl))
+			continue;
+		r->prl_has[code / 8] |= bit;
+		r->prl[r->prl_len++] = code;
 	}
 }
 

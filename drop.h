@@ -26,6 +26,10 @@
  * @DROP_FRAG:		a fragment of no datagram merd knows
  * @DROP_SEND:		the kernel refused to send it
  * @DROP_GUEST_FULL:	the queue to the guest was full
+ * @DROP_HOST_FULL:	the host's send buffer was full (EAGAIN, ENOBUFS):
+ *			dropped rather than waited for
+ * @DROP_CONFINED:	to a link-local address, or to one of the host's
+ *			own other than through the gateway mapping
  * @DROP_MAX:		number of reasons
  */
 enum drop_why {
@@ -40,6 +44,8 @@ enum drop_why {
 	DROP_FRAG,
 	DROP_SEND,
 	DROP_GUEST_FULL,
+	DROP_HOST_FULL,
+	DROP_CONFINED,
 	DROP_MAX,
 };
 

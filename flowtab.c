@@ -53,6 +53,8 @@ const char *const drop_name[DROP_MAX] = {
 	[DROP_FRAG]		= "unknown-fragment",
 	[DROP_SEND]		= "send-failed",
 	[DROP_GUEST_FULL]	= "guest-queue-full",
+	[DROP_HOST_FULL]	= "host-queue-full",
+	[DROP_CONFINED]		= "confined",
 };
 
 /**

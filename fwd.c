@@ -107,6 +107,8 @@
 #define FWD_UDP_STREAM_AFTER	2
 /* RFC 8200 4.5: reassembly gives up 60 s after the first fragment */
 #define FWD_FRAG6_TIMEOUT	60
+/* RFC 3927: IPv4 link-local addresses, 169.254.0.0/16, host order */
+#define FWD_LL4_NET	0xa9fe0000
 
 /* How readily a finished flow gives way: lower first */
 enum fwd_rank {
@@ -373,13 +375,38 @@ void fwd_timer(struct ctx *c)
 }
 
 /**
+ * fwd_ll4_refused() - tell whether an IPv4 destination is link-local, and
+ *		       not one --allow-link-local lets the guest reach
+ * @c:		context
+ * @daddr:	destination, network order
+ *
+ * RFC 3927 2.6.2: 169.254.0.0/16 is never forwarded. Such an address names
+ * something on one of the host's own links, such as a cloud's metadata
+ * service (169.254.169.254), which hands out the host's credentials.
+ *
+ * Return: true if the guest may not reach it
+ */
+static bool fwd_ll4_refused(const struct ctx *c, uint32_t daddr)
+{
+	int i;
+
+	if ((ntohl(daddr) & IN_CLASSB_NET) != FWD_LL4_NET)
+		return false;
+	for (i = 0; i < c->opts.ll_allow_n; i++)
+		if (c->opts.ll_allow[i].s_addr == daddr)
+			return false;
+	return true;
+}
+
+/**
  * fwd_dst_ok() - tell whether the guest may send to an address
  * @c:		context
  * @daddr:	destination, network order
  *
  * Unicast only: not "this network", loopback (except through the gateway
  * mapping), multicast, reserved, limited broadcast, the guest's subnet
- * broadcast, nor the guest's own address.
+ * broadcast, nor the guest's own address; and not link-local
+ * (fwd_ll4_refused()).
  *
  * Return: true if allowed
  */
@@ -387,7 +414,7 @@ bool fwd_dst_ok(const struct ctx *c, uint32_t daddr)
 {
 	uint32_t h = ntohl(daddr), mask = prefix4_mask(c->guest4.prefix_len);
 
-	if (!ip4_is_unicast(daddr))
+	if (!ip4_is_unicast(daddr) || fwd_ll4_refused(c, daddr))
 		return false;
 	if (c->guest4.prefix_len < 31 && (h | mask) == 0xffffffff &&
 	    (h & mask) == (ntohl(c->guest4.addr.s_addr) & mask))
@@ -415,6 +442,117 @@ bool fwd_dst6_ok(const struct ctx *c, const struct in6_addr *daddr)
 		if (IN6_ARE_ADDR_EQUAL(daddr, &c->guest6.own[i]))
 			return false;
 	return true;
+}
+
+/**
+ * fwd_dst_host() - tell whether a destination is one of the host's own
+ * @c:		context
+ * @dst:	destination
+ *
+ * Any address of the host, on any interface (host.c keeps the list): a
+ * docker0 or VPN address, whose services trust the host, as much as the
+ * uplink's. The guest reaches the host only through the gateway mapping.
+ * With more addresses of the family than merd keeps, every destination
+ * of that family counts as the host's: merd can't tell.
+ *
+ * Return: true if it is the host's, or might be
+ */
+static bool fwd_dst_host(const struct ctx *c, const union inany_addr *dst)
+{
+	const struct host_conf *h = &c->host;
+	int i;
+
+	if (inany_is_v4(dst)) {
+		uint32_t a = inany_v4(dst);
+
+		if (h->addrs4_n > HOST_ADDRS_MAX)
+			return true;
+		for (i = 0; i < h->addrs4_n; i++)
+			if (h->addrs4[i].s_addr == a)
+				return true;
+		return false;
+	}
+	if (h->addrs6_n > HOST_ADDRS_MAX)
+		return true;
+	for (i = 0; i < h->addrs6_n; i++)
+		if (IN6_ARE_ADDR_EQUAL(&h->addrs6[i], &dst->a6))
+			return true;
+	return false;
+}
+
+/**
+ * fwd_confine_flows() - end the guest's flows to what became the host's
+ *			 own address
+ * @c:		context, the host's new addresses set
+ *
+ * Flows the guest opened toward an address the host has now would reach
+ * the host itself from here on. Those through the gateway mapping, and
+ * those opened by a peer, stay.
+ *
+ * Return: number of flows ended
+ */
+uint32_t fwd_confine_flows(struct ctx *c)
+{
+	struct conntrack *ct = &c->fwd.ct;
+	uint32_t n = 0, idx, next;
+	int s;
+
+	for (s = 0; ct->flows && s < CT_STATES; s++) {
+		for (idx = ct->aging[s].head; idx != FLOW_NONE; idx = next) {
+			const struct flow *f = &ct->flows[idx];
+
+			next = f->next;
+			if (f->pif[INISIDE] != PIF_TAP ||
+			    !fwd_dst_host(c, &fwd_host_side(f)->eaddr))
+				continue;
+			fwd_release(c, idx, "its peer is the host's address");
+			n++;
+		}
+	}
+	return n;
+}
+
+/**
+ * fwd_refuse_confined() - refuse a guest packet to where it may not go
+ * @c:		context
+ * @ip:		the packet, to a unicast address
+ * @what:	what the destination is, for the trace
+ *
+ * ICMP "communication administratively prohibited" (RFC 1812 5.2.7.1,
+ * RFC 4443 3.1), as a filtering router answers: the guest's connect()
+ * fails at once (EHOSTUNREACH, or EACCES over IPv6), whatever the
+ * protocol, and nothing reaches the host or the link.
+ */
+static void fwd_refuse_confined(struct ctx *c, const struct ip_view *ip,
+				const char *what)
+{
+	drop(c, DROP_CONFINED, "fwd: packet to %s refused: %s",
+	     inany_ntop(&ip->dst).s, what);
+	if (ip->family == AF_INET6)
+		icmp6_error(c, ICMP6_DST_UNREACH, ICMP6_CODE_ADMIN, 0, ip);
+	else
+		icmp_error(c, ICMP_DEST_UNREACH, ICMP_CODE_ADMIN_PROHIBITED, 0,
+			   c->guest4.gw.s_addr, ip);
+}
+
+/**
+ * fwd_dst_ll() - tell whether a guest packet goes to a link-local address
+ *		  it may not reach
+ * @c:		context
+ * @ip:		the packet
+ *
+ * IPv4: fwd_ll4_refused(). IPv6: any link-local address (RFC 4291 2.5.6:
+ * never forwarded) but the router's, where it means the host.
+ *
+ * Return: true if it is to be refused
+ */
+static bool fwd_dst_ll(const struct ctx *c, const struct ip_view *ip)
+{
+	if (ip->family == AF_INET)
+		return fwd_ll4_refused(c, inany_v4(&ip->dst));
+	return IN6_IS_ADDR_LINKLOCAL(&ip->dst.a6) &&
+	       (c->opts.no_map_gw ||
+		!IN6_ARE_ADDR_EQUAL(&ip->dst.a6, &c->guest6.gw));
 }
 
 /**
@@ -749,6 +887,12 @@ static uint32_t fwd_flow_get(struct ctx *c, const struct ip_view *ip,
 		return FLOW_NONE;
 	}
 
+	if (!r->mapped && fwd_dst_host(c, &ip->dst)) {
+		fwd_refuse_confined(c, ip, "the host's own address, reached "
+				    "only through the gateway");
+		return FLOW_NONE;
+	}
+
 	*side = INISIDE;
 	idx = fwd_flow_new(c, ip, l4, r);
 	if (idx == FLOW_NONE)
@@ -820,7 +964,7 @@ static void fwd_send_frag(void *arg, const uint8_t *hdr, size_t hlen,
 	memcpy(&daddr, hdr + offsetof(struct iphdr, daddr), sizeof(daddr));
 	ret = raw_send(&c->fwd.raw, iov, 2, daddr);
 	if (ret)
-		drop(c, DROP_SEND, "fwd: fragment not sent: %s",
+		drop(c, raw_drop_why(ret), "fwd: fragment not sent: %s",
 		     strerror(-ret));
 }
 
@@ -868,8 +1012,9 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 	case EPERM:
 		code = ICMP_CODE_ADMIN_PROHIBITED;	/* host firewall */
 		break;
-	default:
-		drop(c, DROP_SEND, "fwd: send failed: %s", strerror(e));
+	default:	/* raw_full(): the host's queue, not the peer */
+		drop(c, raw_drop_why(e), "fwd: send failed: %s",
+		     strerror(e));
 		return;
 	}
 	if (o->v6) {
@@ -1180,6 +1325,10 @@ static void fwd_from_guest_whole(struct ctx *c, const struct ip_view *ip)
 
 	if (fwd_guest_error(c, ip))
 		return;
+	if (fwd_dst_ll(c, ip)) {
+		fwd_refuse_confined(c, ip, "link-local");
+		return;
+	}
 	if (fwd_guest_l4(c, ip, &l4)) {
 		drop(c, DROP_REFUSED, "fwd: packet to %s dropped",
 		     inany_ntop(&ip->dst).s);
@@ -1276,6 +1425,10 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 		return;
 	}
 
+	if (fwd_dst_ll(c, ip)) {
+		fwd_refuse_confined(c, ip, "link-local");
+		return;
+	}
 	if (fwd_guest_l4_6_first(c, ip, &l4)) {
 		drop(c, DROP_REFUSED, "fwd: IPv6 fragment to %s dropped",
 		     inany_ntop(&ip->dst).s);

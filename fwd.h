@@ -79,6 +79,7 @@ int fwd_ports_init(struct ctx *c);
 void fwd_cleanup(struct ctx *c);
 void fwd_forget(struct ctx *c);
 uint32_t fwd_addr_gone(struct ctx *c, const union inany_addr *addr);
+uint32_t fwd_confine_flows(struct ctx *c);
 void fwd_timer(struct ctx *c);
 bool fwd_dst_ok(const struct ctx *c, uint32_t daddr);
 bool fwd_dst6_ok(const struct ctx *c, const struct in6_addr *daddr);

@@ -6,9 +6,11 @@
  * At start, and again whenever the kernel says a link, an address or a
  * route changed (a netlink socket in the event loop), merd reads the
  * default route of each family, its gateway, the address and prefix on its
- * interface, and that interface's MAC and MTU (netlink.c). From that, and
- * from what the command line fixed, come the guest's address, prefix,
- * gateway and MTU, and the address its flows leave from.
+ * interface, and that interface's MAC and MTU (netlink.c), and every
+ * address the host has on any interface, which the guest reaches only
+ * through the gateway mapping (fwd.c). From that, and from what the
+ * command line fixed, come the guest's address, prefix, gateway and MTU,
+ * and the address its flows leave from.
  *
  * When they change, the guest is served the new identity: flows that left
  * from the host's old address end (the address is gone; the guest's next
@@ -83,7 +85,8 @@ static int host_route(int family, unsigned int want, unsigned int *ifi,
 }
 
 /**
- * host_read() - read the host's uplink of each family served
+ * host_read() - read the host's uplink of each family served, and every
+ *		 address the host has
  * @c:		context: options
  * @h:		filled in; out and loopback resolver fields left zero
  *
@@ -118,7 +121,7 @@ int host_read(const struct ctx *c, struct host_conf *h)
 	if (h->ifi6 && nl_addr_get(AF_INET6, h->ifi6, 0, &h->addr6,
 				   &h->prefix6))
 		h->prefix6 = -1;
-	return 0;
+	return nl_addrs_all(h);
 }
 
 /**
@@ -248,6 +251,51 @@ static void host_out(const struct ctx *c, struct host_conf *h)
 }
 
 /**
+ * host_addrs_note() - say when the host has more addresses than merd keeps,
+ *		       or no longer has
+ * @old:	what merd knew, zero at start
+ * @h:		what the host has now
+ *
+ * Once when it starts, once when it ends: in between, the guest's new
+ * flows of that family are refused (fwd.c), as merd can't tell the host's
+ * other addresses from remote ones.
+ */
+static void host_addrs_note(const struct host_conf *old,
+			    const struct host_conf *h)
+{
+	static const char *const fam[] = { "IPv4", "IPv6" };
+	const int was[] = { old->addrs4_n, old->addrs6_n };
+	const int now[] = { h->addrs4_n, h->addrs6_n };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(now); i++) {
+		if (now[i] > HOST_ADDRS_MAX && was[i] <= HOST_ADDRS_MAX)
+			warn("%s: the host has %d addresses, more than the %d "
+			     "merd tells from remote ones: the guest's new "
+			     "%s flows are refused but to the gateway", fam[i],
+			     now[i], HOST_ADDRS_MAX, fam[i]);
+		else if (now[i] <= HOST_ADDRS_MAX && was[i] > HOST_ADDRS_MAX)
+			info("%s: the host has %d addresses again: the guest's "
+			     "new flows go out", fam[i], now[i]);
+	}
+}
+
+/**
+ * host_addrs_changed() - tell whether the host's addresses changed
+ * @old:	what merd knew
+ * @h:		what the host has now
+ *
+ * Return: true if a list or its count differs
+ */
+static bool host_addrs_changed(const struct host_conf *old,
+			       const struct host_conf *h)
+{
+	return old->addrs4_n != h->addrs4_n || old->addrs6_n != h->addrs6_n ||
+	       memcmp(old->addrs4, h->addrs4, sizeof(h->addrs4)) != 0 ||
+	       memcmp(old->addrs6, h->addrs6, sizeof(h->addrs6)) != 0;
+}
+
+/**
  * host_init() - read the host, and set what the guest gets from it
  * @c:		context, options parsed
  * @why4:	set to why IPv4 isn't served, HOST_OK if it is
@@ -263,6 +311,7 @@ int host_init(struct ctx *c, enum host_why *why4, enum host_why *why6)
 	ret = host_read(c, &h);
 	if (ret)
 		return ret;
+	host_addrs_note(&c->host, &h);
 	c->host = h;
 	c->link.mtu = host_mtu(c, &h);
 	*why4 = host_guest4(c, &h, &c->guest4);
@@ -419,6 +468,9 @@ static void host_why_note(const struct ctx *c, int family, enum host_why was,
  * host_update() - read the host again, and serve what changed
  * @c:		context
  *
+ * The host's addresses are read again too: a new one is refused to the
+ * guest from then on, and the guest's flows to it end.
+ *
  * Return: 0 on success, -errno if the host couldn't be read (the old
  *	   state is kept)
  */
@@ -427,9 +479,10 @@ int host_update(struct ctx *c)
 	enum host_why why4, why6;
 	struct guest4 g4;
 	struct guest6 g6;
+	bool mtu_changed, addrs_changed;
 	struct host_conf h;
 	unsigned int mtu;
-	bool mtu_changed;
+	uint32_t ended;
 	int ret;
 
 	ret = host_read(c, &h);
@@ -457,7 +510,16 @@ int host_update(struct ctx *c)
 	h.dns6_lo = c->host.dns6_lo;
 	h.why4 = why4;
 	h.why6 = why6;
+	host_addrs_note(&c->host, &h);
+	addrs_changed = host_addrs_changed(&c->host, &h);
+	if (addrs_changed)
+		debug("the host has %d IPv4 and %d IPv6 addresses the guest "
+		      "reaches only through the gateway", h.addrs4_n,
+		      h.addrs6_n);
 	c->host = h;
+	if (addrs_changed && (ended = fwd_confine_flows(c)))
+		info("%u flows to what is now the host's own address ended",
+		     ended);
 	return 0;
 }
 

@@ -213,6 +213,7 @@ static void icmp_translate(struct ctx *c, const struct ip_view *ip,
 	size_t len, room;
 	struct iphdr nh;
 	uint32_t idx, sum;
+	int ret;
 	uint16_t check;
 
 	if (!icmp_is_error(l4->type) || ip4_parse_quote(l4->data, &qip) ||
@@ -274,10 +275,13 @@ static void icmp_translate(struct ctx *c, const struct ip_view *ip,
 	iov[0].iov_len = IP4_HLEN_MIN + ICMP_HLEN + q.len;
 	iov[1].iov_base = iov_const(rest.p);
 	iov[1].iov_len = rest.len;
-	if (pif == PIF_HOST)
+	if (pif == PIF_HOST) {
 		tap_send_ip(c, iov, 2);
-	else if (raw_send(&c->fwd.raw, iov, 2, nh.daddr))
+	} else if ((ret = raw_send(&c->fwd.raw, iov, 2, nh.daddr))) {
+		drop(c, raw_drop_why(ret), "flow %u: ICMP error for the peer "
+		     "not sent: %s", idx, strerror(-ret));
 		return;
+	}
 
 	trace(c, "flow %u: ICMP type %u code %u for the %s", idx, l4->type,
 	      l4->code, pif == PIF_HOST ? "guest" : "peer");

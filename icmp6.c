@@ -286,6 +286,8 @@ static void icmp6_translate(struct ctx *c, const struct ip_view *ip,
 			   &to->eaddr.a6, ip->ttl > 1 ? ip->ttl - 1 : 1, msg,
 			   body, len);
 	} else {
+		int ret;
+
 		icmp6_build(hdr, &to->oaddr.a6, &to->eaddr.a6,
 			    (uint8_t)(ip->ttl - 1),
 			    msg, body, len);
@@ -295,8 +297,12 @@ static void icmp6_translate(struct ctx *c, const struct ip_view *ip,
 		iov[1].iov_len = ICMP_HLEN;
 		iov[2].iov_base = body;
 		iov[2].iov_len = len;
-		if (raw_send6(&c->fwd.raw, iov, 3, &to->eaddr.a6))
+		ret = raw_send6(&c->fwd.raw, iov, 3, &to->eaddr.a6);
+		if (ret) {
+			drop(c, raw_drop_why(ret), "flow %u: ICMPv6 error for "
+			     "the peer not sent: %s", idx, strerror(-ret));
 			return;
+		}
 	}
 
 	trace(c, "flow %u: ICMPv6 type %u code %u for the %s", idx, l4->type,

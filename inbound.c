@@ -253,7 +253,7 @@ static void inbound_send(struct ctx *c, const struct iovec *iov, int cnt,
 	else
 		ret = raw_send(&c->fwd.raw, iov, cnt, inany_v4(&ip->src));
 	if (ret)
-		drop(c, DROP_SEND, "inbound: answer to %s not sent: %s",
+		drop(c, raw_drop_why(ret), "inbound: answer to %s not sent: %s",
 		     inany_ntop(&ip->src).s, strerror(-ret));
 }
 

@@ -42,7 +42,7 @@ void log_init(bool debug, bool use_syslog)
 {
 	log_debug_on = debug;
 	if (use_syslog && !log_syslog)
-		openlog("merd", LOG_PID, LOG_DAEMON);
+		openlog("merd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_syslog = use_syslog;
 }
 
@@ -211,4 +211,17 @@ bool log_rl_allow(struct log_rl *rl, uint32_t now)
 	}
 	rl->suppressed++;
 	return false;
+}
+
+/**
+ * log_raw() - write a line to the log file as it is, if there is one
+ * @line:	text, with its newline
+ * @len:	its length
+ *
+ * Async-signal-safe: one write(), nothing else.
+ */
+void log_raw(const char *line, size_t len)
+{
+	if (log_fd >= 0 && write(log_fd, line, len) < 0)
+		return;
 }

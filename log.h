@@ -59,6 +59,7 @@ bool log_debug_enabled(void);
 void logmsg(int pri, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 bool log_rl_allow(struct log_rl *rl, uint32_t now);
+void log_raw(const char *line, size_t len);
 void logmsg_perror(int pri, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -32,6 +32,7 @@
 #include "fwd.h"
 #include "host.h"
 #include "inbound.h"
+#include "isolation.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "log.h"
@@ -57,6 +58,8 @@
  * sockets, the guest's connection, log and PID files
  */
 #define FDS_SPARE	64
+/* --pid file: readable by all, as PID files are */
+#define PIDFILE_MODE	0644
 
 /**
  * signals_block() - hold back SIGINT, SIGTERM, SIGHUP, SIGUSR1 for a
@@ -119,40 +122,98 @@ static void signal_handler(struct ctx *c, int fd)
  * @c:		context
  * @pid:	process ID
  *
+ * A symbolic link is refused (ELOOP), never followed. The file stays its
+ * creator's: were it the user's merd serves as (nobody), any process of
+ * that user could change it, and have whoever reads it signal another
+ * process.
+ *
  * Return: 0 on success (or no --pid), -1 with errno set
  */
 static int pidfile_write(const struct ctx *c, pid_t pid)
 {
-	FILE *f;
+	int fd;
 
 	if (!*c->opts.pidfile)
 		return 0;
-	f = fopen(c->opts.pidfile, "we");
-	if (!f)
+	fd = open(c->opts.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		  O_CLOEXEC, PIDFILE_MODE);
+	if (fd < 0)
 		return -1;
-	if (fprintf(f, "%d\n", pid) < 0) {
-		fclose(f);
+	if (dprintf(fd, "%d\n", pid) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
 		return -1;
 	}
-	return fclose(f);
+	return close(fd);
+}
+
+/**
+ * pidfile_dir_open() - keep the --pid file's directory at hand
+ * @c:		context
+ *
+ * Once isolated, merd has no filesystem: the file is removed at exit
+ * through this descriptor, where merd's user may remove it.
+ */
+static void pidfile_dir_open(struct ctx *c)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+
+	if (!*c->opts.pidfile)
+		return;
+	slash = strrchr(c->opts.pidfile, '/');
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s",
+			 (int)(slash - c->opts.pidfile + 1), c->opts.pidfile);
+	}
+	c->fd_piddir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/**
+ * pidfile_remove() - remove the --pid file at exit, where merd may
+ * @c:		context
+ *
+ * A merd that started as root and serves as nobody can't, in a directory
+ * only root writes: the file is left, and the next start rewrites it.
+ */
+static void pidfile_remove(const struct ctx *c)
+{
+	const char *slash = strrchr(c->opts.pidfile, '/');
+
+	if (c->fd_piddir < 0 ||
+	    !unlinkat(c->fd_piddir, slash ? slash + 1 : c->opts.pidfile, 0))
+		return;
+	debug("PID file %s left: %s", c->opts.pidfile, strerror(errno));
 }
 
 /**
  * daemonise() - go to the background, detached from the terminal
  * @c:		context
  *
- * The parent writes the PID file before it exits, so that whoever started
- * merd finds it as soon as the command returns.
+ * The parent waits until the daemon serves (isolated, its loop about to
+ * run: it writes a byte to @c->fd_ready then), writes the PID file and
+ * exits with status 0; if the daemon ends first, with status 1. So whoever
+ * started merd (libvirt) finds it serving once it returns.
  */
-static void daemonise(const struct ctx *c)
+static void daemonise(struct ctx *c)
 {
+	int fd, ready[2];
+	char byte;
 	pid_t pid;
-	int fd;
 
+	if (pipe2(ready, O_CLOEXEC))
+		die("can't make a pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		die("can't fork: %s", strerror(errno));
 	if (pid > 0) {
+		close(ready[1]);
+		if (read(ready[0], &byte, 1) != 1)
+			die("merd stopped before serving (see the system log)");
 		if (pidfile_write(c, pid)) {
 			int e = errno;
 
@@ -163,6 +224,8 @@ static void daemonise(const struct ctx *c)
 		_exit(EXIT_SUCCESS);
 	}
 
+	close(ready[0]);
+	c->fd_ready = ready[1];
 	if (setsid() < 0)
 		die("can't start a new session: %s", strerror(errno));
 
@@ -602,7 +665,8 @@ static void loop(struct ctx *c)
 int main(int argc, char **argv)
 {
 	struct ctx c = { .tap = { .fd_listen = -1, .fd = -1 }, .epollfd = -1,
-			 .fd_nl = -1 };
+			 .fd_nl = -1, .fd_notify = -1, .fd_ready = -1,
+			 .fd_piddir = -1 };
 	uint32_t max_blocks;
 	sigset_t sigs;
 	int ret;
@@ -638,6 +702,7 @@ int main(int argc, char **argv)
 		info("listening on %s", c.opts.sock_path);
 	conf_print(&c);
 
+	pidfile_dir_open(&c);
 	if (c.opts.foreground) {
 		if (pidfile_write(&c, getpid()))
 			die("can't write PID file %s: %s", c.opts.pidfile,
@@ -662,14 +727,20 @@ int main(int argc, char **argv)
 	if (c.opts.fd >= 0 && tap_adopt(&c, c.opts.fd))
 		die("can't serve --fd %d", c.opts.fd);
 	loop_init(&c);
+	c.fd_notify = sd_notify_open();
+	isolate(&c);
 
-	sd_notify_state("READY=1");
+	sd_notify_state(c.fd_notify, "READY=1");
+	if (c.fd_ready >= 0) {	/* the parent waits for this (daemonise()) */
+		if (write(c.fd_ready, "", 1) != 1)
+			die("can't tell the parent merd serves");
+		close(c.fd_ready);
+	}
 	loop(&c);
-	sd_notify_state("STOPPING=1");
+	sd_notify_state(c.fd_notify, "STOPPING=1");
 
 	tap_sock_cleanup(&c);
-	if (*c.opts.pidfile)
-		unlink(c.opts.pidfile);
+	pidfile_remove(&c);
 	fwd_cleanup(&c);
 	pcap_close(&c.pcap);
 	tap_free(&c);

@@ -39,6 +39,14 @@
 #define DOMAIN_MAX	253
 /* Guest IPv6 addresses remembered, besides the one DHCPv6 hands out */
 #define GUEST6_OWN_MAX	8
+/* Host addresses kept, of each family, all interfaces: the guest reaches
+ * none of them but through the gateway mapping (fwd.c). With more, merd
+ * can't tell the others from remote ones and refuses every new guest flow
+ * of that family (host.c says so)
+ */
+#define HOST_ADDRS_MAX	64
+/* Most --allow-link-local addresses */
+#define LL_ALLOW_MAX	8
 
 /* MTU limits: RFC 791 minimum for IPv4, and qemu's largest usable one */
 #define MTU_MIN		68
@@ -90,6 +98,12 @@ struct conf_fixed {
  * @ct_timeout:	per conntrack state, timeout from --timeout, 0: default
  * @fixed:	which parts of the guest's identity the command line gave:
  *		those never follow the host
+ * @runas:	--runas was given
+ * @runas_uid:	user merd serves as, once set up (isolation.c)
+ * @runas_gid:	its group
+ * @ll_allow:	IPv4 link-local destinations the guest may reach
+ *		(--allow-link-local), network order
+ * @ll_allow_n:	entries in @ll_allow
  */
 struct conf_opts {
 	char sock_path[UNIX_PATH_LEN];
@@ -118,6 +132,11 @@ struct conf_opts {
 	uint32_t flows_max;
 	uint32_t ct_timeout[CT_STATES];
 	struct conf_fixed fixed;
+	bool runas;
+	uid_t runas_uid;
+	gid_t runas_gid;
+	struct in_addr ll_allow[LL_ALLOW_MAX];
+	int ll_allow_n;
 };
 
 /**
@@ -143,6 +162,13 @@ struct conf_opts {
  *		port maps to, :: if none
  * @why4:	enum host_why: why IPv4 isn't served as the host is now
  * @why6:	enum host_why: the same for IPv6
+ * @addrs4:	IPv4 addresses of the host, every interface's, but loopback
+ *		ones: the first HOST_ADDRS_MAX, network order
+ * @addrs4_n:	how many the host has, more than HOST_ADDRS_MAX if they
+ *		didn't fit
+ * @addrs6:	IPv6 addresses of the host, but loopback and link-local ones
+ *		(the guest reaches neither anyway)
+ * @addrs6_n:	how many the host has
  */
 struct host_conf {
 	unsigned int ifi;
@@ -164,6 +190,10 @@ struct host_conf {
 	struct in6_addr dns6_lo;
 	int why4;
 	int why6;
+	struct in_addr addrs4[HOST_ADDRS_MAX];
+	int addrs4_n;
+	struct in6_addr addrs6[HOST_ADDRS_MAX];
+	int addrs6_n;
 };
 
 /**
@@ -258,6 +288,9 @@ struct guest6 {
  * @epollfd:	epoll descriptor of the main loop
  * @fd_nl:	netlink socket told of the host's address, route and link
  *		changes (host.c), -1 if none
+ * @fd_notify:	socket to the service manager (systemd.c), -1 if none
+ * @fd_ready:	pipe to the parent waiting until merd serves, -1 if none
+ * @fd_piddir:	directory of the --pid file (O_PATH), -1 if none
  * @fd_timer:	timerfd ticking once a second
  * @now:	monotonic clock, seconds, read once per loop iteration
  * @ra_next:	when the next unsolicited router advertisement is due
@@ -278,6 +311,9 @@ struct ctx {
 	struct pcap pcap;
 	int epollfd;
 	int fd_nl;
+	int fd_notify;
+	int fd_ready;
+	int fd_piddir;
 	int fd_timer;
 	uint32_t now;
 	uint32_t ra_next;

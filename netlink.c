@@ -5,7 +5,9 @@
  *
  * At start-up merd asks the kernel for the interface of the default route
  * (RTM_GETROUTE), its gateway, the addresses on that interface
- * (RTM_GETADDR), and its MAC and MTU (RTM_GETLINK), for IPv4 and IPv6.
+ * (RTM_GETADDR), and its MAC and MTU (RTM_GETLINK), for IPv4 and IPv6;
+ * and for every address of the host, on any interface (RTM_GETADDR of
+ * both families), which the guest must not reach.
  * Dumps can take several reads; a dump interrupted by a concurrent change
  * (NLM_F_DUMP_INTR, reported by libmnl as EINTR) is started again on a new
  * socket, so that no message of the interrupted one is mistaken for the
@@ -26,6 +28,7 @@
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
+#include "ip4.h"
 #include "merd.h"
 #include "netlink.h"
 #include "util.h"
@@ -503,6 +506,102 @@ int nl_addr_get(int family, unsigned int ifi, uint32_t gw4, void *addr,
 	memcpy(addr, a.addr, nl_addr_len(family));
 	*prefix_len = a.prefix_len;
 	return 0;
+}
+
+/**
+ * nl_addrs_keep() - add an address to the host's list, once
+ * @h:		host configuration, lists filled so far
+ * @family:	AF_INET or AF_INET6
+ * @addr:	the address
+ *
+ * Loopback addresses are left out, and IPv6 link-local ones: the guest
+ * reaches neither anyway (fwd.c). Past HOST_ADDRS_MAX, only counted.
+ */
+static void nl_addrs_keep(struct host_conf *h, int family,
+			  const uint8_t *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	int i;
+
+	if (family == AF_INET) {
+		memcpy(&a4, addr, sizeof(a4));
+		if (ip4_is_loopback(a4.s_addr))
+			return;
+		for (i = 0; i < MIN(h->addrs4_n, HOST_ADDRS_MAX); i++)
+			if (h->addrs4[i].s_addr == a4.s_addr)
+				return;
+		if (h->addrs4_n < HOST_ADDRS_MAX)
+			h->addrs4[h->addrs4_n] = a4;
+		h->addrs4_n++;
+		return;
+	}
+	memcpy(&a6, addr, sizeof(a6));
+	if (IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_LINKLOCAL(&a6) ||
+	    IN6_IS_ADDR_MULTICAST(&a6))
+		return;
+	for (i = 0; i < MIN(h->addrs6_n, HOST_ADDRS_MAX); i++)
+		if (IN6_ARE_ADDR_EQUAL(&h->addrs6[i], &a6))
+			return;
+	if (h->addrs6_n < HOST_ADDRS_MAX)
+		h->addrs6[h->addrs6_n] = a6;
+	h->addrs6_n++;
+}
+
+/**
+ * nl_addrs_cb() - note one address of a dump of all of them
+ * @nlh:	RTM_NEWADDR message
+ * @data:	struct host_conf
+ *
+ * Every address counts, whatever its scope, flags or interface: tentative,
+ * deprecated and secondary ones too, and the local end of a point-to-point
+ * link (IFA_LOCAL) rather than its peer.
+ *
+ * Return: MNL_CB_OK
+ */
+static int nl_addrs_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	struct nl_attrs attrs = { tb, IFA_MAX };
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	uint8_t addr[16];
+
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
+	    (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return MNL_CB_OK;
+
+	mnl_attr_parse(nlh, sizeof(*ifa), nl_attr_cb, &attrs);
+	if (nl_attr_addr(tb[IFA_LOCAL], ifa->ifa_family, addr) ||
+	    nl_attr_addr(tb[IFA_ADDRESS], ifa->ifa_family, addr))
+		nl_addrs_keep(data, ifa->ifa_family, addr);
+	return MNL_CB_OK;
+}
+
+/**
+ * nl_addrs_reset() - forget what an interrupted dump of addresses found
+ * @data:	struct host_conf
+ */
+static void nl_addrs_reset(void *data)
+{
+	struct host_conf *h = data;
+
+	h->addrs4_n = h->addrs6_n = 0;
+}
+
+/**
+ * nl_addrs_all() - read every address of the host, of both families, on
+ *		    every interface
+ * @h:		host configuration: @addrs4, @addrs6 and their counts set
+ *
+ * Return: 0 on success, -errno
+ */
+int nl_addrs_all(struct host_conf *h)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
+
+	return nl_request(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa),
+			  nl_addrs_cb, h, nl_addrs_reset);
 }
 
 /**

@@ -16,6 +16,7 @@ int nl_route_default(int family, unsigned int ifi_want, unsigned int *ifi,
 		     void *gw);
 int nl_addr_get(int family, unsigned int ifi, uint32_t gw4, void *addr,
 		int *prefix_len);
+int nl_addrs_all(struct host_conf *h);
 int nl_link_get(struct host_conf *h);
 int nl_monitor_open(void);
 bool nl_monitor_read(int fd);

@@ -11,6 +11,11 @@
  * moves the connection to FDNUM, adds "-netdev socket,fd=FDNUM" and a
  * virtio-net-pci device unless the command line already uses FDNUM, and
  * executes qemu.
+ *
+ * Whatever listens on the path must be root's or qrap's own user's
+ * (SO_PEERCRED: the listener's credentials when it called listen(), which
+ * a merd started as root does before it drops root): a socket another user
+ * placed there would see all the guest's traffic.
  */
 
 #include <errno.h>
@@ -22,17 +27,23 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
-
-/* merd's default socket paths (tap.h): the same list, in the same order.
- * qrap is a separate program and includes none of merd's headers;
- * test_qrap.py checks that it finds a merd on a default path
+/* merd's default socket paths (tap.h): the same names in the same
+ * directory, in the same order. qrap is a separate program and includes
+ * none of merd's headers; test_qrap.py checks that it finds a merd on a
+ * default path
  */
-#define QRAP_SOCK_FMT	"/tmp/merd_%d.socket"
-#define QRAP_SOCK_MAX	100
-#define QRAP_SOCK_RANGE	"/tmp/merd_1.socket to /tmp/merd_100.socket"
+#define QRAP_SOCK_NAME_FMT	"merd_%d.socket"
+#define QRAP_SOCK_MAX		100
+#define QRAP_SOCK_DIR_ROOT	"/run/merd"
+#define QRAP_SOCK_DIR_XDG	"merd"
+#define QRAP_SOCK_DIR_TMP_FMT	"/tmp/merd-%u"
+#define QRAP_SOCK_RANGE		"merd_1.socket to merd_100.socket"
 #define QRAP_PATH_LEN	sizeof(((struct sockaddr_un *)0)->sun_path)
+/* connect() found something, but not root's nor ours: see qrap_connect() */
+#define QRAP_FOREIGN		(-EPERM)
 
 /* merd closes a refused connection at once: wait this long to see it */
 #define QRAP_BUSY_WAIT_MS	300
@@ -50,8 +61,9 @@ static void usage(const char *name, int status)
 {
 	fprintf(status ? stderr : stdout,
 		"Usage: %s [-s PATH] FDNUM QEMU [ARGS...]\n"
-		"Connect to merd's socket (default: the first free merd of "
-		QRAP_SOCK_RANGE "),\n"
+		"Connect to merd's socket (default: the first free merd of\n"
+		QRAP_SOCK_RANGE " in $XDG_RUNTIME_DIR/merd, else\n"
+		"/tmp/merd-UID; for root in " QRAP_SOCK_DIR_ROOT "),\n"
 		"place the connection on descriptor FDNUM and run QEMU with "
 		"ARGS,\n"
 		"adding -netdev socket,fd=FDNUM and a virtio-net-pci device "
@@ -64,19 +76,40 @@ static void usage(const char *name, int status)
 }
 
 /**
+ * qrap_peer_trusted() - check whose socket a connection reached
+ * @s:		connected socket
+ * @uid:	set to the user of the program that listens
+ *
+ * Return: 0 if it is root's or qrap's own user's, QRAP_FOREIGN if it is
+ *	   another user's, -errno if it can't be told
+ */
+static int qrap_peer_trusted(int s, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return -errno;
+	*uid = cred.uid;
+	return cred.uid == 0 || cred.uid == geteuid() ? 0 : QRAP_FOREIGN;
+}
+
+/**
  * qrap_connect() - connect to one socket path and check merd took us
  * @path:	socket path
  * @fd:		set to the connected socket on success
+ * @uid:	set to the listener's user when it isn't a trusted one
  *
  * Return: 0 on success, -EBUSY if merd refused us because it serves
- *	   another guest, -errno from connect() otherwise
+ *	   another guest, QRAP_FOREIGN if another user listens there, -errno
+ *	   from connect() otherwise
  */
-static int qrap_connect(const char *path, int *fd)
+static int qrap_connect(const char *path, int *fd, uid_t *uid)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct pollfd pfd;
+	int s, ret;
 	char byte;
-	int s;
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return -ENAMETOOLONG;
@@ -86,8 +119,12 @@ static int qrap_connect(const char *path, int *fd)
 	if (s < 0)
 		return -errno;
 	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
-		int ret = -errno;
-
+		ret = -errno;
+		close(s);
+		return ret;
+	}
+	ret = qrap_peer_trusted(s, uid);
+	if (ret) {
 		close(s);
 		return ret;
 	}
@@ -106,51 +143,92 @@ static int qrap_connect(const char *path, int *fd)
 }
 
 /**
+ * qrap_dir() - the directory of merd's default socket paths, as merd
+ *		picks it (tap_sock_dir())
+ * @dir:	set to its path
+ * @size:	size of @dir
+ */
+static void qrap_dir(char *dir, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (!geteuid())
+		snprintf(dir, size, "%s", QRAP_SOCK_DIR_ROOT);
+	else if (xdg && *xdg == '/')
+		snprintf(dir, size, "%s/%s", xdg, QRAP_SOCK_DIR_XDG);
+	else
+		snprintf(dir, size, QRAP_SOCK_DIR_TMP_FMT,
+			 (unsigned int)geteuid());
+}
+
+/**
+ * qrap_fail() - say why a socket path can't be used, and exit
+ * @path:	socket path
+ * @ret:	error from qrap_connect()
+ * @uid:	user listening there, for QRAP_FOREIGN
+ */
+static void qrap_fail(const char *path, int ret, uid_t uid)
+{
+	if (ret == QRAP_FOREIGN)
+		fprintf(stderr, "qrap: refusing %s: it is served by uid %u, "
+			"not by root or by uid %u\n", path, (unsigned int)uid,
+			(unsigned int)geteuid());
+	else if (ret == -EBUSY)
+		fprintf(stderr, "qrap: merd at %s is busy with another "
+			"guest\n", path);
+	else if (ret == -ENOENT || ret == -ECONNREFUSED)
+		fprintf(stderr, "qrap: no merd listening at %s (is merd "
+			"running?)\n", path);
+	else
+		fprintf(stderr, "qrap: can't connect to %s: %s\n", path,
+			strerror(-ret));
+	exit(EXIT_FAILURE);
+}
+
+/**
  * qrap_find() - connect to merd at a path, or at the first default path
  *		 where a merd takes us
  * @path:	socket path, NULL to search the default ones
  *
- * Return: connected socket; exits with a clear message on failure
+ * Return: connected socket; exits with a clear message on failure, and at
+ *	   the first path another user listens on
  */
 static int qrap_find(const char *path)
 {
-	char p[QRAP_PATH_LEN];
-	bool busy = false;
+	char dir[QRAP_PATH_LEN], p[QRAP_PATH_LEN];
 	int fd = -1, ret, i;
+	bool busy = false;
+	uid_t uid = 0;
 
 	if (path) {
-		ret = qrap_connect(path, &fd);
-		if (!ret)
-			return fd;
-		if (ret == -EBUSY)
-			fprintf(stderr, "qrap: merd at %s is busy with another "
-				"guest\n", path);
-		else if (ret == -ENOENT || ret == -ECONNREFUSED)
-			fprintf(stderr, "qrap: no merd listening at %s (is "
-				"merd running?)\n", path);
-		else
-			fprintf(stderr, "qrap: can't connect to %s: %s\n",
-				path, strerror(-ret));
-		exit(EXIT_FAILURE);
+		ret = qrap_connect(path, &fd, &uid);
+		if (ret)
+			qrap_fail(path, ret, uid);
+		return fd;
 	}
 
+	qrap_dir(dir, sizeof(dir));
 	for (i = 1; i <= QRAP_SOCK_MAX; i++) {
-		snprintf(p, sizeof(p), QRAP_SOCK_FMT, i);
-		ret = qrap_connect(p, &fd);
+		if (snprintf(p, sizeof(p), "%s/" QRAP_SOCK_NAME_FMT, dir, i) >=
+		    (int)sizeof(p))
+			break;
+		ret = qrap_connect(p, &fd, &uid);
 		if (!ret) {
 			fprintf(stderr, "qrap: connected to merd at %s\n", p);
 			return fd;
 		}
+		if (ret == QRAP_FOREIGN)
+			qrap_fail(p, ret, uid);
 		busy |= ret == -EBUSY;
 	}
 
 	if (busy)
-		fprintf(stderr, "qrap: every merd found in "
-			QRAP_SOCK_RANGE " is busy with another guest\n");
+		fprintf(stderr, "qrap: every merd found in %s, "
+			QRAP_SOCK_RANGE ", is busy with another guest\n", dir);
 	else
-		fprintf(stderr, "qrap: no merd listening at "
-			QRAP_SOCK_RANGE " (is merd running? or give "
-			"-s PATH)\n");
+		fprintf(stderr, "qrap: no merd listening in %s, "
+			QRAP_SOCK_RANGE " (is merd running? or give -s PATH)\n",
+			dir);
 	exit(EXIT_FAILURE);
 }
 

@@ -422,7 +422,8 @@ static int raw_init6(struct raw *r)
 			return r->fd6[i];
 	}
 	/* IPPROTO_RAW: the header is included (IPV6_HDRINCL on Linux) */
-	r->fd_send6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	r->fd_send6 = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			     IPPROTO_RAW);
 	if (r->fd_send6 < 0)
 		return -errno;
 	setsockopt(r->fd_send6, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
@@ -453,8 +454,12 @@ int raw_init(struct raw *r, bool v6)
 		}
 	}
 
-	/* IPPROTO_RAW implies IP_HDRINCL and receives nothing */
-	r->fd_send = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	/* IPPROTO_RAW implies IP_HDRINCL and receives nothing; non-blocking,
+	 * as the IPv6 one: a full send buffer drops (raw_full()), it never
+	 * holds the loop
+	 */
+	r->fd_send = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    IPPROTO_RAW);
 	if (r->fd_send < 0) {
 		ret = -errno;
 		goto fail;
@@ -527,6 +532,33 @@ void raw_out_commit(struct ctx *c, raw_err_fn on_err)
 }
 
 /**
+ * raw_full() - tell whether a send failed only for want of room now
+ * @err:	errno of the send
+ *
+ * The socket's send buffer is full (EAGAIN: packets the host still holds,
+ * waiting for a neighbour to resolve or a queue to drain), or a queue on
+ * the way is (ENOBUFS). The packet is dropped, as a full NIC queue drops:
+ * merd never waits, nor tries again.
+ *
+ * Return: true for EAGAIN, EWOULDBLOCK and ENOBUFS
+ */
+bool raw_full(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+}
+
+/**
+ * raw_drop_why() - the drop reason for a failed send
+ * @err:	errno of the send, positive or negative
+ *
+ * Return: DROP_HOST_FULL if raw_full(), else DROP_SEND
+ */
+enum drop_why raw_drop_why(int err)
+{
+	return raw_full(err < 0 ? -err : err) ? DROP_HOST_FULL : DROP_SEND;
+}
+
+/**
  * raw_flush_run() - send packets of one family with as few sendmmsg() as
  *		     the kernel allows
  * @c:		context
@@ -534,6 +566,11 @@ void raw_out_commit(struct ctx *c, raw_err_fn on_err)
  * @from:	first packet of the run, in the batch
  * @n:		packets in the run
  * @on_err:	called for a packet the kernel refused, with its errno
+ *
+ * A refused packet is reported and the run goes on after it, but a full
+ * socket (raw_full()) ends the run: what is left of it is reported with
+ * the same errno, without another system call. So a batch costs at most
+ * one sendmmsg() a packet, and never waits.
  */
 static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
 			  raw_err_fn on_err)
@@ -543,17 +580,19 @@ static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
 
 	while (done < n) {
 		int sent = sendmmsg(fd, mm + from + done,
-				    (unsigned int)(n - done), 0);
+				    (unsigned int)(n - done), MSG_DONTWAIT);
+		int err = errno;
 
-		if (sent < 0) {
-			if (errno == EINTR)
-				continue;
-			/* The first packet left failed: report it, go on */
-			on_err(c, &r->out[from + done], errno);
-			done++;
+		if (sent >= 0) {
+			done += sent;
 			continue;
 		}
-		done += sent;
+		if (err == EINTR)
+			continue;
+		/* The first packet left failed: report it, go on */
+		on_err(c, &r->out[from + done++], err);
+		while (raw_full(err) && done < n)
+			on_err(c, &r->out[from + done++], err);
 	}
 }
 
@@ -602,6 +641,8 @@ void raw_flush(struct ctx *c, raw_err_fn on_err)
  * @cnt:	number of pieces
  * @daddr:	destination, network order
  *
+ * Never waits: a full send buffer fails it (raw_full()).
+ *
  * Return: 0 on success, -errno
  */
 int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
@@ -613,7 +654,7 @@ int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
 			     .msg_iov = iov_const(iov),
 			     .msg_iovlen = (size_t)cnt };
 
-	return sendmsg(r->fd_send, &mh, 0) < 0 ? -errno : 0;
+	return sendmsg(r->fd_send, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
 /**
@@ -622,6 +663,8 @@ int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
  * @iov:	the packet, from its IPv6 header
  * @cnt:	number of pieces
  * @daddr:	destination
+ *
+ * Never waits, as raw_send().
  *
  * Return: 0 on success, -errno
  */
@@ -634,7 +677,7 @@ int raw_send6(const struct raw *r, const struct iovec *iov, int cnt,
 			     .msg_iov = iov_const(iov),
 			     .msg_iovlen = (size_t)cnt };
 
-	return sendmsg(r->fd_send6, &mh, 0) < 0 ? -errno : 0;
+	return sendmsg(r->fd_send6, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
 /**

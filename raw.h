@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "drop.h"
 #include "pkt.h"
 #include "port.h"
 
@@ -115,6 +116,8 @@ int raw_filter_classes(const struct raw *r, const struct raw_ranges *rr);
 struct raw_out *raw_out_slot(struct raw *r);
 void raw_out_commit(struct ctx *c, raw_err_fn on_err);
 void raw_flush(struct ctx *c, raw_err_fn on_err);
+bool raw_full(int err);
+enum drop_why raw_drop_why(int err);
 int raw_send(const struct raw *r, const struct iovec *iov, int cnt,
 	     uint32_t daddr);
 int raw_send6(const struct raw *r, const struct iovec *iov, int cnt,

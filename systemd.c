@@ -86,39 +86,59 @@ int sd_listen_fd(void)
 }
 
 /**
- * sd_notify_state() - tell the service manager how merd is doing
- * @state:	"READY=1", "STOPPING=1", ...
+ * sd_notify_open() - connect to the service manager's notification socket
  *
- * Nothing happens without NOTIFY_SOCKET; a failure is only logged.
+ * At start, while merd can still reach the socket's path: once isolated,
+ * merd has no filesystem, and only this connected socket tells systemd.
+ *
+ * Return: the socket, -1 without NOTIFY_SOCKET or if it can't be reached
+ *	   (logged)
  */
-void sd_notify_state(const char *state)
+int sd_notify_open(void)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char msg[SD_NOTIFY_MAX];
 	socklen_t alen;
 	size_t plen;
-	int fd, n;
+	int fd;
 
 	if (!path || (path[0] != '/' && path[0] != '@'))
-		return;
+		return -1;
 	plen = strlen(path);
 	if (plen >= sizeof(a.sun_path))
-		return;
+		return -1;
 	memcpy(a.sun_path, path, plen);
 	if (a.sun_path[0] == '@')
 		a.sun_path[0] = '\0';	/* abstract namespace */
 	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
 
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, alen)) {
+		warn_perror("can't reach the service manager at %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/**
+ * sd_notify_state() - tell the service manager how merd is doing
+ * @fd:		socket from sd_notify_open(), -1 for none
+ * @state:	"READY=1", "STOPPING=1", ...
+ *
+ * Nothing happens without a socket; a failure is only logged.
+ */
+void sd_notify_state(int fd, const char *state)
+{
+	char msg[SD_NOTIFY_MAX];
+	int n;
+
+	if (fd < 0)
+		return;
 	n = snprintf(msg, sizeof(msg), "%s\nMAINPID=%ld", state,
 		     (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&a,
-		   alen) < 0)
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL) < 0)
 		warn_perror("can't notify the service manager");
-	close(fd);
 }

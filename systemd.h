@@ -11,6 +11,7 @@
 #define SD_NOTIFY_MAX	128
 
 int sd_listen_fd(void);
-void sd_notify_state(const char *state);
+int sd_notify_open(void);
+void sd_notify_state(int fd, const char *state);
 
 #endif /* SYSTEMD_H */

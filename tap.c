@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <netinet/udp.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -40,6 +41,11 @@
 /* Reads per EPOLLIN event before going back to the loop, for fairness */
 #define TAP_READS_PER_EVENT	8
 #define TAP_LISTEN_BACKLOG	8
+/* In the socket directory: held while merd picks and claims a default path,
+ * so that two merds never take, or replace, the same one
+ */
+#define TAP_SOCK_LOCK		"merd.lock"
+#define TAP_SOCK_LOCK_MODE	0600
 
 static const uint8_t tap_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff,
 					     0xff, 0xff, 0xff };
@@ -92,6 +98,7 @@ int tap_parse(const uint8_t *buf, size_t len, tap_frame_fn fn, void *arg,
 int tap_init(struct ctx *c)
 {
 	c->tap.fd = -1;
+	c->tap.fd_dir = -1;
 	c->tap.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
 	c->tap.rx.buf = malloc(c->tap.rx.size);
 	if (!c->tap.rx.buf || tap_tx_init(&c->tap.tx, TAP_TX_QUEUE))
@@ -335,21 +342,64 @@ fail:
 }
 
 /**
+ * tap_sock_name() - the last component of the socket path
+ * @path:	socket path
+ *
+ * Return: pointer into @path
+ */
+static const char *tap_sock_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/**
+ * tap_sock_dir_keep() - keep the socket file's directory open, to remove
+ *			 the file from at exit
+ * @c:		context, @sock_path bound
+ *
+ * merd's root may be another by then (isolation.c): the path alone would no
+ * longer name the file. If the directory can't be opened, tap.fd_dir stays
+ * -1 and the path is used.
+ */
+static void tap_sock_dir_keep(struct ctx *c)
+{
+	const char *path = c->opts.sock_path, *name = tap_sock_name(path);
+	char dir[UNIX_PATH_LEN] = ".";
+	size_t len = (size_t)(name - path);
+
+	if (len) {
+		/* Keep the slash only when it is the root itself */
+		len = len > 1 ? len - 1 : len;
+		memcpy(dir, path, len);
+		dir[len] = '\0';
+	}
+	c->tap.fd_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/**
  * tap_sock_perms() - give the socket file its configured mode and group,
  *		      exit on failure
  * @c:		context, @sock_path bound
+ *
+ * The file stays its creator's (root's, when merd starts as root), not the
+ * user's merd then serves as: any process of that user (nobody) could
+ * otherwise connect to it as the guest. So a merd that dropped root may be
+ * unable to remove it at exit; the next start replaces a stale one.
  */
 static void tap_sock_perms(const struct ctx *c)
 {
 	const char *path = c->opts.sock_path;
 
 	if (c->opts.sock_gid != (gid_t)-1 &&
-	    chown(path, (uid_t)-1, c->opts.sock_gid)) {
+	    fchownat(AT_FDCWD, path, (uid_t)-1, c->opts.sock_gid,
+		     AT_SYMLINK_NOFOLLOW)) {
 		int e = errno;
 
 		unlink(path);
-		die("can't give socket %s to group %u: %s", path,
-		    (unsigned int)c->opts.sock_gid, strerror(e));
+		die("can't set the owner and group of socket %s: %s", path,
+		    strerror(e));
 	}
 	if (chmod(path, c->opts.sock_mode)) {
 		int e = errno;
@@ -412,12 +462,143 @@ static void tap_sock_inherit(struct ctx *c, int fd)
 }
 
 /**
+ * tap_sock_dir_check() - check that a directory is fit for the default
+ *			  socket paths, exit if not
+ * @dir:	its path
+ *
+ * It must be a directory, not a symbolic link to one, owned by merd's user
+ * (root, for root) and writable by nobody else: then no other user can put
+ * a socket, or anything else, in it. Its parent is root's /run, the user's
+ * own runtime directory or the sticky /tmp, where nobody else can rename or
+ * remove it.
+ */
+static void tap_sock_dir_check(const char *dir)
+{
+	struct stat st;
+
+	if (fstatat(AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW))
+		die("can't use socket directory %s: %s", dir, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		die("socket directory %s is a symbolic link: refusing it "
+		    "(remove it, or give --socket)", dir);
+	if (!S_ISDIR(st.st_mode))
+		die("socket directory %s is not a directory: refusing it "
+		    "(remove it, or give --socket)", dir);
+	if (st.st_uid != geteuid())
+		die("socket directory %s belongs to uid %u, not to merd's %u: "
+		    "refusing it (remove it, or give --socket)", dir,
+		    (unsigned int)st.st_uid, (unsigned int)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		die("socket directory %s is writable by its group or others: "
+		    "refusing it (chmod go-w, or give --socket)", dir);
+}
+
+/**
+ * tap_sock_dir() - find, and create if needed, the directory of the
+ *		    default socket paths, exit if it's unfit
+ * @dir:	set to its path
+ * @size:	size of @dir
+ *
+ * Root's is TAP_SOCK_DIR_ROOT; a user's is "merd" in $XDG_RUNTIME_DIR if
+ * that is set (to an absolute path, as the XDG Base Directory
+ * Specification asks), else TAP_SOCK_DIR_TMP_FMT with the user's ID.
+ */
+static void tap_sock_dir(char *dir, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	mode_t mode = TAP_SOCK_DIR_MODE_USER, old;
+	int n, ret, e;
+
+	if (!geteuid()) {
+		n = snprintf(dir, size, "%s", TAP_SOCK_DIR_ROOT);
+		mode = TAP_SOCK_DIR_MODE_ROOT;
+	} else if (xdg && *xdg == '/') {
+		n = snprintf(dir, size, "%s/%s", xdg, TAP_SOCK_DIR_XDG);
+	} else {
+		n = snprintf(dir, size, TAP_SOCK_DIR_TMP_FMT,
+			     (unsigned int)geteuid());
+	}
+	if (n < 0 || (size_t)n >= size ||
+	    snprintf(NULL, 0, "%s/" TAP_SOCK_NAME_FMT, dir, TAP_SOCK_MAX) >=
+	    (int)UNIX_PATH_LEN)
+		die("socket directory %s: path too long for a socket (give "
+		    "--socket)", n < 0 ? "" : dir);
+
+	/* Exactly @mode, whatever the umask */
+	old = umask(0);
+	ret = mkdir(dir, mode);
+	e = errno;
+	umask(old);
+	if (ret && e != EEXIST)
+		die("can't create socket directory %s: %s", dir, strerror(e));
+	tap_sock_dir_check(dir);
+}
+
+/**
+ * tap_sock_lock() - take the lock of a socket directory, waiting for it
+ * @dir:	checked socket directory
+ *
+ * Return: descriptor holding the lock; exits on failure
+ */
+static int tap_sock_lock(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TAP_SOCK_LOCK);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  TAP_SOCK_LOCK_MODE);
+	if (fd < 0 || flock(fd, LOCK_EX))
+		die("can't lock %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/**
+ * tap_sock_default() - listen on the first free default socket path, exit
+ *			on failure
+ * @c:		context: @sock_path is set to the path taken
+ *
+ * Under the directory's lock, so that another merd starting at the same
+ * time neither takes the same path nor replaces it as stale in between.
+ */
+static void tap_sock_default(struct ctx *c)
+{
+	char dir[UNIX_PATH_LEN];
+	int lock, i;
+
+	tap_sock_dir(dir, sizeof(dir));
+	lock = tap_sock_lock(dir);
+	for (i = 1; i <= TAP_SOCK_MAX; i++) {
+		int fd;
+
+		if (snprintf(c->opts.sock_path, sizeof(c->opts.sock_path),
+			     "%s/" TAP_SOCK_NAME_FMT, dir, i) >=
+		    (int)sizeof(c->opts.sock_path))
+			die("socket directory %s: path too long", dir);
+		fd = tap_sock_bind(c->opts.sock_path);
+		if (fd >= 0) {
+			c->tap.fd_listen = fd;
+			tap_sock_perms(c);
+			tap_sock_dir_keep(c);
+			close(lock);
+			return;
+		}
+		if (fd != -EADDRINUSE && fd != -ENOTSOCK)
+			die("can't listen on %s: %s", c->opts.sock_path,
+			    strerror(-fd));
+	}
+	die("no free socket path among %s/" TAP_SOCK_NAME_FMT " to "
+	    TAP_SOCK_NAME_FMT ": give one with --socket", dir, 1,
+	    TAP_SOCK_MAX);
+}
+
+/**
  * tap_sock_init() - create the socket qemu connects to, exit on failure
  * @c:		context: @sock_path is used if set, filled in otherwise
  */
 void tap_sock_init(struct ctx *c)
 {
-	int fd, i;
+	int fd;
 
 	if (c->opts.fd >= 0) {
 		tap_fd_check(c);
@@ -444,33 +625,39 @@ void tap_sock_init(struct ctx *c)
 			    strerror(-fd));
 		c->tap.fd_listen = fd;
 		tap_sock_perms(c);
+		tap_sock_dir_keep(c);
 		return;
 	}
 
-	for (i = 1; i <= TAP_SOCK_MAX; i++) {
-		snprintf(c->opts.sock_path, sizeof(c->opts.sock_path), TAP_SOCK_FMT, i);
-		fd = tap_sock_bind(c->opts.sock_path);
-		if (fd >= 0) {
-			c->tap.fd_listen = fd;
-			tap_sock_perms(c);
-			return;
-		}
-		if (fd != -EADDRINUSE && fd != -ENOTSOCK)
-			die("can't listen on %s: %s", c->opts.sock_path,
-			    strerror(-fd));
-	}
-	die("no free socket path among " TAP_SOCK_FMT " to " TAP_SOCK_FMT
-	    ": give one with --socket", 1, TAP_SOCK_MAX);
+	tap_sock_default(c);
 }
 
 /**
  * tap_sock_cleanup() - remove the socket file at exit
  * @c:		context
+ *
+ * Once merd has dropped root, the directory may not let it (root's
+ * TAP_SOCK_DIR_ROOT doesn't): the file is then left, and the next merd to
+ * start finds it stale and replaces it.
  */
 void tap_sock_cleanup(const struct ctx *c)
 {
-	if (c->tap.fd_listen >= 0 && !c->tap.inherited)
-		unlink(c->opts.sock_path);
+	const char *path = c->opts.sock_path;
+	int ret;
+
+	if (c->tap.fd_listen < 0 || c->tap.inherited)
+		return;
+	if (c->tap.fd_dir >= 0)
+		ret = unlinkat(c->tap.fd_dir, tap_sock_name(path), 0);
+	else
+		ret = unlink(path);
+	if (!ret)
+		return;
+	if (errno == EACCES || errno == EPERM)
+		debug("socket %s left for the next merd to replace: %s", path,
+		      strerror(errno));
+	else if (errno != ENOENT)
+		warn_perror("can't remove socket %s", path);
 }
 
 /**

@@ -29,12 +29,24 @@ struct ctx;
 /* Bound on what waits to be written to qemu */
 #define TAP_TX_QUEUE	((size_t)8 * 1024 * 1024)
 
-/* Default socket paths: /tmp/merd_1.socket ... /tmp/merd_100.socket */
-#define TAP_SOCK_FMT	"/tmp/merd_%d.socket"
-#define TAP_SOCK_MAX	100
+/* Default socket paths: merd_1.socket ... merd_100.socket in a directory
+ * no other user can write (tap_sock_dir()): qrap.c has the same list
+ */
+#define TAP_SOCK_NAME_FMT	"merd_%d.socket"
+#define TAP_SOCK_MAX		100
+/* The directory: root's, the user's runtime one, or a fallback in /tmp */
+#define TAP_SOCK_DIR_ROOT	"/run/merd"
+#define TAP_SOCK_DIR_XDG	"merd"
+#define TAP_SOCK_DIR_TMP_FMT	"/tmp/merd-%u"
+/* Modes it is created with: root's is open to users a --socket-mode lets
+ * in, a user's is private
+ */
+#define TAP_SOCK_DIR_MODE_ROOT	0755
+#define TAP_SOCK_DIR_MODE_USER	0700
 /* umask while the socket file is made: 0600, nobody but merd's user */
 #define TAP_SOCK_UMASK	0177
-#define TAP_SOCK_DEFAULT_RANGE "/tmp/merd_1.socket to /tmp/merd_100.socket"
+#define TAP_SOCK_DEFAULT_RANGE "merd_1.socket to merd_100.socket in\n" \
+	"\t\t\t$XDG_RUNTIME_DIR/merd, else /tmp/merd-UID (root: /run/merd)"
 
 /**
  * struct tap_rx - bytes read from qemu, not yet split into frames
@@ -69,6 +81,8 @@ struct tap_tx {
  * @fd_listen:	listening AF_UNIX socket
  * @inherited:	@fd_listen came from the service manager (socket
  *		activation): its file is not merd's to remove
+ * @fd_dir:	the socket file's directory (O_PATH), to remove the file
+ *		from at exit whatever merd's root is then, -1 if none
  * @fd:		connected qemu socket, -1 if none
  * @frames:	frames received on the current connection
  * @rx:		receive state of @fd
@@ -81,6 +95,7 @@ struct tap_tx {
 struct tap {
 	int fd_listen;
 	bool inherited;
+	int fd_dir;
 	int fd;
 	unsigned long frames;
 	struct tap_rx rx;

@@ -14,6 +14,7 @@ import netns
 from merdtest import MERD, NOBODY, Guest, Merd, udhcpc
 from netns import wait_for
 from peers import EchoServer
+from sockdir import ROOT_DIR, root_sock_dir  # noqa: F401 (a fixture)
 from streamclient import StreamClient
 
 BAD = [
@@ -126,18 +127,24 @@ def test_lowest_metric_default_route_and_interface_option(topo):
 
 
 def default_socket(m):
-    return re.search(r"listening on (/tmp/merd_\d+\.socket)", m.log()).group(1)
+    return re.search(r"listening on (%s/merd_\d+\.socket)" % re.escape(ROOT_DIR),
+                     m.log()).group(1)
 
 
-def test_default_socket_paths_side_by_side(topo):
-    """Without --socket, each merd takes the first free default path, and
-    says which; the one in use is never removed."""
+def test_default_socket_paths_side_by_side(topo, root_sock_dir):
+    """Without --socket, each root merd takes the first free default path in
+    /run/merd (root's, 0755, no other user may write it), and says which;
+    the one in use is never removed, nor taken by the second merd."""
     m1 = Merd(topo.host)
+    root_sock_dir.forget(m1.sock)
     m2 = Merd(topo.host)
+    root_sock_dir.forget(m2.sock)
     try:
         p1, p2 = default_socket(m1), default_socket(m2)
         assert p1 != p2
         assert os.path.exists(p1) and os.path.exists(p2)
+        st = os.lstat(ROOT_DIR)
+        assert st.st_uid == 0 and st.st_mode & 0o7777 == 0o755, oct(st.st_mode)
         g = Guest(topo.guest, p1)
         lease, _ = udhcpc(g)
         assert lease["ip"] == netns.HOST_ADDR
@@ -145,7 +152,18 @@ def test_default_socket_paths_side_by_side(topo):
     finally:
         m2.stop()
         m1.stop()
-    assert not os.path.exists(p1) and not os.path.exists(p2)
+    # merd, no longer root, may not remove them from root's directory; the
+    # next merd to start replaces the first, stale now
+    m3 = Merd(topo.host)
+    root_sock_dir.forget(m3.sock)
+    try:
+        assert default_socket(m3) in (p1, p2)
+        g = Guest(topo.guest, m3.sock)
+        lease, _ = udhcpc(g)
+        assert lease["ip"] == netns.HOST_ADDR
+        g.stop()
+    finally:
+        m3.stop()
 
 
 def test_socket_in_use_is_refused_and_left_alone(topo, merd):
@@ -191,6 +209,19 @@ def test_second_client_refused_first_keeps_working(topo, merd, guest):
     assert lease["ip"] == netns.HOST_ADDR
 
 
+def assert_left_stale(path):
+    """A merd that served as nobody leaves its socket file in root's
+    directory (isolation.c: it may not remove it there): nothing listens on
+    it any more, and the next merd replaces it."""
+    assert os.path.exists(path)
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            s.connect(path)
+    finally:
+        s.close()
+
+
 def test_daemon_mode_and_pid_file(topo):
     pidfile = os.path.join(topo.tmp, "merd.pid")
     p = topo.host.run([MERD, "-s", topo.sock, "-P", pidfile], timeout=10)
@@ -204,12 +235,22 @@ def test_daemon_mode_and_pid_file(topo):
     os.kill(pid, signal.SIGTERM)
     wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
              open("/proc/%d/stat" % pid).read().split()[2] == "Z", 10, "merd to exit")
-    wait_for(lambda: not os.path.exists(topo.sock), 5, "socket removal")
-    assert not os.path.exists(pidfile)
+    assert_left_stale(topo.sock)
+    assert int(open(pidfile).read()) == pid, "the PID file, left in root's directory"
 
 
 def test_pid_file_in_foreground(topo):
+    """The PID file is merd's; at exit merd removes it where the user it
+    serves as may (a directory of nobody's), else leaves it."""
     pidfile = os.path.join(topo.tmp, "fg.pid")
+    m = Merd(topo.host, sock=topo.sock, args=["-P", pidfile])
+    assert int(open(pidfile).read()) == m.proc.pid
+    m.stop()
+    assert os.path.exists(pidfile), "root's directory: nobody can't remove it"
+    run = os.path.join(topo.tmp, "nobody-run")
+    os.mkdir(run)
+    os.chown(run, NOBODY, NOBODY)
+    pidfile = os.path.join(run, "fg.pid")
     m = Merd(topo.host, sock=topo.sock, args=["-P", pidfile])
     assert int(open(pidfile).read()) == m.proc.pid
     m.stop()
@@ -228,7 +269,7 @@ def test_one_off_exits_when_guest_leaves(topo):
     g.stop()
     assert m.exit_status(10) == 0
     m.stop()
-    assert not os.path.exists(topo.sock)
+    assert_left_stale(topo.sock)
 
 
 def test_sigint_and_sighup_exit_cleanly(topo):
@@ -237,7 +278,7 @@ def test_sigint_and_sighup_exit_cleanly(topo):
         m.proc.send_signal(sig)
         assert m.exit_status(10) == 0
         m.stop()
-        assert not os.path.exists(topo.sock)
+        assert_left_stale(topo.sock)
 
 
 def test_runs_without_resolv_conf(topo):
@@ -273,6 +314,10 @@ def test_forwarded_ports_beyond_the_descriptor_limit(topo):
     assert not os.path.exists(sock)
 
 
+# A user that is neither root nor merd's
+OUTSIDER = 4243
+
+
 def can_connect(ns, path, uid, groups):
     """Whether a process of uid, with these supplementary groups, may
     connect to the socket file at path."""
@@ -291,13 +336,17 @@ def can_connect(ns, path, uid, groups):
 
 def test_socket_file_mode_and_group(topo):
     """The socket file is 0600 whatever the umask, so only merd's user (and
-    root) may connect; with --socket-mode 0660 --socket-group, a user in the
-    group may, one outside it may not."""
+    root) may connect: a root merd's file stays root's, not nobody's, whom
+    merd then serves as (any process of nobody's could connect otherwise);
+    with --socket-mode 0660 --socket-group, a user in the group may, one
+    outside it may not."""
     p = topo.host.popen(["sh", "-c", "umask 000; exec %s -f -s %s" % (MERD, topo.sock)],
                         stderr=subprocess.PIPE)
     try:
         wait_for(lambda: os.path.exists(topo.sock), 10, "the socket file")
+        assert os.stat(topo.sock).st_uid == 0
         assert os.stat(topo.sock).st_mode & 0o7777 == 0o600
+        assert not can_connect(topo.host, topo.sock, OUTSIDER, [])
         assert not can_connect(topo.host, topo.sock, NOBODY, [])
     finally:
         p.terminate()
@@ -307,9 +356,9 @@ def test_socket_file_mode_and_group(topo):
     m = Merd(topo.host, sock=topo.sock, args=["--socket-mode", "0660", "--socket-group",
                                               str(gid)])
     st = os.stat(topo.sock)
-    assert st.st_mode & 0o7777 == 0o660 and st.st_gid == gid
-    assert can_connect(topo.host, topo.sock, NOBODY, [gid])
-    assert not can_connect(topo.host, topo.sock, NOBODY, [gid + 1])
+    assert st.st_mode & 0o7777 == 0o660 and st.st_gid == gid and st.st_uid == 0
+    assert can_connect(topo.host, topo.sock, OUTSIDER, [gid])
+    assert not can_connect(topo.host, topo.sock, OUTSIDER, [gid + 1])
     m.stop()
 
 
@@ -347,7 +396,7 @@ def test_libvirt_command_line(topo):
     g.stop()
     wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
              open("/proc/%d/stat" % pid).read().split()[2] == "Z", 10, "merd to exit")
-    assert not os.path.exists(topo.sock) and not os.path.exists(pidfile)
+    assert_left_stale(topo.sock)
 
 
 def test_log_file_size_and_quiet(topo):
@@ -375,6 +424,8 @@ def test_log_file_size_and_quiet(topo):
     assert text.startswith("merd: log file reached its size limit, cut")
     assert "listening on" not in m.log(), "the log file is the only place"
 
+    assert_left_stale(topo.sock)
+    os.unlink(topo.sock)    # so that the next one's shows when it listens
     quiet = os.path.join(topo.tmp, "quiet.log")
     m = Merd(topo.host, sock=topo.sock, args=["-q", "-l", quiet], wait=False)
     wait_for(lambda: os.path.exists(topo.sock), 10, "merd's socket")

@@ -464,14 +464,20 @@ def test_flow_table_on_sigusr1(topo, start):
         cout.connect((topo.remote_addr, 7000))
         cout.sendall(b"hello")
         assert cout.recv(100) == b"hello"
-        assert udp_ask(topo.guest, topo.remote_addr, 5300)[0] == HOST_ADDR
+        # socat forks a child per datagram, which now and then misses the
+        # first one on a loaded machine (as often with merd from before
+        # this test existed): ask again, as a resolver would
+        ans, udp_flows = udp_ask(topo.guest, topo.remote_addr, 5300), 1
+        if ans == "timeout":
+            ans, udp_flows = udp_ask(topo.guest, topo.remote_addr, 5300), 2
+        assert ans[0] == HOST_ADDR, ans
         topo.guest.run(["ping", "-c", "2", "-i", "0.2", topo.remote_addr])
         client = cin.getsockname()
 
         m.proc.send_signal(signal.SIGUSR1)
         summary = m.wait_log(r"flows: (\d+) of 65536, .*; host ports: 1 blocks of 256 "
                              r"claimed, 1 forwarded ports held")
-        assert int(summary.group(1)) == 4
+        assert int(summary.group(1)) == 3 + udp_flows
         log = m.log()
         inbound = re.search(r"flow \d+: TCP tcp-established guest %s:22 host port 2222 "
                             r"peer %s:%d, opened by the peer, \d+ s; from the guest "

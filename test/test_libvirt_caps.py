@@ -99,20 +99,19 @@ ALL3 = (CAP_NET_RAW, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE)
 def test_file_capability_survives(topo, session, caps):
     """merd with cap_net_raw+ep (or cap_net_raw,cap_net_admin,
     cap_net_bind_service+ep, and then a forwarded port below 1024): exit
-    status 0, merd in the background as nobody holding exactly the file's
-    capabilities (effective and permitted), nothing inheritable or ambient,
-    and the guest served."""
+    status 0, and the guest served, which takes the raw sockets only the
+    file's CAP_NET_RAW opens (without it merd stops at start: see below).
+    Once set up, merd in the background as nobody holds none of them
+    (isolation.c gives them up)."""
     args = ["--tcp-ports", "80"] if CAP_NET_BIND_SERVICE in caps else []
     p, pidfile = start_as_libvirt(topo, session, caps, args=args)
-    want = sum(1 << c for c in caps)
     try:
         assert p.returncode == 0, p.stderr
         st = status(int(open(pidfile).read()))
         assert st["Uid"].split() == [str(NOBODY)] * 4
-        assert int(st["CapEff"], 16) == want, st["CapEff"]
-        assert int(st["CapPrm"], 16) == want, st["CapPrm"]
-        assert int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0
-        assert int(st["CapBnd"], 16) & want == want, "the daemon's bounding set"
+        for field in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+            assert int(st[field], 16) == 0, (field, st[field])
+        assert st["Seccomp"].strip() == "2"
         if args:
             assert netns.listening(topo.host, 80)
         g = Guest(topo.guest, topo.sock)

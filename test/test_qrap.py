@@ -4,9 +4,12 @@ when the command line doesn't use it. A shell stands in for qemu here, so
 that what qrap executes can be looked at; test_qemu.py runs real qemu."""
 
 import os
+import subprocess
 
 import netns
 from merdtest import QRAP, Guest, Merd, udhcpc
+from netns import readline_within
+from sockdir import ROOT_DIR, root_sock_dir  # noqa: F401 (a fixture)
 
 # Prints its arguments, one per line, and what descriptor 5 is
 FAKE_QEMU = ["/bin/sh", "-c",
@@ -35,14 +38,47 @@ def test_keeps_command_line_that_uses_fdnum(topo, merd):
     assert "FD5 socket:" in p.stdout
 
 
-def test_default_socket_found(topo):
+def test_default_socket_found(topo, root_sock_dir):
+    """Root's qrap looks where root's merd listens: /run/merd."""
     m = Merd(topo.host)
+    root_sock_dir.forget(m.sock)
     try:
+        assert os.path.dirname(m.sock) == ROOT_DIR
         p = run_qrap(topo.guest, ["5"] + FAKE_QEMU)
         assert "connected to merd at " + m.sock in p.stderr
         assert "FD5 socket:" in p.stdout
     finally:
         m.stop()
+
+
+# Listens on a path as whoever runs it, accepting, until stdin closes
+SQUATTER = ("import socket, sys, select\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "s.bind(sys.argv[1]); s.listen(8)\n"
+            "print('ready', flush=True)\n"
+            "while select.select([s, sys.stdin], [], [], 30)[0] == [s]:\n"
+            "    s.accept()[0].close()\n"
+            "    print('accepted', flush=True)\n")
+
+
+def test_socket_of_another_user_is_refused(topo):
+    """qrap -s PATH where another user (uid 4243) listens: refused in one
+    line naming the path and that uid, exit status 1, qemu never run."""
+    path = os.path.join(topo.tmp, "squat.socket")
+    sq = topo.guest.popen(["setpriv", "--reuid=4243", "--regid=4243", "--clear-groups",
+                           "/usr/bin/python3", "-c", SQUATTER, path],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          universal_newlines=True)
+    try:
+        assert readline_within(sq.stdout, 10, "the squatter").strip() == "ready"
+        p = run_qrap(topo.guest, ["-s", path, "5"] + FAKE_QEMU, check=False)
+        assert p.returncode == 1
+        assert p.stderr.strip() == ("qrap: refusing %s: it is served by uid 4243, not by "
+                                    "root or by uid 0" % path)
+        assert "ARG" not in p.stdout
+    finally:
+        sq.stdin.close()
+        sq.wait(timeout=40)
 
 
 def test_no_merd_is_a_clear_error(topo):

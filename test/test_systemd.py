@@ -3,6 +3,7 @@
 systemd-socket-activate, and readiness on a NOTIFY_SOCKET the test reads."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -74,3 +75,19 @@ def test_units_verify(tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True, timeout=60)
     assert p.returncode == 0 and p.stdout.strip() == "", p.stdout
+
+
+def test_unit_security_rating():
+    """systemd-analyze security rates merd@.service OK or better, as the
+    README quotes it: the unit gives merd CAP_NET_RAW and a user of its own,
+    and closes the rest."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                        os.path.join(top, "doc", "merd@.service")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=60)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d) (\w+)", p.stdout)
+    assert m, p.stdout
+    assert m.group(2) in ("SAFE", "OK") and float(m.group(1)) <= 2.0, m.group(0)
+    with open(os.path.join(top, "README.md")) as f:
+        assert "rates it %s (%s)" % (m.group(2), m.group(1)) in f.read()

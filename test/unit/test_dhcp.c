@@ -12,6 +12,7 @@
  */
 
 #include <stdio.h>
+#include <time.h>
 
 #include "dhcp.h"
 #include "ip4.h"
@@ -1481,6 +1482,158 @@ static void test_mutations(void **state)
 	assert_true(bad_ip > 100);
 }
 
+/* The largest request a frame carries: an IPv4 datagram of 65535 bytes */
+#define BIG_IP_LEN	65535
+#define BIG_BOOTP_LEN	(BIG_IP_LEN - 20 - 8)
+/* Timing: calls per sample, samples per kind (the median is compared) */
+#define BENCH_CALLS	16
+#define BENCH_SAMPLES	9
+/* The big request may cost this many times the plain one of its size... */
+#define BENCH_RATIO	10
+/* ...or this much per call, whichever is more: a floor for a machine so
+ * fast, or a clock so coarse, that the plain one measures next to nothing
+ */
+#define BENCH_FLOOR_NS	1000000
+
+/**
+ * big_frame() - a DISCOVER as large as a frame allows, in a malloc()ed
+ *		 frame of exactly its length
+ * @prl:	fill the options (and, overloaded, the file and sname fields)
+ *		with parameter request lists of 255 codes each, cycling
+ *		through every code with repeats; else with a filler option
+ *		of the same size, which merd skips
+ * @len:	set to the frame's length
+ *
+ * Return: the frame
+ */
+static uint8_t *big_frame(bool prl, size_t *len)
+{
+	static const uint8_t three = 3;
+	uint8_t code = prl ? 55 : 224, *b = calloc(1, BIG_BOOTP_LEN), *f;
+	size_t off, i, n = 0, size = ETH_HLEN + BIG_IP_LEN;
+	struct msg m;
+
+	assert_non_null(b);
+	msg_init(&m, DISCOVER);
+	msg_opt(&m, 52, &three, 1);	/* file and sname hold options too */
+	memcpy(b, m.b, m.len);
+	off = m.len;
+	while (off + 2 + 255 + 1 <= BIG_BOOTP_LEN) {
+		b[off++] = code;
+		b[off++] = 255;
+		for (i = 0; i < 255; i++)
+			b[off++] = (uint8_t)(n++ * 7);
+	}
+	memset(b + off, 0, BIG_BOOTP_LEN - off);	/* pad */
+	b[off] = 255;
+	/* The file and sname fields: a list each, then the end option */
+	b[B_FILE] = code;
+	b[B_FILE + 1] = 125;
+	for (i = 0; i < 125; i++)
+		b[B_FILE + 2 + i] = (uint8_t)(n++ * 13);
+	b[B_FILE + 127] = 255;
+	b[B_SNAME] = code;
+	b[B_SNAME + 1] = 61;
+	for (i = 0; i < 61; i++)
+		b[B_SNAME + 2 + i] = (uint8_t)(n++ * 13);
+	b[B_SNAME + 63] = 255;
+
+	f = malloc(size);
+	assert_non_null(f);
+	*len = ip4_udp_frame(f, size, bcast, guest_mac, ip("0.0.0.0"),
+			     htonl(INADDR_BROADCAST), 68, 67, 7, b,
+			     BIG_BOOTP_LEN);
+	assert_int_equal(*len, size);
+	free(b);
+	return f;
+}
+
+/* ns_now() - CLOCK_MONOTONIC, nanoseconds */
+static uint64_t ns_now(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* bench_sample() - nanoseconds per dhcp() call on a frame, over
+ * BENCH_CALLS calls; every call must answer
+ */
+static uint64_t bench_sample(struct ctx *c, const struct ip_view *v,
+			     uint8_t *out)
+{
+	uint64_t t0 = ns_now();
+	bool bound;
+	int i;
+
+	for (i = 0; i < BENCH_CALLS; i++)
+		assert_true(dhcp(c, v, out, REPLY_MAX, &bound) > 0);
+	return (ns_now() - t0) / BENCH_CALLS;
+}
+
+/* cmp_u64() - qsort() order of samples */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Parsing is linear in the request's size: a DISCOVER of 64 KiB filled
+ * with parameter request lists (overloaded, 65,000 codes, every one many
+ * times) costs no more than BENCH_RATIO times one of the same size filled
+ * with an option merd skips (the medians of samples taken in turn, so
+ * that a noisy machine slows both alike), or BENCH_FLOOR_NS. A list
+ * deduplicated by scanning it, as merd once did, costs about a hundred
+ * times more, and fails here. The reply follows the list's first
+ * appearance of each code.
+ */
+static void test_prl_linear(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t big[BENCH_SAMPLES], plain[BENCH_SAMPLES], limit;
+	struct ip_view vb, vp;
+	size_t lb, lp, i;
+	uint8_t *fb = big_frame(true, &lb), *fp = big_frame(false, &lp);
+	uint8_t *out = malloc(REPLY_MAX);
+	struct pkt l3b = { fb + ETH_HLEN, lb - ETH_HLEN };
+	struct pkt l3p = { fp + ETH_HLEN, lp - ETH_HLEN };
+	struct reply r;
+
+	assert_non_null(out);
+	assert_int_equal(ip4_parse(l3b, &vb), 0);
+	assert_int_equal(ip4_parse(l3p, &vp), 0);
+
+	/* The answer: codes 0, 7, 14, ... as the list first names them */
+	r.len = serve(c, fb, lb, r.f);
+	assert_true(r.len > 0);
+	reply_parse(&r);
+	assert_int_equal(reply_type(&r), OFFER);
+	check_values(c, &r);
+
+	for (i = 0; i < BENCH_SAMPLES; i++) {
+		big[i] = bench_sample(c, &vb, out);
+		plain[i] = bench_sample(c, &vp, out);
+	}
+	qsort(big, BENCH_SAMPLES, sizeof(big[0]), cmp_u64);
+	qsort(plain, BENCH_SAMPLES, sizeof(plain[0]), cmp_u64);
+	limit = MAX(BENCH_RATIO * plain[BENCH_SAMPLES / 2],
+		    (uint64_t)BENCH_FLOOR_NS);
+	print_message("64 KiB DISCOVER: %llu ns with lists, %llu ns without "
+		      "(medians), limit %llu ns\n",
+		      (unsigned long long)big[BENCH_SAMPLES / 2],
+		      (unsigned long long)plain[BENCH_SAMPLES / 2],
+		      (unsigned long long)limit);
+	free(out);
+	free(fb);
+	free(fp);
+	if (big[BENCH_SAMPLES / 2] > limit)
+		fail_msg("parameter request lists cost %llu ns, more than %llu",
+			 (unsigned long long)big[BENCH_SAMPLES / 2],
+			 (unsigned long long)limit);
+}
+
 int main(void)
 {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1516,6 +1669,7 @@ int main(void)
 		T(test_mutations),
 		T(test_bug_reply_exceeds_buffer),
 		T(test_bug_small_mtu_ignored),
+		T(test_prl_linear),
 	};
 #undef T
 

@@ -92,15 +92,16 @@ static void test_unicast(void **state)
 }
 
 /* dst_model() - what fwd_dst_ok() must say, from its comment: unicast,
- * not the guest, not its subnet's broadcast address (which /31 and /32
- * don't have, RFC 3021)
+ * not link-local (RFC 3927), not the guest, not its subnet's broadcast
+ * address (which /31 and /32 don't have, RFC 3021)
  */
 static bool dst_model(uint32_t guest, int prefix, uint32_t d)
 {
 	uint64_t size = 1ULL << (32 - prefix);
 	unsigned int o = d >> 24;
 
-	if (o == 0 || o == 127 || o >= 224 || d == guest)
+	if (o == 0 || o == 127 || o >= 224 || d == guest ||
+	    (d >> 16) == 0xa9fe)
 		return false;
 	return !(prefix <= 30 && d / size == guest / size &&
 		 d % size == size - 1);
@@ -131,6 +132,9 @@ static void test_dst_table(void **state)
 		{ "224.0.0.1", false }, { "239.1.2.3", false },
 		{ "240.0.0.1", false }, { "255.255.255.255", false },
 		{ "223.255.255.255", true }, { "1.1.1.1", true },
+		{ "169.254.169.254", false }, { "169.254.0.0", false },
+		{ "169.254.255.255", false }, { "169.253.255.255", true },
+		{ "169.255.0.0", true },
 	};
 	struct env *e = *state;
 	size_t i;
@@ -1845,17 +1849,18 @@ static void expect_dropped6(struct env *e, const uint8_t *g, size_t len)
 }
 
 /* Destinations that aren't global unicast, or are the guest's own; next
- * headers and ICMPv6 types that aren't forwarded, port 0; the router
- * address with --no-map-gw: dropped without a word
+ * headers and ICMPv6 types that aren't forwarded, port 0: dropped without
+ * a word. Link-local destinations, the router address with --no-map-gw
+ * among them: refused, administratively prohibited, from the router
  */
 static void test_dropped6(void **state)
 {
 	static const char *const dsts[] = { "ff02::1", "ff0e::101", "::1",
-					    "::", "fe80::5", "::ffff:1.2.3.4",
+					    "::", "::ffff:1.2.3.4",
 					    GUEST6, "2001:db8:42::77" };
 	struct env *e = *state;
-	struct in6_addr peer = addr6(PEER6);
-	uint8_t *g;
+	struct in6_addr peer = addr6(PEER6), gw = e->c.guest6.gw;
+	uint8_t *g, *b;
 	size_t i, len;
 
 	rng_seed(4291);
@@ -1885,10 +1890,21 @@ static void test_dropped6(void **state)
 	expect_dropped6(e, g, len);
 	free(g);
 
-	/* The router address is link-local: only mapped is it reached */
+	/* Link-local: refused. The router address is link-local too: only
+	 * mapped is it reached
+	 */
+	g = guest6(IPPROTO_UDP, "fe80::5", 5353, 5353, 64, 0, 20, &len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	check_icmp6_error(e, g, len, R6_UNREACH, R6_CODE_ADMIN, 0, &gw);
+	free(b);
+	free(g);
 	e->c.opts.no_map_gw = true;
 	g = guest6(IPPROTO_UDP, ROUTER6, 5353, 5353, 64, 0, 20, &len);
-	expect_dropped6(e, g, len);
+	b = from_guest6(e, g, len);
+	assert_int_equal(e->c.fwd.raw.nout, 0);
+	check_icmp6_error(e, g, len, R6_UNREACH, R6_CODE_ADMIN, 0, &gw);
+	free(b);
 	free(g);
 	e->c.opts.no_map_gw = false;
 }

@@ -28,13 +28,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "epoll.h"
+#include "fwd.h"
 #include "merd.h"
 #include "port.h"
 #include "raw.h"
@@ -1393,6 +1397,141 @@ static void test_raw6_header(void **state)
 	c->fwd.raw = saved;
 }
 
+/* A tap device whose neighbours never answer: 10.9.0.1/24 on it */
+#define FULL_IF		"merdfull0"
+#define FULL_HOST	0x0a090001	/* 10.9.0.1 */
+#define FULL_PEER	0x0a090007	/* 10.9.0.7, never resolved */
+#define FULL_MASK	0xffffff00
+/* The smallest send buffer the kernel allows: it doubles what is asked */
+#define FULL_SNDBUF	1
+/* A send that waited for the neighbour would take its three probes of a
+ * second each (the kernel's mcast_solicit, retrans_time): far above this
+ */
+#define FULL_WAIT_MAX_NS	200000000ULL
+
+/* full_ioctl_addr() - set an IPv4 address of an interface by ioctl() */
+static void full_ioctl_addr(int fd, unsigned long req, uint32_t a)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr = { htonl(a) } };
+
+	strcpy(ifr.ifr_name, FULL_IF);
+	memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
+	if (ioctl(fd, req, &ifr))
+		fail_msg("ioctl %lx on %s: %s", req, FULL_IF, strerror(errno));
+}
+
+/* full_tap() - the tap device, up, with its address: the descriptor that
+ * keeps it (nobody reads it, nobody answers ARP)
+ */
+static int full_tap(void)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC), fd;
+
+	if (tap < 0)
+		fail_msg("/dev/net/tun: %s", strerror(errno));
+	strcpy(ifr.ifr_name, FULL_IF);
+	assert_int_equal(ioctl(tap, TUNSETIFF, &ifr), 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	full_ioctl_addr(fd, SIOCSIFADDR, FULL_HOST);
+	full_ioctl_addr(fd, SIOCSIFNETMASK, FULL_MASK);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, FULL_IF);
+	assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+	return tap;
+}
+
+/* full_pkt() - a 1000-byte UDP datagram to the peer no one resolves, in a
+ * send slot
+ */
+static void full_pkt(struct raw *r, const uint8_t *payload, size_t len)
+{
+	struct raw_out *o = raw_out_slot(r);
+
+	memset(o, 0, sizeof(*o));
+	ip_build(o->hdr, 20, 20 + 8 + len, IPPROTO_UDP, FULL_HOST, FULL_PEER,
+		 1, 0, 64);
+	udp_build(o->hdr + 20, 40000, 9, len);
+	o->iov[0].iov_base = o->hdr;
+	o->iov[0].iov_len = 20 + 8;
+	o->iov[1].iov_base = iov_const(payload);
+	o->iov[1].iov_len = len;
+	o->dst.sin_family = AF_INET;
+	o->dst.sin_addr.s_addr = htonl(FULL_PEER);
+	r->nout++;
+}
+
+/* ns_now() - CLOCK_MONOTONIC, nanoseconds */
+static uint64_t ns_now(void)
+{
+	struct timespec ts;
+
+	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A full send buffer never holds the loop: packets to a neighbour that
+ * doesn't answer ARP stay charged to the raw socket while the kernel
+ * resolves it, so after a few the socket is full. The batch's flush then
+ * returns at once, every packet it couldn't send counted as
+ * host-queue-full (none as send-failed), and a single send says EAGAIN
+ * at once too. A blocking socket waited here for the neighbour to fail,
+ * seconds.
+ */
+static void test_send_full(void **state)
+{
+	static uint8_t payload[1000];
+	struct loop *l = *state;
+	struct ctx *c = &l->c;
+	struct raw saved = c->fwd.raw;
+	struct iovec iov[2];
+	int v = FULL_SNDBUF, tap, i, ret;
+	uint64_t t0, spent;
+
+	if (unit_netns("test_raw"))
+		fail_msg("a full send buffer needs a network namespace (root)");
+	tap = full_tap();
+	assert_int_equal(raw_init(&c->fwd.raw, false), 0);
+	assert_int_equal(setsockopt(c->fwd.raw.fd_send, SOL_SOCKET,
+				    SO_SNDBUF, &v, sizeof(v)), 0);
+	memset(c->drops, 0, sizeof(c->drops));
+
+	for (i = 0; i < RAW_BATCH; i++)
+		full_pkt(&c->fwd.raw, payload, sizeof(payload));
+	t0 = ns_now();
+	fwd_flush(c);
+	spent = ns_now() - t0;
+	print_message("flush of %d: %llu ns, %llu host-queue-full\n",
+		      RAW_BATCH, (unsigned long long)spent,
+		      (unsigned long long)c->drops[DROP_HOST_FULL]);
+	assert_int_equal(c->fwd.raw.nout, 0);
+	assert_true(spent < FULL_WAIT_MAX_NS);
+	assert_true(c->drops[DROP_HOST_FULL] >= RAW_BATCH / 2);
+	assert_int_equal(c->drops[DROP_SEND], 0);
+
+	/* One packet at once, outside the batch: refused at once too */
+	full_pkt(&c->fwd.raw, payload, sizeof(payload));
+	c->fwd.raw.nout = 0;
+	memcpy(iov, c->fwd.raw.out[0].iov, sizeof(iov));
+	t0 = ns_now();
+	ret = raw_send(&c->fwd.raw, iov, 2, htonl(FULL_PEER));
+	assert_true(ns_now() - t0 < FULL_WAIT_MAX_NS);
+	assert_int_equal(ret, -EAGAIN);
+	assert_true(raw_full(-ret));
+	assert_int_equal(raw_drop_why(ret), DROP_HOST_FULL);
+	assert_int_equal(raw_drop_why(-EPERM), DROP_SEND);
+
+	raw_close(&c->fwd.raw);
+	close(tap);
+	c->fwd.raw = saved;
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, rig_setup, rig_teardown)
@@ -1421,8 +1560,9 @@ int main(void)
 		T6(test_icmp6),
 		T6(test_short6),
 		L(test_send_batch_families),
-		/* The last: it moves the program to a namespace of its own */
+		/* The last: they move the program to a namespace of its own */
 		L(test_raw6_header),
+		L(test_send_full),
 	};
 #undef L
 #undef T6
