@@ -333,6 +333,60 @@ void fwd_forget(struct ctx *c)
 }
 
 /**
+ * typedef fwd_flow_pred - tells whether fwd_release_where() ends a flow
+ * @c:		context
+ * @f:		the flow
+ * @arg:	what the caller passed on
+ *
+ * Return: true to end it
+ */
+typedef bool (*fwd_flow_pred)(const struct ctx *c, const struct flow *f,
+			      const void *arg);
+
+/**
+ * fwd_release_where() - end every flow a predicate picks
+ * @c:		context
+ * @pred:	the predicate
+ * @arg:	passed to it
+ * @why:	for the trace
+ *
+ * Return: number of flows ended
+ */
+static uint32_t fwd_release_where(struct ctx *c, fwd_flow_pred pred,
+				  const void *arg, const char *why)
+{
+	struct conntrack *ct = &c->fwd.ct;
+	uint32_t n = 0, idx, next;
+	int s;
+
+	for (s = 0; ct->flows && s < CT_STATES; s++) {
+		for (idx = ct->aging[s].head; idx != FLOW_NONE; idx = next) {
+			next = ct->flows[idx].next;
+			if (!pred(c, &ct->flows[idx], arg))
+				continue;
+			fwd_release(c, idx, why);
+			n++;
+		}
+	}
+	return n;
+}
+
+/**
+ * fwd_from_addr() - fwd_flow_pred: the flow leaves from an address
+ * @c:		context
+ * @f:		the flow
+ * @arg:	union inany_addr, the host's address
+ *
+ * Return: true if its host side's own address is @arg
+ */
+static bool fwd_from_addr(const struct ctx *c, const struct flow *f,
+			  const void *arg)
+{
+	(void)c;
+	return inany_equals(&fwd_host_side(f)->oaddr, arg);
+}
+
+/**
  * fwd_addr_gone() - end the flows that leave from a host address gone
  * @c:		context
  * @addr:	the host's old address
@@ -341,22 +395,8 @@ void fwd_forget(struct ctx *c)
  */
 uint32_t fwd_addr_gone(struct ctx *c, const union inany_addr *addr)
 {
-	struct conntrack *ct = &c->fwd.ct;
-	uint32_t n = 0, idx, next;
-	int s;
-
-	for (s = 0; ct->flows && s < CT_STATES; s++) {
-		for (idx = ct->aging[s].head; idx != FLOW_NONE; idx = next) {
-			const struct flow *f = &ct->flows[idx];
-
-			next = f->next;
-			if (!inany_equals(&fwd_host_side(f)->oaddr, addr))
-				continue;
-			fwd_release(c, idx, "the host's address changed");
-			n++;
-		}
-	}
-	return n;
+	return fwd_release_where(c, fwd_from_addr, addr,
+				 "the host's address changed");
 }
 
 /**
@@ -481,6 +521,23 @@ static bool fwd_dst_host(const struct ctx *c, const union inany_addr *dst)
 }
 
 /**
+ * fwd_to_host() - fwd_flow_pred: the guest opened the flow toward an
+ *		   address of the host's
+ * @c:		context
+ * @f:		the flow
+ * @arg:	unused
+ *
+ * Return: true if so
+ */
+static bool fwd_to_host(const struct ctx *c, const struct flow *f,
+			const void *arg)
+{
+	(void)arg;
+	return f->pif[INISIDE] == PIF_TAP &&
+	       fwd_dst_host(c, &fwd_host_side(f)->eaddr);
+}
+
+/**
  * fwd_confine_flows() - end the guest's flows to what became the host's
  *			 own address
  * @c:		context, the host's new addresses set
@@ -493,23 +550,8 @@ static bool fwd_dst_host(const struct ctx *c, const union inany_addr *dst)
  */
 uint32_t fwd_confine_flows(struct ctx *c)
 {
-	struct conntrack *ct = &c->fwd.ct;
-	uint32_t n = 0, idx, next;
-	int s;
-
-	for (s = 0; ct->flows && s < CT_STATES; s++) {
-		for (idx = ct->aging[s].head; idx != FLOW_NONE; idx = next) {
-			const struct flow *f = &ct->flows[idx];
-
-			next = f->next;
-			if (f->pif[INISIDE] != PIF_TAP ||
-			    !fwd_dst_host(c, &fwd_host_side(f)->eaddr))
-				continue;
-			fwd_release(c, idx, "its peer is the host's address");
-			n++;
-		}
-	}
-	return n;
+	return fwd_release_where(c, fwd_to_host, NULL,
+				 "its peer is the host's address");
 }
 
 /**

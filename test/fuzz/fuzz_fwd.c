@@ -2245,6 +2245,41 @@ NOCOV static bool to_ndp_or_dhcpv6(const struct ctx *c,
 }
 
 /**
+ * confined4() - tell whether merd refuses the guest an IPv4 destination
+ *		 as confined (fwd.c): link-local, unless allowed
+ * @c:		context
+ * @dst:	destination, network order
+ *
+ * Return: true if so
+ */
+NOCOV static bool confined4(const struct ctx *c, uint32_t dst)
+{
+	int i;
+
+	if ((ntohl(dst) & 0xffff0000) != 0xa9fe0000)	/* 169.254/16 */
+		return false;
+	for (i = 0; i < c->opts.ll_allow_n; i++)
+		if (c->opts.ll_allow[i].s_addr == dst)
+			return false;
+	return true;
+}
+
+/**
+ * confined6() - tell whether merd refuses the guest an IPv6 destination
+ *		 as confined (fwd.c): link-local, or the router without
+ *		 the gateway mapping
+ * @c:		context
+ * @dst:	destination
+ *
+ * Return: true if so
+ */
+NOCOV static bool confined6(const struct ctx *c, const struct in6_addr *dst)
+{
+	return IN6_IS_ADDR_LINKLOCAL(dst) ||
+	       (c->opts.no_map_gw && IN6_ARE_ADDR_EQUAL(dst, &c->guest6.gw));
+}
+
+/**
  * guest_chunk6() - an IPv6 packet from the guest
  * @c:		context
  * @t:		chunk kind and flags
@@ -2311,8 +2346,12 @@ static void guest_chunk6(struct ctx *c, uint8_t t, const uint8_t *p,
 	    (idx = flow_find(c, ip.proto, PIF_TAP, &k, &side)) != FLOW_NONE)
 		fm6_note(c, &ip, idx);
 
-	/* As for IPv4: only a full table, or no port left, refuses */
-	if (chk.refused && c->fwd.ct.count < c->fwd.ct.max &&
+	/* As for IPv4: only a full table, or no port left, refuses, but for
+	 * confined destinations (fwd.c: link-local, the router without the
+	 * mapping)
+	 */
+	if (chk.refused && !(parsed && confined6(c, &ip.dst.a6)) &&
+	    c->fwd.ct.count < c->fwd.ct.max &&
 	    c->fwd.ports.nclaimed < c->fwd.ports.max_claimed)
 		FAIL("a new IPv6 flow was refused with %u of %u flows, %u of "
 		     "%u port blocks claimed (clock %u)", c->fwd.ct.count,
@@ -2398,7 +2437,8 @@ static void guest_chunk(struct ctx *c, uint8_t t, const uint8_t *p,
 	 * live with no block left to claim, refuses a flow: the harness holds
 	 * no block's first port
 	 */
-	if (chk.refused && c->fwd.ct.count < c->fwd.ct.max &&
+	if (chk.refused && !(parsed && confined4(c, inany_v4(&ip.dst))) &&
+	    c->fwd.ct.count < c->fwd.ct.max &&
 	    c->fwd.ports.nclaimed < c->fwd.ports.max_claimed)
 		FAIL("a new flow was refused with %u of %u flows, %u of %u "
 		     "port blocks claimed (clock %u)", c->fwd.ct.count,
