@@ -28,6 +28,9 @@ pytestmark = pytest.mark.forwarding
 
 GUEST_MAC = "52:54:00:12:34:56"
 REMOTE = netns.REMOTE_ADDR
+# A port range of whole blocks (port.h: PORT_BLOCK) for the filter test
+PORTS_LO = 61000
+PORT_BLOCK = 256
 
 
 def capture(topo, also=()):
@@ -475,7 +478,10 @@ def test_icmp_errors_reach_merd_only_for_its_flows(topo, start):
     merd's claimed block reaches merd (which, finding no flow, says so and
     drops it); one quoting a port outside merd's range never reaches it; and
     one about a live flow reaches the guest."""
-    m = start("--trace", guest=False)
+    # A range of known blocks: the stranger's port must be in the flow's
+    # block (ports are drawn at random, RFC 6056), so its neighbour there
+    m = start("--trace", "--ports", "%d-%d" % (PORTS_LO, PORTS_LO + 4 * PORT_BLOCK - 1),
+              guest=False)
     c = StreamClient(m.sock)
     # Bound, so that the remote itself doesn't answer with an error
     srv = sock_in(topo.remote, kind=socket.SOCK_DGRAM)
@@ -484,13 +490,14 @@ def test_icmp_errors_reach_merd_only_for_its_flows(topo, start):
                        UDP(sport=4600, dport=7600) / b"flow", topo.host_mac))
     hport = int(m.wait_log(r"flow \d+: UDP \S+ from guest port 4600, host port (\d+)")
                 .group(1))
+    near = hport + 1 if (hport - PORTS_LO) % PORT_BLOCK != PORT_BLOCK - 1 else hport - 1
     # From the remote, in this order: outside merd's range, in its block
     # without a flow, about the live flow
     script = ("from scapy.all import IP,UDP,ICMP,send\n"
               "for p in (40000, %d, %d):\n"
               "    q=IP(src='%s',dst='%s')/UDP(sport=p,dport=7600)/b'flow'\n"
               "    send(IP(src='%s',dst='%s')/ICMP(type=3,code=3)/q,verbose=0)\n"
-              % (hport + 1, hport, netns.HOST_ADDR, REMOTE, REMOTE, netns.HOST_ADDR))
+              % (near, hport, netns.HOST_ADDR, REMOTE, REMOTE, netns.HOST_ADDR))
     topo.remote.run([PY, "-c", script])
     errs = [Ether(f) for f in c.recv_frames(1.5) if Ether(f).haslayer(ICMP)]
     c.close()
@@ -498,6 +505,6 @@ def test_icmp_errors_reach_merd_only_for_its_flows(topo, start):
     assert [(p[UDPerror].sport, p[UDPerror].dport) for p in errs] == [(4600, 7600)], \
         [p.summary() for p in errs]
     m.wait_log(r"no flow for ICMP type 3 from %s about protocol 17 to %s:7600 from host "
-               r"port %d" % (REMOTE, REMOTE, hport + 1))
+               r"port %d" % (REMOTE, REMOTE, near))
     assert "from host port 40000" not in m.log(), "the filter let a stranger's error through"
     assert len(re.findall(r"no flow for ICMP", m.log())) == 1
