@@ -37,12 +37,16 @@
  *
  * DOC: Flow lifecycle and host ports
  *
- * A new flow's host port is picked as RFC 6056's algorithm 4 does: a keyed
- * hash of the peer (address, port, protocol) gives an offset into merd's
- * claimed ports, and a per-destination counter moves it on by each port
- * taken. So consecutive flows to one peer take consecutive places, the
- * ones used longest ago, and a port is free for this peer unless a flow to
- * this very peer holds it: one lookup per try, no system call. A port
+ * A new flow's host port is picked as RFC 6056's algorithm 1 (3.3.1) does:
+ * from a random place among merd's claimed ports, the first one free
+ * toward the peer. So consecutive flows, to one peer or many, show no
+ * sequence an off-path attacker could follow (RFC 5452 asks it of a
+ * resolver's source ports, which the guest's resolver chose at random and
+ * merd would otherwise undo). A port is free for this peer unless a flow
+ * to this very peer holds it, TIME_WAIT included, which avoids algorithm
+ * 1's one weakness, reusing a tuple the peer still holds: one lookup per
+ * try, no system call, and while less than half the ports toward a peer
+ * are taken, fewer than two tries on average. A port
  * serves any number of flows to different peers (conntrack.c's tuple
  * rule). When merd's claimed ports are all taken for that peer, it claims
  * another block (port.c).
@@ -669,24 +673,19 @@ static bool fwd_reclaim(struct ctx *c)
 }
 
 /**
- * fwd_port_start() - where the search for a host port toward a peer starts
+ * fwd_port_draw() - a random place among the claimed ports to start from
  * @c:		context
- * @proto:	protocol
- * @peer:	the host side of the new flow: the peer, and our address
- * @ctr:	set to the destination's counter (RFC 6056 3.3.4, table[])
  *
- * Return: F(peer) + table[G(peer)], to be taken modulo the ports claimed
+ * SipHash of a counter under a key from getrandom() at start: as good as
+ * getrandom() for an observer, with no system call per flow.
+ *
+ * Return: 32 random bits, to be taken modulo the ports claimed
  */
-static uint32_t fwd_port_start(struct ctx *c, uint8_t proto,
-			       const struct flowside *peer, uint32_t **ctr)
+static uint32_t fwd_port_draw(struct ctx *c)
 {
-	uint64_t m[3], h;
+	uint64_t n = c->fwd.port_draws++;
 
-	m[0] = (uint64_t)proto | (uint64_t)peer->eport << 8;
-	memcpy(&m[1], &peer->eaddr, sizeof(peer->eaddr));
-	h = siphash_words(m, ARRAY_SIZE(m), c->fwd.port_key);
-	*ctr = &c->fwd.port_ctr[(h >> 32) % FWD_PORT_CTRS];
-	return (uint32_t)h + **ctr;
+	return (uint32_t)siphash_words(&n, 1, c->fwd.port_key);
 }
 
 /**
@@ -708,10 +707,10 @@ static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
 {
 	struct ports *p = &c->fwd.ports;
 	enum port_class cls = fwd_port_class(proto);
-	uint32_t *ctr, start, i, idx;
+	uint32_t start, i, idx, tries;
 	uint16_t port;
 
-	start = fwd_port_start(c, proto, hs, &ctr);
+	start = fwd_port_draw(c);
 	for (;;) {
 		uint32_t n = port_count(p);
 		bool more = port_claimable(p, c->now);
@@ -719,15 +718,15 @@ static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
 		uint16_t best_port = 0;
 
 		*victim = FLOW_NONE;
-		for (i = 0; i < n; i++) {
+		for (i = tries = 0; i < n; i++) {
 			port = port_nth(p, cls, (start + i) % n);
-			if (!port)
+			if (!port)	/* past a short last block, or not ours */
 				continue;
+			tries++;
 			hs->oport = port;
 			idx = ct_lookup(&c->fwd.ct, proto, PIF_HOST, hs, NULL);
 			if (idx == FLOW_NONE) {
 				*victim = FLOW_NONE;
-				*ctr += i + 1;
 				return 0;
 			}
 			if (fwd_rank(&c->fwd.ct.flows[idx]) != FWD_RANK_LIVE &&
@@ -736,7 +735,7 @@ static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
 				best_port = port;
 				*victim = idx;
 			}
-			if (!more && best && i + 1 >= FWD_PROBE_FREE)
+			if (!more && best && tries >= FWD_PROBE_FREE)
 				break;
 		}
 		if (more && !port_claim(p, c->now)) {
@@ -746,7 +745,6 @@ static int fwd_port_pick(struct ctx *c, uint8_t proto, struct flowside *hs,
 		if (!best)
 			return -ENOSPC;
 		hs->oport = best_port;
-		*ctr += i + 1;
 		return 0;
 	}
 }
@@ -961,9 +959,9 @@ static int fwd_track(struct ctx *c, uint32_t idx, unsigned int side,
 	switch (f->proto) {
 	case IPPROTO_TCP:
 		if (ct_tcp_track(f, side, l4, &s)) {
-			trace(c, "flow %u: TCP segment from the %s out of the "
-			      "window, dropped", idx,
-			      f->pif[side] == PIF_TAP ? "guest" : "peer");
+			drop(c, DROP_WINDOW, "flow %u: TCP segment from the %s "
+			     "out of the window, dropped", idx,
+			     f->pif[side] == PIF_TAP ? "guest" : "peer");
 			return -1;
 		}
 		break;

@@ -43,9 +43,6 @@ struct fwd_frag6 {
 	uint32_t expires;
 };
 
-/* Counters of the per-destination port offsets (RFC 6056 3.3.4) */
-#define FWD_PORT_CTRS	256
-
 /**
  * struct fwd - forwarding state
  * @ct:		connection tracking
@@ -56,8 +53,8 @@ struct fwd_frag6 {
  * @ip_id:	IPv4 identification for packets merd builds itself
  * @frag6_id:	IPv6 fragment identification for datagrams merd cuts
  * @frag6:	the guest's IPv6 datagrams in fragments, by first fragment
- * @port_key:	secret for the port offsets (RFC 6056 3.3.4: F and G)
- * @port_ctr:	per-destination port counters (RFC 6056 3.3.4: table[])
+ * @port_key:	secret of the host port draws (RFC 6056 3.3.1)
+ * @port_draws:	draws made so far: what the next one hashes
  * @rules:	ports forwarded to the guest (-t, -u)
  */
 struct fwd {
@@ -70,7 +67,7 @@ struct fwd {
 	uint32_t frag6_id;
 	struct fwd_frag6 frag6[FWD_FRAG6_MAX];
 	uint64_t port_key[2];
-	uint32_t port_ctr[FWD_PORT_CTRS];
+	uint64_t port_draws;
 	struct fwdrules rules;
 };
 

@@ -225,7 +225,8 @@ def test_host_program_holds_guest_source_port(topo, leased, wire):
 @pytest.mark.parametrize("held", [PORTS_LO, PORTS_LO + 1], ids=["block-port", "flow-port"])
 def test_host_program_holds_port_in_merd_range(topo, start, held):
     """A host program holds, before merd starts, a port of merd's range:
-    the port that marks the first block's claim, or the first flow port.
+    the port that marks the first block's claim, or another port of that
+    block, which any flow could draw.
     merd leaves it alone; the guest's connections, even from that same
     port number, work; the host program keeps its port and keeps serving."""
     prog = EchoServer(topo.host, "0.0.0.0", held).proc
