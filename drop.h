@@ -30,6 +30,9 @@
  *			dropped rather than waited for
  * @DROP_CONFINED:	to a link-local address, or to one of the host's
  *			own other than through the gateway mapping
+ * @DROP_WINDOW:	a TCP segment outside the window seen on its flow
+ *			(Linux conntrack's tcp_in_window()): a spoofed RST or
+ *			FIN never ends a flow
  * @DROP_MAX:		number of reasons
  */
 enum drop_why {
@@ -46,6 +49,7 @@ enum drop_why {
 	DROP_GUEST_FULL,
 	DROP_HOST_FULL,
 	DROP_CONFINED,
+	DROP_WINDOW,
 	DROP_MAX,
 };
 

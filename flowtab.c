@@ -55,6 +55,7 @@ const char *const drop_name[DROP_MAX] = {
 	[DROP_GUEST_FULL]	= "guest-queue-full",
 	[DROP_HOST_FULL]	= "host-queue-full",
 	[DROP_CONFINED]		= "confined",
+	[DROP_WINDOW]		= "out-of-window",
 };
 
 /**

@@ -124,6 +124,15 @@ class Merd:
         return wait_for(lambda: re.search(pattern, self.log()), timeout,
                         "merd log line /%s/" % pattern)
 
+    def drops(self, timeout=10):
+        """merd's drop counters by reason, from a new SIGUSR1 summary."""
+        before = len(re.findall(r"drops: ", self.log()))
+        self.proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: len(re.findall(r"drops: ", self.log())) > before, timeout,
+                 "merd's drops line")
+        line = re.findall(r"drops: .*", self.log())[-1]
+        return dict((k, int(v)) for k, v in re.findall(r"([a-z-]+) (\d+)", line))
+
     def exit_status(self, timeout=10):
         try:
             return self.proc.wait(timeout=timeout)

@@ -13,7 +13,6 @@ gets while merd runs is refused too, and --allow-link-local lets one
 link-local address through."""
 
 import re
-import signal
 import subprocess
 
 import pytest
@@ -112,13 +111,6 @@ def confined(topo6, start):
         s.close()
 
 
-def drops(merd):
-    """merd's drop counters, by reason, from its SIGUSR1 summary."""
-    merd.proc.send_signal(signal.SIGUSR1)
-    line = merd.wait_log(r"drops: .*").group(0)
-    return dict((k, int(v)) for k, v in re.findall(r"([a-z-]+) (\d+)", line))
-
-
 def test_the_host_reaches_them(confined):
     """The topology is sound: the host itself reaches every server (so what
     the guest doesn't reach, merd refused)."""
@@ -149,7 +141,7 @@ def test_link_local_and_host_addresses_refused(confined):
     assert servers["remote6"].peers.get(timeout=5)[0] == netns.HOST_ADDR6
     for s in ("metadata", "docker4", "docker6"):
         assert servers[s].peers.empty(), s
-    assert drops(m).get("confined", 0) >= 4
+    assert m.drops().get("confined", 0) >= 4
 
 
 def test_new_host_address_refused(confined):

@@ -24,7 +24,6 @@ import pytest
 from netns import HOST_ADDR, REMOTE_ADDR, readline_within, sock_in
 from peers import PY, EchoServer
 
-pytestmark = pytest.mark.forwarding
 
 # Every state a spoofed segment could move a flow to expires within this
 # (--timeout); the test waits longer than that before trying the flow again
