@@ -150,6 +150,19 @@ static int pidfile_write(const struct ctx *c, pid_t pid)
 }
 
 /**
+ * pidfile_why() - what to say when the --pid file couldn't be written
+ * @e:		errno of pidfile_write()
+ *
+ * Return: a reason for the user, the kernel's but for a symbolic link
+ */
+static const char *pidfile_why(int e)
+{
+	if (e == ELOOP)
+		return "it is a symbolic link, which merd never follows";
+	return strerror(e);
+}
+
+/**
  * pidfile_dir_open() - keep the --pid file's directory at hand
  * @c:		context
  *
@@ -219,7 +232,7 @@ static void daemonise(struct ctx *c)
 
 			kill(pid, SIGTERM);
 			die("can't write PID file %s: %s", c->opts.pidfile,
-			    strerror(e));
+			    pidfile_why(e));
 		}
 		_exit(EXIT_SUCCESS);
 	}
@@ -706,7 +719,7 @@ int main(int argc, char **argv)
 	if (c.opts.foreground) {
 		if (pidfile_write(&c, getpid()))
 			die("can't write PID file %s: %s", c.opts.pidfile,
-			    strerror(errno));
+			    pidfile_why(errno));
 	} else {
 		daemonise(&c);
 		log_init(c.opts.debug, true);

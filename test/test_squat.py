@@ -296,7 +296,8 @@ def test_root_dir_unfit_is_refused(topo, root_sock_dir):
 def test_pid_file_symlink_refused(topo):
     """--pid through a symbolic link: refused in one line, exit 1, the file
     it points to untouched, in the foreground and in the background; a
-    root merd's PID file is the user's it serves as."""
+    root merd's PID file stays root's, so that the user it serves as can't
+    rewrite it."""
     target = os.path.join(topo.tmp, "target")
     with open(target, "w") as f:
         f.write("keep me\n")
@@ -308,7 +309,8 @@ def test_pid_file_symlink_refused(topo):
         # (after the start-up lines: the PID file is written once merd serves)
         assert p.returncode == 1
         assert [x for x in p.stderr.splitlines() if "PID file" in x] == [
-            "merd: can't write PID file %s: Too many levels of symbolic links" % link], \
+            "merd: can't write PID file %s: it is a symbolic link, which merd never "
+            "follows" % link], \
             p.stderr
         assert p.stderr.splitlines()[-1].startswith("merd: can't write PID file")
         assert open(target).read() == "keep me\n"
