@@ -568,7 +568,7 @@ static inline void fuzz_fwd_reset(struct ctx *c)
 	p->retry = 0;
 	p->blocks[0].idle = FUZZ_NOW;
 	p->ping = true;
-	memset(c->fwd.port_ctr, 0, sizeof(c->fwd.port_ctr));
+	c->fwd.port_draws = 0;
 	c->fwd.ip_id = 0;
 	c->fwd.frag6_id = 0;
 	c->fwd.raw.nout = 0;

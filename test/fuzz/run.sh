@@ -7,12 +7,13 @@
 #
 # Builds test/fuzz/build/fuzz_{tap,fwd,dhcp,arp,conntrack,ip6,ndp,dhcpv6,
 # fwdrule} with clang, libFuzzer, AddressSanitizer and UBSan (no recovery:
-# any report is a crash). Then, for each harness:
+# any report is a crash). Then:
 #
-# 1. replays every input of its saved corpus, test/fuzz/corpus/NAME/, and
+# 1. for each harness, replays every input of its saved corpus, test/fuzz/corpus/NAME/, and
 #    of test/fuzz/crashes/NAME-* (inputs that once failed, each on its own):
 #    each must pass, so a regression fails the run;
-# 2. fuzzes it for SECONDS, starting from a copy of the saved corpus in
+# 2. fuzzes each for SECONDS, FUZZ_JOBS of them at a time (default 1),
+#    starting from a copy of the saved corpus in
 #    test/fuzz/build/corpus_NAME/, which keeps what earlier runs found: new
 #    inputs stay there, the saved corpus isn't touched (README.md: how to
 #    refresh it).
@@ -70,10 +71,45 @@ replay() {
 	return 1
 }
 
+# fuzz NAME: fuzz fuzz_NAME for $secs seconds from its saved corpus and
+# what earlier runs found; print one line; return 1 on a crash
+fuzz() {
+	local h=$1 saved=$corpus_dir/$1 corpus=$build/corpus_$1
+	local log=$build/fuzz_$1.log rc runs rate last cov ft corp unit
+
+	mkdir -p "$corpus"
+	find "$saved" -type f -exec cp -p {} "$corpus"/ \; 2>/dev/null
+
+	# shellcheck disable=SC2086
+	run_harness "$h" -max_total_time="$secs" -max_len="${MAXLEN[$h]}" \
+		-timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$build/fuzz_$h-" ${FUZZ_FLAGS:-} \
+		"$corpus" >"$log" 2>&1
+	rc=$?
+
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+	corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
+
+	if [ $rc -ne 0 ]; then
+		unit=$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$log" |
+			head -n 1)
+		echo "fuzz_$h: CRASH after ${runs:-?} runs:" \
+			"${unit:-no input saved} (log: $log)"
+		return 1
+	else
+		echo "fuzz_$h: ok: ${runs:-?} runs in ${secs}s," \
+			"${rate:-?} exec/s, cov ${cov:-?} ft ${ft:-?}," \
+			"corpus ${corp:-?}"
+	fi
+	return 0
+}
+
 for h in $built; do
 	saved=$corpus_dir/$h
-	corpus=$build/corpus_$h
-	log=$build/fuzz_$h.log
 	: >"$build/fuzz_$h.replay"
 
 	# Saved inputs: the corpus at once (the first failure stops it), and
@@ -99,36 +135,23 @@ for h in $built; do
 	else
 		fail=1
 	fi
-
-	[ "$secs" -gt 0 ] || continue
-	mkdir -p "$corpus"
-	[ ${#inputs[@]} -eq 0 ] || cp -p "${inputs[@]}" "$corpus"/
-
-	# shellcheck disable=SC2086
-	run_harness "$h" -max_total_time="$secs" -max_len="${MAXLEN[$h]}" \
-		-timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$build/fuzz_$h-" ${FUZZ_FLAGS:-} \
-		"$corpus" >"$log" 2>&1
-	rc=$?
-
-	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
-	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
-	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-	corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
-
-	if [ $rc -ne 0 ]; then
-		unit=$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$log" |
-			head -n 1)
-		echo "fuzz_$h: CRASH after ${runs:-?} runs:" \
-			"${unit:-no input saved} (log: $log)"
-		fail=1
-	else
-		echo "fuzz_$h: ok: ${runs:-?} runs in ${secs}s," \
-			"${rate:-?} exec/s, cov ${cov:-?} ft ${ft:-?}," \
-			"corpus ${corp:-?}"
-	fi
 done
+
+# Fuzzing: FUZZ_JOBS harnesses at a time (default 1), each line printed
+# as its harness ends, a failure marked by a file (wait -n can miss the
+# status of a job that ended before it was called)
+if [ "$secs" -gt 0 ]; then
+	rm -f "$build"/fuzz_*.failed
+	for h in $built; do
+		while [ "$(jobs -rp | wc -l)" -ge "${FUZZ_JOBS:-1}" ]; do
+			wait -n
+		done
+		{ fuzz "$h" || : >"$build/fuzz_$h.failed"; } &
+	done
+	wait
+	for h in $built; do
+		[ ! -e "$build/fuzz_$h.failed" ] || fail=1
+	done
+fi
 
 exit $fail
