@@ -49,7 +49,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
 .PHONY: all clean install uninstall check unit integration e2e deps demo \
-	cppcheck clang-tidy fuzz bench deb
+	integration-shared integration-solo cppcheck clang-tidy fuzz bench deb
 
 all: merd qrap
 
@@ -199,8 +199,18 @@ unit: $(UNIT_TESTS)
 deps:
 	test/deps.sh
 
+PYTEST = $(PYTHON) -m pytest -v -rfExX --durations=15
+
 integration: all test/merd-san test/pump
-	$(PYTHON) -m pytest -v -rfExX --durations=15 test/
+	$(PYTEST) test/
+
+# check's two parts of it: what may share the CPU with the fuzzers, then
+# the tests marked solo, which compare a rate through merd with the host's
+integration-shared: all test/merd-san test/pump
+	$(PYTEST) -m "not solo" test/
+
+integration-solo: all test/merd-san test/pump
+	$(PYTEST) -m solo test/
 
 test/pump: test/pump.c
 	$(CC) $(CFLAGS) -pthread -o $@ $<
@@ -209,8 +219,10 @@ test/pump: test/pump.c
 # waits on peers and timers most of its time (a whole check here used 13
 # CPU-minutes of the 40 two CPUs had in its 20 minutes), so clang-tidy and
 # the fuzzers (CHECK_FUZZ_SECONDS each, two at a time) run beside it at
-# SCHED_IDLE: they take only the CPU it leaves, so its timing stays as it
-# was, and their lines come once both are done
+# SCHED_IDLE, and their lines come once both are done. Idle priority
+# doesn't make them free: a connection-rate test through merd fell to 64%
+# of the host's rate beside them (140% and 160% alone), so the tests marked
+# solo, which compare such rates, run last, alone
 CHECK_FUZZ_SECONDS ?= 90
 
 check: deps
@@ -221,13 +233,14 @@ check: deps
 	@chrt --idle 0 $(MAKE) -s -j2 clang-tidy fuzz \
 		FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) FUZZ_JOBS=2 \
 		>test/beside.log 2>&1 & beside=$$!; \
-	$(MAKE) integration; rc=$$?; \
+	$(MAKE) integration-shared; rc=$$?; \
 	wait $$beside; brc=$$?; \
 	echo "== clang-tidy and the fuzzers, beside the integration suite:"; \
 	cat test/beside.log; \
+	$(MAKE) integration-solo; src=$$?; \
 	[ $$brc -eq 0 ] || echo "== clang-tidy or a fuzzer failed"; \
-	[ $$rc -eq 0 ] || echo "== the integration suite failed"; \
-	[ $$rc -eq 0 ] && [ $$brc -eq 0 ]
+	[ $$rc -eq 0 ] && [ $$src -eq 0 ] || echo "== the integration suite failed"; \
+	[ $$rc -eq 0 ] && [ $$brc -eq 0 ] && [ $$src -eq 0 ]
 
 demo: deps all test/pump
 	test/demo.sh

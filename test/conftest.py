@@ -41,6 +41,8 @@ def pytest_sessionstart(session):
 def pytest_configure(config):
     config.addinivalue_line("markers", "forwarding: run with merd as root and as an "
                             "unprivileged user with README.md's capabilities")
+    config.addinivalue_line("markers", "solo: compares a rate through merd with the host's "
+                            "own: make check runs it alone, after everything else")
 
 
 def pytest_generate_tests(metafunc):

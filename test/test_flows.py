@@ -52,6 +52,7 @@ def churn(ns, seconds, parallel=4):
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.solo
 def test_churn_to_one_server(topo, start):
     """A connect/request/close loop from the guest to one server for 30 s:
     no connection fails, and the rate is within 25% of what the same loop

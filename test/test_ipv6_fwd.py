@@ -548,6 +548,7 @@ def test_wire6_check_flags_host_stack(topo6, leased6, wire6):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.solo
 def test_churn_to_one_server(topo6, leased6):
     """A connect/request/close loop from the guest to one server over IPv6
     for 12 s (tens of thousands of connections, many times merd's host
