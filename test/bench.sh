@@ -34,7 +34,10 @@
 #
 # Usage (root; `make bench` builds first): test/bench.sh
 # Environment: BENCH_TIME (iperf3 seconds, default 4), BENCH_FLOWS (10000),
-# BENCH_REPEAT (rounds for the host's own throughput, median shown: 3).
+# BENCH_REPEAT (rounds for the host's own throughput, median shown: 3),
+# PASST and SLIRP4NETNS (the peers' binaries, default passt and slirp4netns
+# on PATH; measured side by side with merd when there), BENCH_SIDE_ONLY
+# (stop after the side-by-side table).
 # Only namespaces this script creates are touched, and they are removed on
 # exit, whatever happens.
 
@@ -251,6 +254,148 @@ except ValueError:
 printf 'merd bench: %s, kernel %s, %s CPUs, iperf3 %s s per run, %s\n' \
 	"$("$top/merd" --version 2>&1 | head -n1)" "$(uname -r)" "$(nproc)" "$secs" "$(date -u +%FT%TZ)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- side by side: merd, passt, slirp4netns ---------------------------------
+# The same topology, guest and measurements for each daemon in turn, every
+# row one daemon after the other, so that what else runs on the machine
+# falls on all alike; merd's ratio to each peer is printed. merd and passt
+# serve the guest through the same pump and are configured by the guest's
+# DHCP client and their router advertisements; slirp4netns (which only
+# speaks to a tap device) configures the guest's tap itself. A peer that
+# isn't installed is left out.
+peer_py="$top/test/tcp_peer.py"
+passt_bin=${PASST:-$(command -v passt || true)}
+slirp_bin=${SLIRP4NETNS:-$(command -v slirp4netns || true)}
+daemons=merd
+[ -n "$passt_bin" ] && [ -x "$passt_bin" ] && daemons+=" passt"
+[ -n "$slirp_bin" ] && [ -x "$slirp_bin" ] && daemons+=" slirp"
+dpid=
+
+# start_daemon NAME GUEST-MTU: NAME serving the guest, the guest configured
+start_daemon() {
+	case $1 in
+	merd)
+		start_merd -m "$2"
+		dpid=$merd_pid
+		start_guest "$2"
+		;;
+	passt)
+		ip netns exec "$host" "$passt_bin" -f -s "$sock" -m "$2" \
+			>"$tmp/passt.log" 2>&1 &
+		dpid=$!
+		pids+=("$dpid")
+		wait_until 10 test -S "$sock" || die "passt didn't start: $(cat "$tmp/passt.log")"
+		start_guest "$2"
+		;;
+	slirp)
+		ip netns exec "$guest" sleep 3600 &
+		pids+=($!)
+		ip netns exec "$host" "$slirp_bin" --configure --mtu="$2" \
+			--disable-host-loopback --enable-ipv6 "$!" tap0 \
+			>"$tmp/slirp.log" 2>&1 &
+		dpid=$!
+		pids+=("$dpid")
+		wait_until 10 guest_has 10.0.2.100 ||
+			die "slirp4netns didn't configure the guest: $(cat "$tmp/slirp.log")"
+		wait_until 15 guest6_ready || true
+		;;
+	esac
+}
+guest_has() { n "$guest" ip -4 addr show dev tap0 2>/dev/null | grep -q "inet $1/"; }
+
+# stop_daemon: the daemon and everything started for the guest since the
+# topology's servers, the guest's tap gone with them
+stop_daemon() {
+	local p keep=$1
+	merd_pid=
+	for p in "${pids[@]:keep}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]:keep}"; do wait "$p" 2>/dev/null || true; done
+	pids=("${pids[@]:0:keep}")
+	rm -f "$sock"
+	wait_until 10 sh -c "! ip netns exec $guest ip link show tap0 >/dev/null 2>&1" ||
+		die "the guest's tap outlived its daemon"
+}
+
+# rr_us / cps: 1-byte request/response (median microseconds), and
+# connections per second (4 at a time), from the guest for 3 s each
+rr_us() {
+	n "$guest" "$py" "$peer_py" rr "$REMOTE" 7000 3 |
+		$py -c 'import json, sys; r = json.loads(sys.stdin.read())
+print("%.1f" % r["median_us"] if r["median_us"] else "-")'
+}
+cps() {
+	n "$guest" "$py" "$peer_py" churn "$REMOTE" 7000 3 --parallel 4 |
+		$py -c 'import json, sys; r = json.loads(sys.stdin.read())
+print("%.0f" % r["rate"] if not r["errors"] else "%.0f(%d failed)" %
+      (r["rate"], sum(r["errors"].values())))'
+}
+
+# ratio A B [lower]: A / B, "-" where either is missing
+ratio() {
+	$py -c 'import sys
+try:
+    a, b = (float(x.split("(")[0]) for x in sys.argv[1:3])
+    print("%.2f" % (a / b))
+except (ValueError, ZeroDivisionError):
+    print("-")' "$1" "$2"
+}
+
+declare -A side
+for cfg in "1500 1500" "1500 65520"; do
+	read -r link gmtu <<<"$cfg"
+	topology "$link"
+	ip netns exec "$remote" "$py" "$peer_py" serve "$REMOTE" 7000 --quiet >/dev/null 2>&1 &
+	pids+=($!)
+	wait_until 10 port_listening "$remote" 7000 || die "echo server didn't start"
+	base=${#pids[@]}
+	for d in $daemons; do
+		start_daemon "$d" "$gmtu"
+		side["$d $cfg up"]=$(iperf "$guest" | cut -d' ' -f1)
+		side["$d $cfg down"]=$(iperf "$guest" -R | cut -d' ' -f1)
+		side["$d $cfg up6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 | cut -d' ' -f1)
+		side["$d $cfg down6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 -R | cut -d' ' -f1)
+		if [ "$gmtu" = 1500 ]; then
+			side["$d rr"]=$(rr_us)
+			n "$guest" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
+				net.ipv4.tcp_tw_reuse=1
+			side["$d cps"]=$(cps)
+		fi
+		side["$d rss"]=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$dpid/status")
+		stop_daemon "$base"
+	done
+	teardown
+done
+
+echo
+echo "Side by side (${daemons// /, }; the same namespaces, pump and guest), TCP"
+echo "Gbit/s at the receiver, latency in microseconds (median), peak RSS in MiB;"
+echo "merd/peer: above 1 merd is better for throughput and connections, below 1"
+echo "for latency and memory"
+hdr=$(printf '%-34s' "")
+for d in $daemons; do hdr+=$(printf ' %-10s' "$d"); done
+for d in $daemons; do [ "$d" = merd ] || hdr+=$(printf ' %-12s' "merd/$d"); done
+echo "$hdr"
+side_row() {	# LABEL KEY
+	local line d
+	line=$(printf '%-34s' "$1")
+	for d in $daemons; do line+=$(printf ' %-10s' "${side["$d $2"]:--}"); done
+	for d in $daemons; do
+		[ "$d" = merd ] || line+=$(printf ' %-12s' "$(ratio "${side["merd $2"]:--}" "${side["$d $2"]:--}")")
+	done
+	echo "$line"
+}
+side_row "guest->remote, MTU 1500" "1500 1500 up"
+side_row "remote->guest, MTU 1500" "1500 1500 down"
+side_row "guest->remote, guest MTU 65520" "1500 65520 up"
+side_row "remote->guest, guest MTU 65520" "1500 65520 down"
+side_row "IPv6 guest->remote, MTU 1500" "1500 1500 up6"
+side_row "IPv6 remote->guest, MTU 1500" "1500 1500 down6"
+side_row "IPv6 guest->remote, guest 65520" "1500 65520 up6"
+side_row "IPv6 remote->guest, guest 65520" "1500 65520 down6"
+side_row "request/response 1 byte (us)" "rr"
+side_row "connections/s (3 s, 4 at a time)" "cps"
+side_row "peak RSS (MiB)" "rss"
+[ -z "${BENCH_SIDE_ONLY:-}" ] || exit 0
 
 # ---- guest <-> remote through merd ---------------------------------------
 declare -A res

@@ -14,6 +14,10 @@
         FIN. With --hold, a "holding" line is printed once everything was
         checked and the connections stay open until a line arrives on stdin.
         Prints one JSON line with the results.
+    tcp_peer.py rr ADDR PORT SECONDS
+        one connection, TCP_NODELAY: for SECONDS, one byte sent, its echo
+        awaited, again; prints one JSON line: exchanges, and the median and
+        mean round trip in microseconds.
     tcp_peer.py connect ADDR PORT [--timeout S]
         one connect(); prints one JSON line: its outcome and how long it took.
     tcp_peer.py churn ADDR PORT SECONDS [--parallel K]
@@ -293,6 +297,28 @@ def churn(args):
                       "rate": done / elapsed}), flush=True)
 
 
+def rr(args):
+    """1-byte request/response on one connection for args.seconds."""
+    s = socket.create_connection(sockaddr(args.addr, args.port), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    times = []
+    deadline = time.monotonic() + args.seconds
+    while True:
+        t0 = time.monotonic()
+        if t0 >= deadline:
+            break
+        s.send(b"x")
+        if s.recv(1) != b"x":
+            break
+        times.append(time.monotonic() - t0)
+    s.close()
+    times.sort()
+    print(json.dumps({"exchanges": len(times),
+                      "median_us": times[len(times) // 2] * 1e6 if times else None,
+                      "mean_us": sum(times) / len(times) * 1e6 if times else None}),
+          flush=True)
+
+
 def connect(args):
     s = socket.socket(family(args.addr), socket.SOCK_STREAM)
     s.settimeout(args.timeout)
@@ -331,6 +357,10 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("seconds", type=float)
     p.add_argument("--parallel", type=int, default=4)
+    p = sub.add_parser("rr")
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("seconds", type=float)
     p = sub.add_parser("connect")
     p.add_argument("addr")
     p.add_argument("port", type=int)
@@ -338,7 +368,7 @@ def main():
     args = ap.parse_args()
     nofile_raise()
     {"serve": serve, "clients": clients, "connect": connect,
-     "churn": churn}[args.cmd](args)
+     "churn": churn, "rr": rr}[args.cmd](args)
 
 
 if __name__ == "__main__":
