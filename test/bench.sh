@@ -330,6 +330,41 @@ print("%.0f" % r["rate"] if not r["errors"] else "%.0f(%d failed)" %
       (r["rate"], sum(r["errors"].values())))'
 }
 
+# frames: packets through the guest's tap, both ways (what a daemon handles)
+frames() {
+	n "$guest" awk '{ s += $1 } END { print s }' \
+		/sys/class/net/tap0/statistics/rx_packets \
+		/sys/class/net/tap0/statistics/tx_packets
+}
+
+# costed_iperf ARGS...: iperf from the guest as iperf() does, with perf
+# stat on the daemon meanwhile: "Gbit/s CPU-ns-per-frame syscalls-per-frame"
+# (CPU time, not cycles: this machine's virtual CPUs have no cycle counter)
+costed_iperf() {
+	local f0 f1 rate ns calls
+	if ! command -v perf >/dev/null; then	# Debian's linux-perf
+		echo "$(iperf "$guest" "$@" | cut -d' ' -f1) - -"
+		return
+	fi
+	rm -f "$tmp/perf.csv"
+	f0=$(frames)
+	perf stat -x, -e task-clock,raw_syscalls:sys_enter -p "$dpid" \
+		-o "$tmp/perf.csv" -- sleep "$secs" 2>/dev/null &
+	local perf_pid=$!
+	rate=$(iperf "$guest" "$@" | cut -d' ' -f1)
+	wait "$perf_pid" || true
+	f1=$(frames)
+	ns=$(awk -F, '$3 == "task-clock" { print $1 * 1e6 }' "$tmp/perf.csv" 2>/dev/null)
+	calls=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$tmp/perf.csv" 2>/dev/null)
+	$py -c 'import sys
+rate, ns, calls, fr = sys.argv[1:]
+try:
+    fr = float(fr)
+    print(rate, "%.0f" % (float(ns) / fr), "%.2f" % (float(calls) / fr))
+except (ValueError, ZeroDivisionError):
+    print(rate, "-", "-")' "$rate" "${ns:--}" "${calls:--}" "$((f1 - f0))"
+}
+
 # ratio A B [lower]: A / B, "-" where either is missing
 ratio() {
 	$py -c 'import sys
@@ -350,8 +385,10 @@ for cfg in "1500 1500" "1500 65520"; do
 	base=${#pids[@]}
 	for d in $daemons; do
 		start_daemon "$d" "$gmtu"
-		side["$d $cfg up"]=$(iperf "$guest" | cut -d' ' -f1)
-		side["$d $cfg down"]=$(iperf "$guest" -R | cut -d' ' -f1)
+		read -r side["$d $cfg up"] side["$d $cfg up ns"] side["$d $cfg up calls"] \
+			<<<"$(costed_iperf)"
+		read -r side["$d $cfg down"] side["$d $cfg down ns"] \
+			side["$d $cfg down calls"] <<<"$(costed_iperf -R)"
 		side["$d $cfg up6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 | cut -d' ' -f1)
 		side["$d $cfg down6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 -R | cut -d' ' -f1)
 		if [ "$gmtu" = 1500 ]; then
@@ -368,9 +405,11 @@ done
 
 echo
 echo "Side by side (${daemons// /, }; the same namespaces, pump and guest), TCP"
-echo "Gbit/s at the receiver, latency in microseconds (median), peak RSS in MiB;"
-echo "merd/peer: above 1 merd is better for throughput and connections, below 1"
-echo "for latency and memory"
+echo "Gbit/s at the receiver, latency in microseconds (median), peak RSS in MiB,"
+echo "the daemon's CPU time and system calls per frame through the guest's tap"
+echo "during the TCP runs; merd/peer: above 1 merd is better for throughput and"
+echo "connections, below 1 for latency, memory and costs. slirp4netns has no pump"
+echo "in its path (it serves the tap itself)"
 hdr=$(printf '%-34s' "")
 for d in $daemons; do hdr+=$(printf ' %-10s' "$d"); done
 for d in $daemons; do [ "$d" = merd ] || hdr+=$(printf ' %-12s' "merd/$d"); done
@@ -395,6 +434,12 @@ side_row "IPv6 remote->guest, guest 65520" "1500 65520 down6"
 side_row "request/response 1 byte (us)" "rr"
 side_row "connections/s (3 s, 4 at a time)" "cps"
 side_row "peak RSS (MiB)" "rss"
+side_row "CPU ns/frame, guest->remote 1500" "1500 1500 up ns"
+side_row "CPU ns/frame, remote->guest 1500" "1500 1500 down ns"
+side_row "syscalls/frame, guest->remote 1500" "1500 1500 up calls"
+side_row "syscalls/frame, remote->guest 1500" "1500 1500 down calls"
+side_row "CPU ns/frame, guest->remote 65520" "1500 65520 up ns"
+side_row "CPU ns/frame, remote->guest 65520" "1500 65520 down ns"
 [ -z "${BENCH_SIDE_ONLY:-}" ] || exit 0
 
 # ---- guest <-> remote through merd ---------------------------------------
