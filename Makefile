@@ -93,7 +93,7 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_icmp test/unit/test_tcp test/unit/test_fwd \
 	test/unit/test_alloc test/unit/test_ip test/unit/test_ndp \
 	test/unit/test_ip6 test/unit/test_dhcpv6 test/unit/test_fwdrule \
-	test/unit/test_inbound test/unit/test_pcap
+	test/unit/test_inbound test/unit/test_pcap test/unit/test_tso
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
@@ -183,6 +183,13 @@ test/unit/test_fwd: test/unit/test_fwd.c $(UNIT_ENV_HDRS) \
 test/unit/test_inbound: test/unit/test_inbound.c $(UNIT_ENV_HDRS) \
 		$(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(DATAPATH_SRCS) \
+		$(UNIT_LIBS)
+
+# Wraps sendmmsg(): sees every piece of a guest segment merd cuts, past
+# the send batch's 32
+test/unit/test_tso: test/unit/test_tso.c $(UNIT_ENV_HDRS) \
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmmsg -o $@ $< $(DATAPATH_SRCS) \
 		$(UNIT_LIBS)
 
 # Holds ports and opens raw sockets: runs in a network namespace of its own

@@ -58,6 +58,7 @@ enum {
 	OPT_SOCKET_GROUP,
 	OPT_LOG_SIZE,
 	OPT_RUNAS,
+	OPT_NO_TSO,
 	OPT_MAX,
 };
 
@@ -134,6 +135,7 @@ static const struct option conf_longopts[] = {
 	{ "no-ndp",	no_argument,		NULL,	OPT_NO_NDP },
 	{ "no-ra",	no_argument,		NULL,	OPT_NO_RA },
 	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
+	{ "no-tso",	no_argument,		NULL,	OPT_NO_TSO },
 	{ "socket-mode", required_argument,	NULL,	OPT_SOCKET_MODE },
 	{ "socket-group", required_argument,	NULL,	OPT_SOCKET_GROUP },
 	{ "fd",		required_argument,	NULL,	'F' },
@@ -202,6 +204,10 @@ static void conf_usage(const char *name, int status)
 "      --no-ndp		don't answer neighbour solicitations\n"
 "      --no-ra		send no router advertisements\n"
 "      --no-dhcpv6	don't answer DHCPv6\n"
+"      --no-tso		tell the guest the peer's TCP MSS as it is\n"
+"			default: where the guest's MTU is the larger, it\n"
+"			is told the MSS its link takes, and merd cuts its\n"
+"			segments to the path's\n"
 "  -t, --tcp-ports SPEC	forward host TCP ports to the guest, repeatable:\n"
 "			none, all, or a list of PORT, FIRST-LAST,\n"
 "			PORT:GUESTPORT, FIRST-LAST:GFIRST-GLAST, ~PORT\n"
@@ -875,6 +881,9 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 		break;
 	case OPT_NO_DHCPV6:
 		c->opts.no_dhcpv6 = true;
+		break;
+	case OPT_NO_TSO:
+		c->opts.no_tso = true;
 		break;
 	default:
 		break;

@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "inany.h"
@@ -139,6 +140,9 @@ struct ct_tcp_seen {
  * @af:		AF_INET or AF_INET6
  * @state:	enum ct_state
  * @flags:	CT_FIN(), CT_FIN_FIRST(), CT_REPLIED, CT_PORT_HELD
+ * @mss:	TCP: the MSS the path to the peer takes, where merd told the
+ *		guest a larger one and cuts its segments (tcp_to_host());
+ *		0 if it doesn't
  * @created:	when it started, seconds of the monotonic clock
  * @expires:	when it expires
  * @prev:	previous flow in its state's aging list
@@ -155,6 +159,7 @@ struct flow {
 	uint8_t af;
 	uint8_t state;
 	uint8_t flags;
+	uint16_t mss;
 	uint32_t created;
 	uint32_t expires;
 	uint32_t prev;
@@ -164,6 +169,10 @@ struct flow {
 	uint32_t pkts[SIDES];
 	uint64_t bytes[SIDES];
 };
+
+/* @mss takes what was padding before @created: no flow grows for it */
+static_assert(offsetof(struct flow, mss) + sizeof(uint16_t) ==
+	      offsetof(struct flow, created), "struct flow: no room for mss");
 
 /**
  * struct ct_list - doubly linked list of flows, through struct flow

@@ -74,6 +74,36 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 }
 
 /**
+ * csum_add() - add two unfolded one's complement sums
+ * @a:		sum
+ * @b:		sum of bytes that follow @a's at an even offset
+ *
+ * Return: unfolded sum of both, the carry wrapped around
+ */
+uint32_t csum_add(uint32_t a, uint32_t b)
+{
+	uint64_t acc = (uint64_t)a + b;
+
+	return (uint32_t)((acc & 0xffffffff) + (acc >> 32));
+}
+
+/**
+ * csum_swab() - a sum of bytes as if they lay one byte further on
+ * @sum:	unfolded sum
+ *
+ * RFC 1071 2 (B): moving data by an odd number of bytes swaps the bytes
+ * of its folded sum.
+ *
+ * Return: folded sum, bytes swapped
+ */
+uint32_t csum_swab(uint32_t sum)
+{
+	uint16_t f = csum_fold(sum);
+
+	return (uint32_t)(uint16_t)(f << 8 | f >> 8);
+}
+
+/**
  * csum_finish() - turn an unfolded sum into the checksum field value
  * @sum:	unfolded sum
  *

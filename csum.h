@@ -42,6 +42,8 @@ static inline size_t csum_l4_offset(uint8_t proto)
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum);
 uint16_t csum_fold(uint32_t sum);
 uint16_t csum_finish(uint32_t sum);
+uint32_t csum_add(uint32_t a, uint32_t b);
+uint32_t csum_swab(uint32_t sum);
 uint16_t csum_ip4_header(const void *hdr, size_t len);
 uint32_t csum_pseudo4(uint32_t saddr, uint32_t daddr, uint8_t proto,
 		      uint16_t len);

@@ -21,7 +21,8 @@
  * @DROP_TABLE_FULL:	no flow could be had: the table is full
  * @DROP_NO_PORT:	no host port was left toward the peer
  * @DROP_NO_FLOW:	from the network, and no flow or forwarded port
- * @DROP_CSUM:		bad checksum from the network
+ * @DROP_CSUM:		bad checksum from the network, or on a guest TCP
+ *			segment merd was to cut in pieces (tcp_to_host())
  * @DROP_TOO_BIG:	too large, and can't be fragmented
  * @DROP_FRAG:		a fragment of no datagram merd knows
  * @DROP_SEND:		the kernel refused to send it

@@ -19,7 +19,9 @@
  *   is set), then the headers are copied into a send slot and rewritten with
  *   incremental checksums (nat.c), and the packet joins a batch for
  *   sendmmsg() on the IPPROTO_RAW socket (raw.c), headers from the copy,
- *   payload straight from qemu's stream buffer.
+ *   payload straight from qemu's stream buffer. A TCP segment larger than
+ *   the path takes, on a flow where merd told the guest its own link's
+ *   MSS (fwd_tso_syn()), joins it as pieces the path takes (tcp.c).
  *
  * Peer to guest (fwd_from_host(), called by raw.c for each packet read):
  *   the same parsers, the flow by its host side, the headers copied and
@@ -985,6 +987,104 @@ static int fwd_track(struct ctx *c, uint32_t idx, unsigned int side,
 }
 
 /**
+ * fwd_path_mtu() - the MTU toward a flow's peer, as fwd_route() has it
+ * @c:		context
+ * @f:		flow
+ *
+ * Return: the uplink's MTU; loopback's for a peer that is the host itself
+ *	   (the gateway mapping, or the host's own connection to a
+ *	   forwarded port)
+ */
+static size_t fwd_path_mtu(const struct ctx *c, const struct flow *f)
+{
+	const union inany_addr *peer = &fwd_host_side(f)->eaddr;
+
+	if (inany_is_v4(peer) ? ip4_is_loopback(inany_v4(peer)) :
+	    IN6_IS_ADDR_LOOPBACK(&peer->a6))
+		return LOOPBACK_MTU;
+	return fwd_dst_host(c, peer) ? LOOPBACK_MTU : c->host.mtu;
+}
+
+/**
+ * fwd_tso_syn() - offer the guest segments as large as its link takes, in
+ *		   the peer's SYN (or SYN-ACK) on its way to the guest
+ * @c:		context
+ * @f:		the flow
+ * @th:		the SYN's TCP header, options included, in merd's copy
+ * @v6:		the flow is IPv6
+ *
+ * The guest's TCP sends segments of the MSS the peer announced, which the
+ * peer sized for its own link (RFC 9293 3.7.1). Where the guest's link
+ * takes more than the path does (guest MTU 65520 behind an uplink of 1500),
+ * the guest is told the MSS its link allows instead, and merd remembers
+ * the one the path takes: the smaller of the peer's and what the host's
+ * route allows. tcp_to_host() then cuts the guest's large segments to it,
+ * as a NIC's segmentation offload would, and the guest spends one frame
+ * and merd one look-up on what was some 45 of each. Nothing changes with
+ * --no-tso, without an MSS option (the guest keeps the default, and there
+ * is no room to add one), where the guest's link is no larger, or where
+ * the peer's MSS is below TCP_TSO_MSS_MIN.
+ */
+static void fwd_tso_syn(const struct ctx *c, struct flow *f, struct wpkt th,
+			bool v6)
+{
+	size_t hdrs = (v6 ? IP6_HLEN : IP4_HLEN_MIN) + TCP_HLEN_MIN;
+	size_t mtu = fwd_path_mtu(c, f), guest, path, off = 0;
+	uint16_t peer;
+
+	if (c->opts.no_tso || c->link.mtu <= hdrs || mtu <= hdrs)
+		return;
+	peer = tcp_syn_mss(wpkt_ro(th), &off);
+	guest = MIN(c->link.mtu - hdrs, (size_t)UINT16_MAX);
+	path = MIN((size_t)peer, mtu - hdrs);
+	if (path < TCP_TSO_MSS_MIN || guest <= path)
+		return;
+	tcp_mss_set(th, off, (uint16_t)guest);
+	if (!f->mss || path < f->mss)
+		f->mss = (uint16_t)path;
+	trace(c, "flow %u: MSS %u for the guest, %zu on the path: merd cuts "
+	      "its segments", (uint32_t)(f - c->fwd.ct.flows), (unsigned)guest,
+	      (size_t)f->mss);
+}
+
+/**
+ * fwd_tso_piece() - how much of a guest segment's payload a piece carries,
+ *		     if merd is to cut it (fwd_tso_syn())
+ * @f:		its flow
+ * @ip:		the segment
+ * @l4:		its TCP header
+ * @l3len:	length of the IP header it leaves with
+ * @mtu:	MTU toward the peer now
+ *
+ * The path MSS counts the TCP header's options in (RFC 9293 3.7.1): a
+ * piece carries that, less the options. Never a SYN or a reset, nor a
+ * fragment (only the guest's IPv6 ones are forwarded as they come); nor
+ * where the uplink's MTU fell so far that pieces would be smaller than
+ * TCP_TSO_MSS_MIN allows: such a segment goes on as it came, and draws
+ * fragmentation needed, or packet too big, as before.
+ *
+ * Return: bytes of payload a piece carries, 0 if the segment isn't cut
+ */
+static size_t fwd_tso_piece(const struct flow *f, const struct ip_view *ip,
+			    const struct l4_view *l4, size_t l3len,
+			    size_t mtu)
+{
+	size_t mss = f->mss, opt;
+
+	if (!mss || ip->proto != IPPROTO_TCP ||
+	    (ip->family == AF_INET6 && ip->fraghdr) ||
+	    (l4->flags & (TH_SYN | TH_RST)))
+		return 0;
+	opt = l4->hdr.len - TCP_HLEN_MIN;
+	if (mtu < l3len + TCP_HLEN_MIN + TCP_TSO_MSS_MIN)
+		return 0;
+	mss = MIN(mss, mtu - l3len - TCP_HLEN_MIN);
+	if (l4->data.len <= mss - opt)
+		return 0;
+	return mss - opt;
+}
+
+/**
  * fwd_send_frag() - frag_split() callback: send one fragment at once
  * @arg:	context
  * @hdr:	fragment's IPv4 header
@@ -1088,6 +1188,8 @@ void fwd_flush(struct ctx *c)
  * @l4:		its transport header; NULL for a fragment but the first
  * @r:		where it goes
  * @to:		the flow's other side
+ * @piece:	payload of a piece, to cut a TCP segment into pieces of
+ *		(fwd_tso_piece()), 0 to send it whole
  *
  * Extension headers are left out but for a fragment header: none that
  * merd forwards means anything to the routers on the path or to the peer
@@ -1098,7 +1200,7 @@ void fwd_flush(struct ctx *c)
  */
 static void fwd_out6(struct ctx *c, const struct ip_view *ip,
 		     const struct l4_view *l4, const struct fwd_route *r,
-		     const struct flowside *to)
+		     const struct flowside *to, size_t piece)
 {
 	struct raw_out *o = raw_out_slot(&c->fwd.raw);
 	size_t fh = ip->fraghdr ? sizeof(struct ip6_frag) : 0;
@@ -1112,7 +1214,7 @@ static void fwd_out6(struct ctx *c, const struct ip_view *ip,
 	uint32_t vtf = htonl(6U << 28 | (uint32_t)ip->tos << 20 |
 			     ip->flowlabel);
 
-	if (len > r->mtu) {
+	if (len > r->mtu && !piece) {
 		/* RFC 8200 5: routers don't fragment; RFC 4443 3.2 */
 		icmp6_error(c, ICMP6_PACKET_TOO_BIG, 0,
 			    (uint32_t)MIN(r->mtu, (size_t)UINT16_MAX), ip);
@@ -1147,7 +1249,10 @@ static void fwd_out6(struct ctx *c, const struct ip_view *ip,
 	memset(&o->dst6, 0, sizeof(o->dst6));
 	o->dst6.sin6_family = AF_INET6;
 	o->dst6.sin6_addr = rw.daddr6;
-	raw_out_commit(c, fwd_send_error);
+	if (piece)
+		tcp_to_host(c, o, l3len, piece, fwd_send_error);
+	else
+		raw_out_commit(c, fwd_send_error);
 }
 
 /**
@@ -1172,13 +1277,15 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 			     .daddr = inany_v4(&to->eaddr),
 			     .sport = to->oport, .dport = to->eport };
 	struct wpkt hdr = { o->hdr, hlen }, l4hdr = { NULL, 0 };
-	size_t len = l3len + ip->l4.len;
+	size_t len = l3len + ip->l4.len, piece;
 
 	if (ip->family == AF_INET6) {
-		fwd_out6(c, ip, l4, r, to);
+		fwd_out6(c, ip, l4, r, to,
+			 fwd_tso_piece(f, ip, l4, IP6_HLEN, r->mtu));
 		return;
 	}
-	if (len > r->mtu && ip->df) {
+	piece = fwd_tso_piece(f, ip, l4, l3len, r->mtu);
+	if (len > r->mtu && ip->df && !piece) {
 		icmp_error(c, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
 			   (uint16_t)MIN(r->mtu, (size_t)UINT16_MAX),
 			   c->guest4.gw.s_addr, ip);
@@ -1203,6 +1310,10 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 	o->dst.sin_family = AF_INET;
 	o->dst.sin_addr.s_addr = rw.daddr;
 
+	if (piece) {
+		tcp_to_host(c, o, l3len, piece, fwd_send_error);
+		return;
+	}
 	if (len > r->mtu) {
 		fwd_out_fragmented(c, o, l3len, r->mtu);
 		return;
@@ -1461,7 +1572,7 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 		fwd_route6(c, ip, false, &r);
 		if (!r.mapped && ip->ttl <= 1)
 			return;	/* the first one drew the error */
-		fwd_out6(c, ip, NULL, &r, &f->side[ct_other(side)]);
+		fwd_out6(c, ip, NULL, &r, &f->side[ct_other(side)], 0);
 		return;
 	}
 
@@ -1489,7 +1600,7 @@ static void fwd_from_guest_frag6(struct ctx *c, const struct ip_view *ip)
 				 .id = ip->id, .flow = idx,
 				 .created = f->created,
 				 .expires = c->now + FWD_FRAG6_TIMEOUT };
-	fwd_out6(c, ip, &l4, &r, &f->side[ct_other(side)]);
+	fwd_out6(c, ip, &l4, &r, &f->side[ct_other(side)], 0);
 }
 
 /**
@@ -1735,11 +1846,12 @@ static void fwd_to_guest_frag6(struct ctx *c, struct pkt hdr,
  * @c:		context
  * @ip:		packet, as received (raw.c put back its fixed header)
  * @l4:		its transport header
+ * @f:		its flow
  * @from:	the flow's side it came on
  * @to:		the other side, the guest's
  */
 static void fwd_to_guest6(struct ctx *c, const struct ip_view *ip,
-			  const struct l4_view *l4,
+			  const struct l4_view *l4, struct flow *f,
 			  const struct flowside *from,
 			  const struct flowside *to)
 {
@@ -1766,6 +1878,8 @@ static void fwd_to_guest6(struct ctx *c, const struct ip_view *ip,
 	nat_ports_set(l4hdr, ip->proto, to->oport, to->eport);
 
 	if (ip->proto == IPPROTO_TCP) {
+		if (l4->flags & TH_SYN)
+			fwd_tso_syn(c, f, l4hdr, true);
 		tcp_to_guest(c, wpkt_ro(hdr), IP6_HLEN, payload);
 		return;
 	}
@@ -1785,7 +1899,7 @@ static void fwd_to_guest6(struct ctx *c, const struct ip_view *ip,
  * @side:	the side it came on
  */
 static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
-			 const struct l4_view *l4, const struct flow *f,
+			 const struct l4_view *l4, struct flow *f,
 			 unsigned int side)
 {
 	const struct flowside *from = &f->side[side];
@@ -1801,7 +1915,7 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 	struct pkt payload = { NULL, 0 };
 
 	if (ip->family == AF_INET6) {
-		fwd_to_guest6(c, ip, l4, from, to);
+		fwd_to_guest6(c, ip, l4, f, from, to);
 		return;
 	}
 	memcpy(buf, ip->hdr.p, l3len);
@@ -1826,6 +1940,8 @@ static void fwd_to_guest(struct ctx *c, const struct ip_view *ip,
 	nat_ip4(hdr, rw.saddr, rw.daddr);
 
 	if (ip->proto == IPPROTO_TCP) {
+		if (l4->flags & TH_SYN)
+			fwd_tso_syn(c, f, l4hdr, false);
 		tcp_to_guest(c, wpkt_ro(hdr), l3len, payload);
 		return;
 	}

@@ -15,7 +15,9 @@
  * sent from the host; the quote is rewritten back into the packet as the
  * guest sent it, every checksum in it kept right (nat.c); and the error gets
  * a new outer header, to the guest, from the router that sent it (or from
- * the gateway, if that was the host itself).
+ * the gateway, if that was the host itself). "Fragmentation needed" about
+ * a flow whose TCP segments merd cuts (tcp.c) isn't passed on: it makes
+ * merd's pieces smaller instead (icmp_tso_mtu()).
  */
 
 #include <string.h>
@@ -33,6 +35,7 @@
 #include "nat.h"
 #include "raw.h"
 #include "tap.h"
+#include "tcp.h"
 
 /* Room for a quoted IPv4 header with options, and a TCP header, and a byte
  * more: what follows the copy must start at an even offset to be summed
@@ -184,6 +187,39 @@ static void icmp_quote_rewrite(struct wpkt q, size_t qhl,
 }
 
 /**
+ * icmp_tso_mtu() - take a path MTU from "fragmentation needed" about a
+ *		    flow whose segments merd cuts
+ * @c:		context
+ * @f:		the flow
+ * @idx:	its number, for the trace
+ * @l4:		the error's ICMP header
+ *
+ * The packet that didn't fit was one of merd's pieces (tcp_to_host()): the
+ * pieces get smaller, and the guest, whose segments are cut anyway, keeps
+ * its MSS: the error stops here. The guest's TCP sends again what was lost
+ * when the peer doesn't acknowledge it, and that is cut to the new size.
+ *
+ * Return: true if the error was taken, false if it goes on to the guest
+ */
+static bool icmp_tso_mtu(const struct ctx *c, struct flow *f, uint32_t idx,
+			 const struct l4_view *l4)
+{
+	uint16_t mtu, mss;
+
+	if (!f->mss || l4->type != ICMP_DEST_UNREACH ||
+	    l4->code != ICMP_FRAG_NEEDED ||
+	    !pkt_get(l4->hdr, offsetof(struct icmphdr, un.frag.mtu), &mtu,
+		     sizeof(mtu)))
+		return false;
+	mss = tcp_tso_mtu(f, ntohs(mtu));
+	trace(c, "flow %u: path MTU %u: merd cuts segments to %u", idx,
+	      ntohs(mtu), mss);
+	(void)mss;
+	(void)idx;
+	return true;
+}
+
+/**
  * icmp_translate() - translate an ICMP error about a flow to its other side
  * @c:		context
  * @ip:		the error, as received
@@ -208,7 +244,7 @@ static void icmp_translate(struct ctx *c, const struct ip_view *ip,
 	struct flowside key;
 	struct ip_view qip;
 	struct l4_view ql4;
-	const struct flow *f;
+	struct flow *f;
 	unsigned int from;
 	size_t len, room;
 	struct iphdr nh;
@@ -233,6 +269,8 @@ static void icmp_translate(struct ctx *c, const struct ip_view *ip,
 	f = &c->fwd.ct.flows[idx];
 	to = &f->side[ct_other(from)];
 	if (pif == PIF_TAP && ip->ttl <= 1)
+		return;
+	if (pif == PIF_HOST && icmp_tso_mtu(c, f, idx, l4))
 		return;
 
 	/* The quote's headers, rewritten in a copy; the rest stays where it

@@ -15,6 +15,8 @@
  * is rewritten back into the packet as the guest sent it, checksums kept
  * right, and the error gets a new IPv6 header, to the guest, from the
  * router that sent it (the guest's router, if that was the host itself).
+ * "Packet too big" about a flow whose TCP segments merd cuts (tcp.c)
+ * makes merd's pieces smaller instead (icmp6_tso_mtu()).
  */
 
 #include <string.h>
@@ -32,6 +34,7 @@
 #include "nat.h"
 #include "raw.h"
 #include "tap.h"
+#include "tcp.h"
 
 /* Room for a quoted IPv6 header with a TCP header, and a byte more: what
  * follows the copy must start at an even offset to be summed apart
@@ -220,6 +223,36 @@ static void icmp6_quote_rewrite(struct wpkt q, const struct ip_view *qip,
 }
 
 /**
+ * icmp6_tso_mtu() - take a path MTU from "packet too big" about a flow
+ *		     whose segments merd cuts
+ * @c:		context
+ * @f:		the flow
+ * @idx:	its number, for the trace
+ * @l4:		the error's ICMPv6 header
+ *
+ * As icmp.c's icmp_tso_mtu(): the pieces get smaller, the error stops here.
+ *
+ * Return: true if the error was taken, false if it goes on to the guest
+ */
+static bool icmp6_tso_mtu(const struct ctx *c, struct flow *f, uint32_t idx,
+			  const struct l4_view *l4)
+{
+	uint32_t mtu;
+	uint16_t mss;
+
+	if (!f->mss || l4->type != ICMP6_PACKET_TOO_BIG ||
+	    !pkt_get(l4->hdr, offsetof(struct icmp6_hdr, icmp6_mtu), &mtu,
+		     sizeof(mtu)))
+		return false;
+	mss = tcp_tso_mtu(f, ntohl(mtu));
+	trace(c, "flow %u: path MTU %u: merd cuts segments to %u", idx,
+	      ntohl(mtu), mss);
+	(void)mss;
+	(void)idx;
+	return true;
+}
+
+/**
  * icmp6_translate() - translate an ICMPv6 error about a flow to its other
  *		       side
  * @c:		context
@@ -242,7 +275,7 @@ static void icmp6_translate(struct ctx *c, const struct ip_view *ip,
 	struct flowside key;
 	struct ip_view qip;
 	struct l4_view ql4;
-	const struct flow *f;
+	struct flow *f;
 	unsigned int from;
 	struct iovec iov[3];
 	uint32_t idx;
@@ -265,6 +298,8 @@ static void icmp6_translate(struct ctx *c, const struct ip_view *ip,
 	f = &c->fwd.ct.flows[idx];
 	to = &f->side[ct_other(from)];
 	if (pif == PIF_TAP && ip->ttl <= 1)
+		return;
+	if (pif == PIF_HOST && icmp6_tso_mtu(c, f, idx, l4))
 		return;
 
 	/* The quote, cut to what fits the minimum MTU (RFC 4443 2.4 (c)) and

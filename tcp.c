@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* tcp.c - TCP segments merd writes itself: resets, and GRO's undoing
+/* tcp.c - TCP segments merd writes itself: resets, GRO's undoing, and
+ * segmentation offload for the guest
  *
  * Copyright (c) 2026 merd authors
  *
  * The guest's TCP talks to the peer's TCP end to end; merd only rewrites
- * addresses and ports. Two exceptions:
+ * addresses and ports. Three exceptions:
  *
  * - a segment merd can't forward (no room for a new flow, or a flow merd no
  *   longer knows) is answered with a reset, as RFC 793 (p. 36) has a host
@@ -15,7 +16,15 @@
  *   number, IP identification and checksums. The checksum field of such a
  *   packet was never valid for it (and on veth or loopback the sender left
  *   only the pseudo-header sum there), so every segment's checksum is
- *   computed in full.
+ *   computed in full;
+ * - the other way, where the guest's link takes larger segments than the
+ *   path to the peer does, the peer's SYN tells the guest the MSS of its
+ *   link (fwd.c, fwd_tso_syn(); tcp_syn_mss(), tcp_mss_set()), and the
+ *   guest's segments are cut here to the path's MSS on their way out
+ *   (tcp_to_host()), as a NIC's segmentation offload cuts its host's:
+ *   the same pieces (tcp_piece()), after the guest's checksum was checked
+ *   over the whole segment. An ICMP error saying the path takes less makes
+ *   the pieces smaller (tcp_tso_mtu()); the guest never hears of it.
  */
 
 #include <string.h>
@@ -131,22 +140,27 @@ void tcp_rst(struct ctx *c, const struct ip_view *ip, const struct l4_view *l4)
 }
 
 /**
- * tcp_segment() - send one segment of a larger packet to the guest
- * @c:		context
- * @hdr:	the packet's IP (IPv4 or IPv6) and TCP headers, rewritten
- *		for the guest
+ * tcp_piece() - the headers of one piece of a TCP segment being cut
+ * @h:		set to the piece's IP (IPv4 or IPv6) and TCP headers,
+ *		@hdr.len bytes
+ * @hdr:	the segment's IP and TCP headers, as its pieces leave
  * @l3len:	length of the IP header in @hdr
- * @payload:	this segment's payload
- * @off:	its offset in the packet's payload
- * @idx:	segment number, 0 for the first
- * @last:	this is the last segment
+ * @plen:	the piece's payload length
+ * @psum:	unfolded sum of that payload (csum_partial())
+ * @off:	its offset in the segment's payload
+ * @idx:	piece number, 0 for the first
+ * @last:	this is the last piece
+ *
+ * What a TSO engine, or GSO (tcp_gso_segment()), does to each piece: the
+ * sequence number moves on by @off, FIN and PSH stay with the last byte,
+ * CWR with the first piece only (RFC 3168 6.1.2); acknowledgment, window,
+ * urgent pointer and options are copied; the IPv4 identification counts
+ * up from the segment's (DF, and the rest of the header, as it was); the
+ * lengths are the piece's, and both checksums are computed in full.
  */
-static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
-			struct pkt payload, size_t off, uint16_t idx, bool last)
+static void tcp_piece(uint8_t *h, struct pkt hdr, size_t l3len, size_t plen,
+		      uint32_t psum, size_t off, uint16_t idx, bool last)
 {
-	uint8_t h[60 + TCP_HLEN_MAX];
-	struct iovec iov[2] = { { h, hdr.len },
-				{ iov_const(payload.p), payload.len } };
 	size_t l4len = hdr.len - l3len;
 	bool v6 = hdr.len && (hdr.p[0] >> 4) == 6;
 	struct iphdr ih;
@@ -158,11 +172,11 @@ static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
 	memcpy(&th, h + l3len, sizeof(th));
 	if (v6) {
 		memcpy(&i6, h, sizeof(i6));
-		i6.ip6_plen = htons((uint16_t)(l4len + payload.len));
+		i6.ip6_plen = htons((uint16_t)(l4len + plen));
 		memcpy(h, &i6, sizeof(i6));
 	} else {
 		memcpy(&ih, h, sizeof(ih));
-		ih.tot_len = htons((uint16_t)(hdr.len + payload.len));
+		ih.tot_len = htons((uint16_t)(hdr.len + plen));
 		ih.id = htons((uint16_t)(ntohs(ih.id) + idx));
 		ih.check = 0;
 		memcpy(h, &ih, sizeof(ih));
@@ -180,15 +194,37 @@ static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
 
 	if (v6)
 		sum = csum_pseudo6(&i6.ip6_src, &i6.ip6_dst, IPPROTO_TCP,
-				   (uint32_t)(l4len + payload.len));
+				   (uint32_t)(l4len + plen));
 	else
 		sum = csum_pseudo4(ih.saddr, ih.daddr, IPPROTO_TCP,
-				   (uint16_t)(l4len + payload.len));
-	sum = csum_partial(h + l3len, l4len, sum);
-	th.check = csum_finish(csum_partial(payload.p, payload.len, sum));
+				   (uint16_t)(l4len + plen));
+	/* The header's length is a multiple of 4: the payload's sum adds on */
+	sum = csum_add(csum_partial(h + l3len, l4len, sum), psum);
+	th.check = csum_finish(sum);
 	memcpy(h + l3len + offsetof(struct tcphdr, check), &th.check,
 	       sizeof(th.check));
+}
 
+/**
+ * tcp_segment() - send one segment of a larger packet to the guest
+ * @c:		context
+ * @hdr:	the packet's IP (IPv4 or IPv6) and TCP headers, rewritten
+ *		for the guest
+ * @l3len:	length of the IP header in @hdr
+ * @payload:	this segment's payload
+ * @off:	its offset in the packet's payload
+ * @idx:	segment number, 0 for the first
+ * @last:	this is the last segment
+ */
+static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
+			struct pkt payload, size_t off, uint16_t idx, bool last)
+{
+	uint8_t h[60 + TCP_HLEN_MAX];
+	struct iovec iov[2] = { { h, hdr.len },
+				{ iov_const(payload.p), payload.len } };
+
+	tcp_piece(h, hdr, l3len, payload.len,
+		  csum_partial(payload.p, payload.len, 0), off, idx, last);
 	tap_send_ip(c, iov, 2);
 }
 
@@ -222,4 +258,185 @@ int tcp_to_guest(struct ctx *c, struct pkt hdr, size_t l3len,
 		tcp_segment(c, hdr, l3len, seg, off, i, off + mss >= payload.len);
 	}
 	return i;
+}
+
+/**
+ * tcp_syn_mss() - the maximum segment size option of a SYN (RFC 9293 3.7.1)
+ * @th:		TCP header, options included
+ * @off:	set to the option's offset in @th, if there is one
+ *
+ * Walks the options with a bounded cursor, as l4_parse() does: a length
+ * field never takes it past their end.
+ *
+ * Return: the option's value, 0 if there is none
+ */
+uint16_t tcp_syn_mss(struct pkt th, size_t *off)
+{
+	size_t o = TCP_HLEN_MIN;
+	uint8_t kind, len;
+	uint16_t mss;
+
+	while (pkt_get(th, o, &kind, 1)) {
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			o++;
+			continue;
+		}
+		if (!pkt_get(th, o + 1, &len, 1) || len < 2)
+			break;
+		if (kind == TCPOPT_MAXSEG && len == TCPOLEN_MAXSEG &&
+		    pkt_get(th, o + 2, &mss, sizeof(mss))) {
+			*off = o;
+			return ntohs(mss);
+		}
+		o += len;
+	}
+	return 0;
+}
+
+/**
+ * tcp_mss_set() - set the maximum segment size option of a SYN, fixing the
+ *		   TCP checksum incrementally (RFC 1624)
+ * @th:		TCP header, options included, checksum field as it stands
+ * @off:	offset of the option in @th (tcp_syn_mss())
+ * @mss:	new value
+ *
+ * The option needn't be aligned: the checksum follows the 16-bit words of
+ * the header its value touches, one or two.
+ */
+void tcp_mss_set(struct wpkt th, size_t off, uint16_t mss)
+{
+	size_t v = off + 2, w = v & ~(size_t)1, n = v % 2 ? 4 : 2, i;
+	uint16_t old[2], new[2], check, val = htons(mss);
+
+	if (!pkt_get(wpkt_ro(th), w, old, n) ||
+	    !pkt_get(wpkt_ro(th), TCP_OFF_CHECK, &check, sizeof(check)) ||
+	    !wpkt_put(th, v, &val, sizeof(val)))
+		return;
+	memcpy(new, th.p + w, n);
+	for (i = 0; i < n / 2; i++)
+		check = csum_update16(check, old[i], new[i]);
+	wpkt_put(th, TCP_OFF_CHECK, &check, sizeof(check));
+}
+
+/**
+ * tcp_tso_mtu() - a path MTU the network reported for a flow merd cuts
+ *		   segments of: the pieces get smaller
+ * @f:		the flow, its path MSS set (@f->mss)
+ * @mtu:	the MTU the error gave (ICMP fragmentation needed, RFC 1191;
+ *		ICMPv6 packet too big, RFC 8201)
+ *
+ * Only ever lowers the MSS, and not below what the smallest MTU a path
+ * may have allows (576 bytes for IPv4, as RFC 1122 3.3.3 has every host
+ * take; 1280 for IPv6, RFC 8201 4): an error that says less, or zero (a
+ * router older than RFC 1191), can't make the pieces tiny.
+ *
+ * Return: the path MSS now
+ */
+uint16_t tcp_tso_mtu(struct flow *f, uint32_t mtu)
+{
+	bool v6 = f->af == AF_INET6;
+	uint32_t least = v6 ? IP6_MTU_MIN : TCP_TSO_MTU_MIN4;
+	uint32_t hdrs = (v6 ? IP6_HLEN : IP4_HLEN_MIN) + TCP_HLEN_MIN;
+
+	mtu = MAX(mtu, least);
+	if (mtu - hdrs < f->mss)
+		f->mss = (uint16_t)(mtu - hdrs);
+	return f->mss;
+}
+
+/**
+ * tcp_to_host() - cut a guest's TCP segment into pieces that fit the path,
+ *		   and queue them in the send batch
+ * @c:		context
+ * @o:		the segment, headers rewritten as it leaves, in the batch's
+ *		next slot (raw_out_slot()), not committed: the payload where
+ *		it lies, in @o->iov[1]
+ * @l3len:	length of its IP header
+ * @piece:	most payload bytes a piece may carry: the path MSS, less
+ *		the segment's TCP options
+ * @on_err:	called for a piece the kernel refused (raw_out_commit())
+ *
+ * The pieces are tcp_to_guest()'s (tcp_piece()), each in a slot of its
+ * own, its payload in place: one pass over the payload sums every piece
+ * and, before any leaves, checks the guest's checksum over the whole (the
+ * pieces' checksums, computed anew, must not hide a segment damaged on the
+ * way from the guest). The first piece keeps the guest's header for an
+ * ICMP error about a failed send; the others none, so that a failure
+ * draws one error, not one a piece.
+ *
+ * Return: number of pieces queued, 0 if the segment was dropped (bad
+ *	   checksum; or headers, or pieces, merd can't make)
+ */
+int tcp_to_host(struct ctx *c, const struct raw_out *o, size_t l3len,
+		size_t piece, raw_err_fn on_err)
+{
+	const uint8_t *data = o->iov[1].iov_base;
+	size_t len = o->iov[1].iov_len, hlen = o->iov[0].iov_len, off;
+	uint32_t sums[TCP_TSO_PIECES_MAX], all = 0, sum;
+	uint8_t h[RAW_HDR_MAX], quote[RAW_QUOTE_MAX];
+	struct sockaddr_in6 dst6 = o->dst6;
+	struct sockaddr_in dst = o->dst;
+	size_t quote_len = o->quote_len;
+	struct pkt hdr = { h, hlen };
+	bool v6 = o->v6;
+	uint16_t i, n;
+
+	if (!piece || !len || hlen > sizeof(h) ||
+	    hlen < l3len + TCP_HLEN_MIN || quote_len > sizeof(quote) ||
+	    (len - 1) / piece >= TCP_TSO_PIECES_MAX) {
+		drop(c, DROP_TOO_BIG, "tcp: %zu-byte segment not cut",
+		     hlen + len);
+		return 0;
+	}
+	n = (uint16_t)((len - 1) / piece + 1);
+	memcpy(h, o->hdr, hlen);
+	memcpy(quote, o->quote, quote_len);
+
+	for (i = 0, off = 0; i < n; i++, off += piece) {
+		sums[i] = csum_partial(data + off, MIN(piece, len - off), 0);
+		all = csum_add(all, off % 2 ? csum_swab(sums[i]) : sums[i]);
+	}
+	if (v6) {
+		struct in6_addr s6, d6;
+
+		memcpy(&s6, h + offsetof(struct ip6_hdr, ip6_src), sizeof(s6));
+		memcpy(&d6, h + offsetof(struct ip6_hdr, ip6_dst), sizeof(d6));
+		sum = csum_pseudo6(&s6, &d6, IPPROTO_TCP,
+				   (uint32_t)(hlen - l3len + len));
+	} else {
+		uint32_t s4, d4;
+
+		memcpy(&s4, h + offsetof(struct iphdr, saddr), sizeof(s4));
+		memcpy(&d4, h + offsetof(struct iphdr, daddr), sizeof(d4));
+		sum = csum_pseudo4(s4, d4, IPPROTO_TCP,
+				   (uint16_t)(hlen - l3len + len));
+	}
+	sum = csum_add(csum_partial(h + l3len, hlen - l3len, sum), all);
+	if (csum_fold(sum) != 0xffff) {
+		drop(c, DROP_CSUM, "tcp: guest segment with a bad checksum, "
+		     "dropped");
+		return 0;
+	}
+
+	for (i = 0, off = 0; i < n; i++, off += piece) {
+		struct raw_out *p = raw_out_slot(&c->fwd.raw);
+		size_t plen = MIN(piece, len - off);
+
+		tcp_piece(p->hdr, hdr, l3len, plen, sums[i], off, i,
+			  i + 1 == n);
+		p->iov[0].iov_base = p->hdr;
+		p->iov[0].iov_len = hlen;
+		p->iov[1].iov_base = iov_const(data + off);
+		p->iov[1].iov_len = plen;
+		p->v6 = v6;
+		p->dst = dst;
+		p->dst6 = dst6;
+		p->quote_len = i ? 0 : quote_len;
+		if (!i)
+			memcpy(p->quote, quote, quote_len);
+		raw_out_commit(c, on_err);
+	}
+	return n;
 }
