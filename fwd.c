@@ -1029,17 +1029,18 @@ static void fwd_tso_syn(const struct ctx *c, struct flow *f, struct wpkt th,
 			bool v6)
 {
 	size_t hdrs = (v6 ? IP6_HLEN : IP4_HLEN_MIN) + TCP_HLEN_MIN;
-	size_t mtu = fwd_path_mtu(c, f), guest, path, off = 0;
-	uint16_t peer;
+	size_t mtu = fwd_path_mtu(c, f), path, off = 0;
+	uint16_t peer, guest;
 
+	/* MTU_MAX keeps the guest's MSS in the option's 16 bits */
 	if (c->opts.no_tso || c->link.mtu <= hdrs || mtu <= hdrs)
 		return;
+	guest = (uint16_t)(c->link.mtu - hdrs);
 	peer = tcp_syn_mss(wpkt_ro(th), &off);
-	guest = MIN(c->link.mtu - hdrs, (size_t)UINT16_MAX);
 	path = MIN((size_t)peer, mtu - hdrs);
 	if (path < TCP_TSO_MSS_MIN || guest <= path)
 		return;
-	tcp_mss_set(th, off, (uint16_t)guest);
+	tcp_mss_set(th, off, guest);
 	if (!f->mss || path < f->mss)
 		f->mss = (uint16_t)path;
 	trace(c, "flow %u: MSS %u for the guest, %zu on the path: merd cuts "
