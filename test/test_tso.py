@@ -24,7 +24,8 @@ import pytest
 from scapy.all import IP, IPv6, TCP
 
 from merdtest import ready6
-from netns import REMOTE_ADDR, REMOTE_ADDR6, ROUTER6, log, wait_listening
+from netns import (REMOTE_ADDR, REMOTE_ADDR6, ROUTED_REMOTE, ROUTER6, ROUTER_FAR, log,
+                   wait_listening)
 from peers import MIB, random_file, sha256_file
 from wire import Wire
 
@@ -37,17 +38,17 @@ BIG6 = "(ip6[6] == 6 and ip6[4:2] > %d) or (ip6[6] == 6 and ip6[53] & 0x02 != 0)
     HOST_MTU - 40)
 
 
-def upload(topo, guest_ns, size, port, family=4):
-    """The guest sends size random bytes to socat in the remote namespace;
-    returns (source, what arrived)."""
+def upload(topo, guest_ns, size, port, family=4, addr=REMOTE_ADDR):
+    """The guest sends size random bytes to socat in the remote namespace
+    (at addr, over IPv4); returns (source, what arrived)."""
     src = random_file(topo, "up%d.src" % port, size)
     dst = os.path.join(topo.tmp, "up%d.dst" % port)
     if family == 6:
         listen = "TCP6-LISTEN:%d,bind=[%s],reuseaddr" % (port, REMOTE_ADDR6)
         connect = "TCP6:[%s]:%d" % (REMOTE_ADDR6, port)
     else:
-        listen = "TCP-LISTEN:%d,bind=%s,reuseaddr" % (port, REMOTE_ADDR)
-        connect = "TCP:%s:%d" % (REMOTE_ADDR, port)
+        listen = "TCP-LISTEN:%d,bind=%s,reuseaddr" % (port, addr)
+        connect = "TCP:%s:%d" % (addr, port)
     srv = topo.remote.popen(["socat", "-u", listen, "CREATE:" + dst])
     wait_listening(topo.remote, port)
     t0 = time.monotonic()
@@ -134,5 +135,31 @@ def test_upload6_65520_behind_1500(topology, start):
     assert any(syn for _, _, syn in wire) and any(syn for _, _, syn in tap)
     too_big = [(t, p) for t, p, _ in wire if t > HOST_MTU]
     assert not too_big, "on the wire, larger than the link: %s" % too_big[:5]
+    big = [t for t, _, syn in tap if t > HOST_MTU and not syn]
+    assert len(big) > 20, "the guest sent %d frames over %d bytes" % (len(big), HOST_MTU)
+
+
+def test_path_mtu_below_the_link(topology, start):
+    """A router on the path whose far link takes 1280 bytes, the remote's
+    MSS not giving it away (advmss 1460): merd's 1500-byte pieces draw
+    fragmentation needed from the router, merd cuts smaller from then on,
+    the guest's TCP sends again what was lost, and 8 MiB arrive intact;
+    the guest keeps its MSS (its route to the remote learns no MTU) and
+    sends its large frames on."""
+    topo = topology(host_mtu=HOST_MTU, router=True)
+    topo.router.run("ip link set r1 mtu 1280")
+    topo.remote.run("ip link set x0 mtu 1280")
+    topo.remote.run("ip route replace default via %s dev x0 advmss 1460" % ROUTER_FAR)
+    m = start("-m", str(GUEST_MTU), "--trace", topo=topo)
+    w = Wire(topo, [m.guest], also=[(topo.guest, m.guest.ifname, BIG4)], snaplen=96)
+    try:
+        src, dst = upload(topo, topo.guest, 8 * MIB, 5103, addr=ROUTED_REMOTE)
+        assert sha256_file(dst) == sha256_file(src), "the upload differs"
+        tap = tcp_lengths(w.packets(2))
+    finally:
+        w.kill()
+    assert m.wait_log(r"path MTU 1280: merd cuts segments to 1240")
+    out = topo.guest.run(["ip", "route", "get", ROUTED_REMOTE]).stdout
+    assert "mtu" not in out, out
     big = [t for t, _, syn in tap if t > HOST_MTU and not syn]
     assert len(big) > 20, "the guest sent %d frames over %d bytes" % (len(big), HOST_MTU)
