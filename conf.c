@@ -58,6 +58,7 @@ enum {
 	OPT_SOCKET_GROUP,
 	OPT_LOG_SIZE,
 	OPT_RUNAS,
+	OPT_TSO,
 	OPT_NO_TSO,
 	OPT_MAX,
 };
@@ -135,6 +136,7 @@ static const struct option conf_longopts[] = {
 	{ "no-ndp",	no_argument,		NULL,	OPT_NO_NDP },
 	{ "no-ra",	no_argument,		NULL,	OPT_NO_RA },
 	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
+	{ "tso",	no_argument,		NULL,	OPT_TSO },
 	{ "no-tso",	no_argument,		NULL,	OPT_NO_TSO },
 	{ "socket-mode", required_argument,	NULL,	OPT_SOCKET_MODE },
 	{ "socket-group", required_argument,	NULL,	OPT_SOCKET_GROUP },
@@ -204,10 +206,11 @@ static void conf_usage(const char *name, int status)
 "      --no-ndp		don't answer neighbour solicitations\n"
 "      --no-ra		send no router advertisements\n"
 "      --no-dhcpv6	don't answer DHCPv6\n"
+"      --tso		where the guest's MTU is larger than the path's,\n"
+"			tell it the TCP MSS its link takes and cut its\n"
+"			segments to the path's (segmentation offload)\n"
 "      --no-tso		tell the guest the peer's TCP MSS as it is\n"
-"			default: where the guest's MTU is the larger, it\n"
-"			is told the MSS its link takes, and merd cuts its\n"
-"			segments to the path's\n"
+"			(the default)\n"
 "  -t, --tcp-ports SPEC	forward host TCP ports to the guest, repeatable:\n"
 "			none, all, or a list of PORT, FIRST-LAST,\n"
 "			PORT:GUESTPORT, FIRST-LAST:GFIRST-GLAST, ~PORT\n"
@@ -882,8 +885,11 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	case OPT_NO_DHCPV6:
 		c->opts.no_dhcpv6 = true;
 		break;
+	case OPT_TSO:
+		c->opts.tso = true;
+		break;
 	case OPT_NO_TSO:
-		c->opts.no_tso = true;
+		c->opts.tso = false;
 		break;
 	default:
 		break;

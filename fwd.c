@@ -1020,10 +1020,11 @@ static size_t fwd_path_mtu(const struct ctx *c, const struct flow *f)
  * the one the path takes: the smaller of the peer's and what the host's
  * route allows. tcp_to_host() then cuts the guest's large segments to it,
  * as a NIC's segmentation offload would, and the guest spends one frame
- * and merd one look-up on what was some 45 of each. Nothing changes with
- * --no-tso, without an MSS option (the guest keeps the default, and there
- * is no room to add one), where the guest's link is no larger, or where
- * the peer's MSS is below TCP_TSO_MSS_MIN.
+ * and merd one look-up on what was some 45 of each. Only with --tso (off
+ * by default: doc/design.md says why); nothing changes without an MSS
+ * option (the guest keeps the default, and there is no room to add one),
+ * where the guest's link is no larger, or where the peer's MSS is below
+ * TCP_TSO_MSS_MIN.
  */
 static void fwd_tso_syn(const struct ctx *c, struct flow *f, struct wpkt th,
 			bool v6)
@@ -1033,7 +1034,7 @@ static void fwd_tso_syn(const struct ctx *c, struct flow *f, struct wpkt th,
 	uint16_t peer, guest;
 
 	/* MTU_MAX keeps the guest's MSS in the option's 16 bits */
-	if (c->opts.no_tso || c->link.mtu <= hdrs || mtu <= hdrs)
+	if (!c->opts.tso || c->link.mtu <= hdrs || mtu <= hdrs)
 		return;
 	guest = (uint16_t)(c->link.mtu - hdrs);
 	peer = tcp_syn_mss(wpkt_ro(th), &off);

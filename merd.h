@@ -91,8 +91,9 @@ struct conf_fixed {
  * @no_ndp:	don't answer neighbour solicitations
  * @no_ra:	send no router advertisements
  * @no_dhcpv6:	don't answer DHCPv6
- * @no_tso:	don't cut the guest's TCP segments for the path: announce
- *		the peer's MSS to the guest as it is (fwd.c, fwd_tso_syn())
+ * @tso:	--tso: tell the guest the MSS of its link and cut its TCP
+ *		segments for the path (fwd.c, fwd_tso_syn()); --no-tso, the
+ *		default, announces the peer's MSS as it is
  * @ifname:	interface requested with --interface, empty if none
  * @ports_lo:	first host port for flows
  * @ports_hi:	last host port for flows
@@ -128,7 +129,7 @@ struct conf_opts {
 	bool no_ndp;
 	bool no_ra;
 	bool no_dhcpv6;
-	bool no_tso;
+	bool tso;
 	char ifname[IFNAMSIZ];
 	uint16_t ports_lo;
 	uint16_t ports_hi;

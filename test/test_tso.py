@@ -2,8 +2,8 @@
 """Segmentation offload for the guest (tcp.c, fwd.c): a guest with MTU 65520
 behind a host link of 1500. merd tells the guest the MSS of its own link in
 the peer's SYN-ACK and cuts the guest's large segments into pieces the path
-takes; with --no-tso the guest sees the peer's MSS and sends 1500-byte
-frames, as before.
+takes, with --tso; with --no-tso (the default) the guest sees the peer's
+MSS and sends 1500-byte frames, as before.
 
 Each test uploads a file from the guest to a server in the remote namespace
 (sha256 compared) while three captures run: the wire (r0, the remote's end
@@ -85,7 +85,7 @@ def test_upload_65520_behind_1500(topology, start, tso):
     guest's frames are larger than 1500 with the offload and never
     without."""
     topo = topology(host_mtu=HOST_MTU)
-    m = start("-m", str(GUEST_MTU), *([] if tso else ["--no-tso"]), topo=topo)
+    m = start("-m", str(GUEST_MTU), "--tso" if tso else "--no-tso", topo=topo)
     assert m.lease["mtu"] == str(GUEST_MTU) and m.guest.mtu() == GUEST_MTU
     w = Wire(topo, [m.guest], wire_filter=Wire.WIRE_FILTER + " or " + BIG4,
              snaplen=96, also=[(topo.guest, m.guest.ifname, BIG4)])
@@ -119,7 +119,7 @@ def test_upload6_65520_behind_1500(topology, start):
     """The same over IPv6, 8 MiB: intact, nothing larger than the link on
     the wire, the guest's frames larger than 1500."""
     topo = topology(host_mtu=HOST_MTU, ipv6=True)
-    m = start("-m", str(GUEST_MTU), topo=topo)
+    m = start("-m", str(GUEST_MTU), "--tso", topo=topo)
     ready6(m.guest, ROUTER6)
     w = Wire(topo, [m.guest], wire_filter=Wire.WIRE_FILTER6 + " or " + BIG6,
              snaplen=96, also=[(topo.guest, m.guest.ifname, BIG6)], family=6)
@@ -150,7 +150,7 @@ def test_path_mtu_below_the_link(topology, start):
     topo.router.run("ip link set r1 mtu 1280")
     topo.remote.run("ip link set x0 mtu 1280")
     topo.remote.run("ip route replace default via %s dev x0 advmss 1460" % ROUTER_FAR)
-    m = start("-m", str(GUEST_MTU), "--trace", topo=topo)
+    m = start("-m", str(GUEST_MTU), "--tso", "--trace", topo=topo)
     w = Wire(topo, [m.guest], also=[(topo.guest, m.guest.ifname, BIG4)], snaplen=96)
     try:
         src, dst = upload(topo, topo.guest, 8 * MIB, 5103, addr=ROUTED_REMOTE)

@@ -116,6 +116,7 @@ static int env_setup(void **state)
 
 	env6_on(e);
 	e->c.link.mtu = GUEST_MTU;
+	e->c.opts.tso = true;		/* --tso */
 	nsent = 0;
 	*state = e;
 	return 0;
@@ -519,7 +520,7 @@ static void test_synack_unchanged(void **state)
 	assert_int_equal(flow_mss(e, &k), 0);
 
 	k.gport++, k.hport++;
-	e->c.opts.no_tso = true;
+	e->c.opts.tso = false;
 	conn_open(e, &k, 1460, 0, synack);
 	assert_int_equal(synack_mss(&k, synack, 0), 1460);
 	assert_int_equal(flow_mss(e, &k), 0);
@@ -533,7 +534,7 @@ static void test_synack_unchanged(void **state)
 	assert_int_equal(get16(ip + 26), 1500);
 	free(b);
 	free(p);
-	e->c.opts.no_tso = false;
+	e->c.opts.tso = true;
 
 	/* The gateway: the host's loopback, MSS as large as the guest's */
 	k.gport++, k.hport++;
@@ -855,7 +856,7 @@ static void test_frag_needed_passed(void **state)
 	size_t len, elen;
 
 	rng_seed(1192);
-	e->c.opts.no_tso = true;
+	e->c.opts.tso = false;
 	conn_open(e, &k, 1460, 0, synack);
 	p = gpkt(&k, R_ACK, NULL, 0, 1000, &len);
 	b = from_guest(e, p, len);
