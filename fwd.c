@@ -19,9 +19,10 @@
  *   is set), then the headers are copied into a send slot and rewritten with
  *   incremental checksums (nat.c), and the packet joins a batch for
  *   sendmmsg() on the IPPROTO_RAW socket (raw.c), headers from the copy,
- *   payload straight from qemu's stream buffer. A TCP segment larger than
- *   the path takes, on a flow where merd told the guest its own link's
- *   MSS (fwd_tso_syn()), joins it as pieces the path takes (tcp.c).
+ *   payload straight from qemu's stream buffer. With --tso, a TCP segment
+ *   larger than the path takes, on a flow where merd told the guest its
+ *   own link's MSS (fwd_tso_syn()), joins it as pieces the path takes
+ *   (tcp.c).
  *
  * Peer to guest (fwd_from_host(), called by raw.c for each packet read):
  *   the same parsers, the flow by its host side, the headers copied and
