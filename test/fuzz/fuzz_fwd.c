@@ -3086,6 +3086,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_guest_set(c, &st.confs[CTL_CONF(ctl)]);
 	c->opts.no_map_gw = CTL_CONF(ctl) == 2;
+	/* The guest of MTU_MAX behind 1500 or 576: where --tso cuts */
+	c->opts.tso = CTL_CONF(ctl) == 1;
 	c->host.dns4_lo.s_addr = CTL_CONF(ctl) == 1 ? htonl(0x7f000035) : 0;
 	c->host.dns6_lo = CTL_CONF(ctl) == 1 ? in6addr_loopback : in6addr_any;
 	c->host.mtu = (ctl & CTL_HOST_576) ? 576 : 1500;
