@@ -22,34 +22,55 @@
 #define TCP_WSCALE_MAX	14
 
 /**
- * l4_tcp_wscale() - the window scale option of a TCP header, if any
+ * l4_tcp_opt() - find a TCP option of a given kind and length
  * @opt:	the options, after the fixed header
+ * @kind:	option kind
+ * @len:	its length, kind and length bytes included
+ * @off:	set to the option's offset in @opt, if found
  *
  * Walks the options with a bounded cursor: a length field never takes it
- * past their end.
+ * past their end. An option of @kind but another length is passed over.
+ *
+ * Return: true if the whole option lies in @opt
+ */
+bool l4_tcp_opt(struct pkt opt, uint8_t kind, uint8_t len, size_t *off)
+{
+	size_t o = 0;
+	uint8_t k, l;
+
+	while (pkt_get(opt, o, &k, 1)) {
+		if (k == TCPOPT_EOL)
+			break;
+		if (k == TCPOPT_NOP) {
+			o++;
+			continue;
+		}
+		if (!pkt_get(opt, o + 1, &l, 1) || l < 2)
+			break;
+		if (k == kind && l == len && o + len <= opt.len) {
+			*off = o;
+			return true;
+		}
+		o += l;
+	}
+	return false;
+}
+
+/**
+ * l4_tcp_wscale() - the window scale option of a TCP header, if any
+ * @opt:	the options, after the fixed header
  *
  * Return: the shift, at most TCP_WSCALE_MAX, or L4_NO_WSCALE
  */
 static uint8_t l4_tcp_wscale(struct pkt opt)
 {
-	size_t off = 0;
-	uint8_t kind, len, shift;
+	size_t off;
+	uint8_t shift;
 
-	while (pkt_get(opt, off, &kind, 1)) {
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			off++;
-			continue;
-		}
-		if (!pkt_get(opt, off + 1, &len, 1) || len < 2)
-			break;
-		if (kind == TCPOPT_WS_KIND && len == TCPOPT_WS_LEN &&
-		    pkt_get(opt, off + 2, &shift, 1))
-			return MIN(shift, (uint8_t)TCP_WSCALE_MAX);
-		off += len;
-	}
-	return L4_NO_WSCALE;
+	if (!l4_tcp_opt(opt, TCPOPT_WS_KIND, TCPOPT_WS_LEN, &off) ||
+	    !pkt_get(opt, off + 2, &shift, 1))
+		return L4_NO_WSCALE;
+	return MIN(shift, (uint8_t)TCP_WSCALE_MAX);
 }
 
 /**

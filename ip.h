@@ -96,6 +96,7 @@ struct l4_view {
 	struct pkt data;
 };
 
+bool l4_tcp_opt(struct pkt opt, uint8_t kind, uint8_t len, size_t *off);
 int l4_parse(const struct ip_view *ip, struct l4_view *l4);
 int l4_parse_quote(const struct ip_view *ip, struct l4_view *l4);
 

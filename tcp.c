@@ -265,34 +265,20 @@ int tcp_to_guest(struct ctx *c, struct pkt hdr, size_t l3len,
  * @th:		TCP header, options included
  * @off:	set to the option's offset in @th, if there is one
  *
- * Walks the options with a bounded cursor, as l4_parse() does: a length
- * field never takes it past their end.
- *
  * Return: the option's value, 0 if there is none
  */
 uint16_t tcp_syn_mss(struct pkt th, size_t *off)
 {
-	size_t o = TCP_HLEN_MIN;
-	uint8_t kind, len;
+	struct pkt opt;
 	uint16_t mss;
+	size_t o;
 
-	while (pkt_get(th, o, &kind, 1)) {
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			o++;
-			continue;
-		}
-		if (!pkt_get(th, o + 1, &len, 1) || len < 2)
-			break;
-		if (kind == TCPOPT_MAXSEG && len == TCPOLEN_MAXSEG &&
-		    pkt_get(th, o + 2, &mss, sizeof(mss))) {
-			*off = o;
-			return ntohs(mss);
-		}
-		o += len;
-	}
-	return 0;
+	if (!pkt_tail(th, TCP_HLEN_MIN, &opt) ||
+	    !l4_tcp_opt(opt, TCPOPT_MAXSEG, TCPOLEN_MAXSEG, &o) ||
+	    !pkt_get(opt, o + 2, &mss, sizeof(mss)))
+		return 0;
+	*off = TCP_HLEN_MIN + o;
+	return ntohs(mss);
 }
 
 /**
