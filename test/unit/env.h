@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "fwd.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "merd.h"
 #include "ref.h"
 #include "tap.h"
@@ -189,6 +191,30 @@ static inline void parse_ok(const uint8_t *p, size_t len, struct ip_view *ip,
 	assert_int_equal(ip4_parse(v, ip), 0);
 	if (l4)
 		assert_int_equal(l4_parse(ip, l4), 0);
+}
+
+/**
+ * env_from_guest() - hand fwd_from_guest() a copy of @g, parsed as merd.c
+ *		      parses it
+ * @e:		environment
+ * @g:		packet from the guest, from its IP header (either family)
+ * @len:	its length
+ *
+ * Return: the copy, which the send batch may point into, to free()
+ */
+static inline uint8_t *env_from_guest(struct env *e, const uint8_t *g,
+				      size_t len)
+{
+	uint8_t *b = dup_exact(g, len);
+	struct ip_view ip;
+	struct pkt v = { b, len };
+
+	if ((g[0] >> 4) == 6)
+		assert_int_equal(ip6_parse(v, &ip), 0);
+	else
+		assert_int_equal(ip4_parse(v, &ip), 0);
+	fwd_from_guest(&e->c, &ip);
+	return b;
 }
 
 #endif /* ENV_H */

@@ -192,25 +192,6 @@ static void from_host(struct env *e, const uint8_t *p, size_t len,
 	free(b);
 }
 
-/* from_guest() - hand fwd_from_guest() a copy of @g, parsed as merd.c
- * parses it
- *
- * Return: the copy, which the send batch may point into, to free()
- */
-static uint8_t *from_guest(struct env *e, const uint8_t *g, size_t len)
-{
-	uint8_t *b = dup_exact(g, len);
-	struct ip_view ip;
-	struct pkt v = { b, len };
-
-	if ((g[0] >> 4) == 6)
-		assert_int_equal(ip6_parse(v, &ip), 0);
-	else
-		assert_int_equal(ip4_parse(v, &ip), 0);
-	fwd_from_guest(&e->c, &ip);
-	return b;
-}
-
 /* take_out() - the one packet waiting in the raw send batch, put together
  * from its pieces, and its destination (IPv4 host order, or IPv6)
  *
@@ -773,7 +754,7 @@ static void test_handshake(void **state)
 	sa = pkt4(IPPROTO_TCP, GUEST, TGPORT, CLIENT, CPORT, R_SYN | R_ACK,
 		  64, 0, &salen);
 	ack_set(sa, salen, get32(syn + 20 + R_TCP_SEQ) + 1);
-	b = from_guest(e, sa, salen);
+	b = env_from_guest(e, sa, salen);
 	assert_int_equal(e->c.tap.tx.used, 0);
 	assert_int_equal(take_out(e, h, false, CLIENT, NULL), salen);
 	check_same4(sa, h, salen, HOST, TPORT, CLIENT, CPORT, 63);
@@ -831,7 +812,7 @@ static void test_local_via_gateway(void **state)
 		sa = pkt4(IPPROTO_TCP, GUEST, TGPORT, GW, cport,
 			  R_SYN | R_ACK, 64, 0, &salen);
 		ack_set(sa, salen, get32(syn + 20 + R_TCP_SEQ) + 1);
-		b = from_guest(e, sa, salen);
+		b = env_from_guest(e, sa, salen);
 		assert_int_equal(take_out(e, h, false, t[i].saddr, NULL),
 				 salen);
 		check_same4(sa, h, salen, t[i].daddr, TPORT, t[i].saddr,
@@ -863,7 +844,7 @@ static void test_udp(void **state)
 	flow_in(e, IPPROTO_UDP, &cl, CPORT, &h, UPORT, &g, UGPORT, &cl);
 
 	a = pkt4(IPPROTO_UDP, GUEST, UGPORT, CLIENT, CPORT, 0, 64, 120, &alen);
-	b = from_guest(e, a, alen);
+	b = env_from_guest(e, a, alen);
 	assert_int_equal(take_out(e, out, false, CLIENT, NULL), alen);
 	check_same4(a, out, alen, HOST, UPORT, CLIENT, CPORT, 63);
 	free(b);
@@ -991,7 +972,7 @@ static void test_icmp_error_out(void **state)
 
 	err = icmp_from_guest(CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, got,
 			      glen, 64, &elen);
-	free(from_guest(e, err, elen));
+	free(env_from_guest(e, err, elen));
 	assert_int_equal(e->c.tap.tx.used, 0);
 	assert_int_equal(e->c.fwd.raw.nout, 0);
 	assert_int_equal(e->c.fwd.ct.count, 1);
@@ -1023,13 +1004,13 @@ static void test_icmp_error_out(void **state)
 	put16(got + 20, CPORT + 1);
 	err = icmp_from_guest(CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, got,
 			      glen, 64, &elen);
-	free(from_guest(e, err, elen));
+	free(env_from_guest(e, err, elen));
 	free(err);
 	/* Out of TTL */
 	put16(got + 20, CPORT);
 	err = icmp_from_guest(CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, got,
 			      glen, 1, &elen);
-	free(from_guest(e, err, elen));
+	free(env_from_guest(e, err, elen));
 	free(err);
 	assert_int_equal(raw_sent.n, 1);
 	assert_int_equal(e->c.tap.tx.used, 0);
@@ -1060,7 +1041,7 @@ static void test_syn6_remote(void **state)
 	sa = pkt6(IPPROTO_TCP, GUEST6, TGPORT, CLIENT6, CPORT, R_SYN | R_ACK,
 		  64, 0, &salen);
 	ack_set(sa, salen, get32(syn + R6_HLEN + R_TCP_SEQ) + 1);
-	b = from_guest(e, sa, salen);
+	b = env_from_guest(e, sa, salen);
 	assert_int_equal(take_out(e, out, true, 0, &c6), salen);
 	check_same6(sa, out, salen, &h6, TPORT, &c6, CPORT, 63);
 	assert_int_equal(e->c.tap.tx.used, 0);
@@ -1161,7 +1142,7 @@ static void test_local6(void **state)
 	sa = pkt6(IPPROTO_TCP, GUEST6, TGPORT, ROUTER6, CPORT, R_SYN | R_ACK,
 		  64, 0, &salen);
 	ack_set(sa, salen, get32(syn + R6_HLEN + R_TCP_SEQ) + 1);
-	b = from_guest(e, sa, salen);
+	b = env_from_guest(e, sa, salen);
 	assert_int_equal(take_out(e, out, true, 0, &lo6), salen);
 	check_same6(sa, out, salen, &lo6, TPORT, &lo6, CPORT, 64);
 	free(b);
