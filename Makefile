@@ -38,10 +38,12 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
 MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c netlink.c \
 	fwd.c conntrack.c nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c \
-	dhcpv6.c fwdrule.c inbound.c flowtab.c systemd.c host.c pcap.c isolation.c seccomp.c
+	dhcpv6.c fwdrule.c inbound.c flowtab.c systemd.c host.c pcap.c isolation.c seccomp.c \
+	neigh.c
 MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h ip6.h csum.h netlink.h \
 	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h icmp6.h tcp.h frag.h siphash.h util.h inany.h epoll.h \
-	ndp.h dhcpv6.h fwdrule.h inbound.h flowtab.h systemd.h host.h pcap.h isolation.h seccomp.h
+	ndp.h dhcpv6.h fwdrule.h inbound.h flowtab.h systemd.h host.h pcap.h isolation.h seccomp.h \
+	neigh.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests

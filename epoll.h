@@ -19,6 +19,7 @@
  * @EPOLL_TYPE_TIMER:	timerfd for aging
  * @EPOLL_TYPE_RAW:	raw socket (@id: enum raw_proto, plus RAW_PROTOS for IPv6)
  * @EPOLL_TYPE_NETLINK:	netlink socket told of the host's changes
+ * @EPOLL_TYPE_NEIGH:	netlink socket of next hops' addresses (neigh.c)
  */
 enum epoll_type {
 	EPOLL_TYPE_LISTEN = 1,
@@ -27,6 +28,7 @@ enum epoll_type {
 	EPOLL_TYPE_TIMER,
 	EPOLL_TYPE_RAW,
 	EPOLL_TYPE_NETLINK,
+	EPOLL_TYPE_NEIGH,
 };
 
 /**

@@ -26,6 +26,7 @@
 #include "drop.h"
 #include "fwd.h"
 #include "log.h"
+#include "neigh.h"
 #include "pcap.h"
 #include "tap.h"
 #include "util.h"
@@ -289,6 +290,7 @@ struct guest6 {
  * @tap:	the connection to qemu
  * @fwd:	forwarding: flows, ports, raw sockets
  * @pcap:	capture of the frames to and from the guest (--pcap)
+ * @neigh:	next hops' MACs for what merd sends onto the uplink itself
  * @epollfd:	epoll descriptor of the main loop
  * @fd_nl:	netlink socket told of the host's address, route and link
  *		changes (host.c), -1 if none
@@ -313,6 +315,7 @@ struct ctx {
 	struct tap tap;
 	struct fwd fwd;
 	struct pcap pcap;
+	struct neigh neigh;
 	int epollfd;
 	int fd_nl;
 	int fd_notify;
