@@ -32,6 +32,7 @@
 #include "ip6.h"
 #include "log.h"
 #include "merd.h"
+#include "neigh.h"
 #include "netlink.h"
 #include "util.h"
 
@@ -469,7 +470,9 @@ static void host_why_note(const struct ctx *c, int family, enum host_why was,
  * @c:		context
  *
  * The host's addresses are read again too: a new one is refused to the
- * guest from then on, and the guest's flows to it end.
+ * guest from then on, and the guest's flows to it end. The next hops
+ * remembered are forgotten, whatever the read finds: any route may have
+ * changed (neigh.c asks again).
  *
  * Return: 0 on success, -errno if the host couldn't be read (the old
  *	   state is kept)
@@ -485,6 +488,7 @@ int host_update(struct ctx *c)
 	uint32_t ended;
 	int ret;
 
+	neigh_forget(c);
 	ret = host_read(c, &h);
 	if (ret)
 		return ret;

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "merd.h"
 #include "ndp.h"
+#include "neigh.h"
 #include "netlink.h"
 #include "pcap.h"
 #include "raw.h"
@@ -315,7 +316,8 @@ static uint32_t clock_now(void)
 }
 
 /**
- * loop_init() - watch the raw sockets, the host's changes and a timer
+ * loop_init() - watch the raw sockets, the host's changes, the next hops
+ *		 and a timer
  * @c:		context
  *
  * What changed on the host between conf() and the netlink subscription is
@@ -324,7 +326,7 @@ static uint32_t clock_now(void)
 static void loop_init(struct ctx *c)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
-	int i;
+	int i, ret;
 
 	for (i = 0; i < RAW_PROTOS; i++) {
 		if (epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->fwd.raw.fd[i],
@@ -342,6 +344,10 @@ static void loop_init(struct ctx *c)
 			  EPOLL_TYPE_NETLINK, c->fd_nl))
 		die("can't follow the host's network changes: %s",
 		    strerror(c->fd_nl < 0 ? -c->fd_nl : errno));
+	ret = neigh_init(c);
+	if (ret)
+		warn("can't follow the next hops' addresses, everything goes "
+		     "through the raw sockets: %s", strerror(-ret));
 	if (host_update(c))
 		warn("can't read the host's network configuration again");
 
@@ -629,6 +635,9 @@ static void loop_dispatch(struct ctx *c, const struct epoll_event *ev)
 	case EPOLL_TYPE_NETLINK:
 		host_handler(c);
 		break;
+	case EPOLL_TYPE_NEIGH:
+		neigh_handler(c);
+		break;
 	default:
 		break;
 	}
@@ -679,7 +688,7 @@ int main(int argc, char **argv)
 {
 	struct ctx c = { .tap = { .fd_listen = -1, .fd = -1 }, .epollfd = -1,
 			 .fd_nl = -1, .fd_notify = -1, .fd_ready = -1,
-			 .fd_piddir = -1 };
+			 .fd_piddir = -1, .neigh = { .fd = -1 } };
 	uint32_t max_blocks;
 	sigset_t sigs;
 	int ret;
@@ -755,6 +764,7 @@ int main(int argc, char **argv)
 	tap_sock_cleanup(&c);
 	pidfile_remove(&c);
 	fwd_cleanup(&c);
+	neigh_close(&c);
 	pcap_close(&c.pcap);
 	tap_free(&c);
 	return EXIT_SUCCESS;
