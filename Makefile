@@ -95,7 +95,8 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_icmp test/unit/test_tcp test/unit/test_fwd \
 	test/unit/test_alloc test/unit/test_ip test/unit/test_ndp \
 	test/unit/test_ip6 test/unit/test_dhcpv6 test/unit/test_fwdrule \
-	test/unit/test_inbound test/unit/test_pcap test/unit/test_tso
+	test/unit/test_inbound test/unit/test_pcap test/unit/test_tso \
+	test/unit/test_neigh
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka
 
@@ -193,6 +194,15 @@ test/unit/test_tso: test/unit/test_tso.c $(UNIT_ENV_HDRS) \
 		$(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmmsg -o $@ $< $(DATAPATH_SRCS) \
 		$(UNIT_LIBS)
+
+# Wraps send() and recvfrom() (__recvfrom_chk, fortified): sees neigh.c's
+# requests, and hands it the kernel's answers and notifications the test
+# writes
+test/unit/test_neigh: test/unit/test_neigh.c test/unit/unit.h neigh.c log.c \
+		$(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) \
+		-Wl,--wrap=send,--wrap=recvfrom,--wrap=__recvfrom_chk \
+		-o $@ $< neigh.c log.c $(MNL_LIBS) $(UNIT_LIBS)
 
 # Holds ports and opens raw sockets: runs in a network namespace of its own
 test/unit/test_alloc: test/unit/test_alloc.c $(UNIT_ENV_HDRS) test/unit/netns.h \
