@@ -22,32 +22,60 @@ uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
+/* 32 bytes of 32-bit words, as four 64-bit lanes (GCC vector extensions) */
+typedef uint64_t csum_v4 __attribute__((vector_size(32)));
+
+/* Bytes csum_partial() sums per turn of its vector loop */
+#define CSUM_TURN	64
+
+/* The vector loop is built twice, the copy for CPUs with AVX2 chosen when
+ * merd is loaded (an ifunc): 18 GB/s against 10.5 on this machine's Xeon,
+ * 64 KB buffers cycling through 8 MB (doc/design.md). SSE2 alone, x86-64's
+ * baseline, gains nothing on the scalar loop, so the other copy is that.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CSUM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CSUM_CLONES
+#endif
+
 /**
  * csum_partial() - add a buffer to a one's complement sum
  * @buf:	data, any alignment
  * @len:	length in bytes: odd only for the last buffer of a checksum
  * @sum:	sum so far, 0 to start
  *
- * Sums 32-bit words into a 64-bit accumulator, which can't overflow for
- * any buffer shorter than 16 GiB, then folds.
+ * Sums 32-bit words into 64-bit accumulators, which can't overflow for
+ * any buffer shorter than 16 GiB, then folds: each 64-bit load is split
+ * into its two 32-bit words, low and high lanes summed apart, and the
+ * lanes added up at the end (one's complement addition is commutative).
  *
  * Return: unfolded 32-bit sum
  */
+CSUM_CLONES
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 {
+	const csum_v4 lo32 = { 0xffffffff, 0xffffffff, 0xffffffff,
+			       0xffffffff };
+	csum_v4 lo = { 0 }, hi = { 0 }, lo2 = { 0 }, hi2 = { 0 };
 	const uint8_t *p = buf;
 	uint64_t acc = sum;
 	uint32_t w32;
 	uint16_t w16;
 
-	while (len >= 16) {
-		uint32_t w[4];
+	for (; len >= CSUM_TURN; p += CSUM_TURN, len -= CSUM_TURN) {
+		csum_v4 x, y;
 
-		memcpy(w, p, sizeof(w));
-		acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
-		p += 16;
-		len -= 16;
+		memcpy(&x, p, sizeof(x));
+		memcpy(&y, p + sizeof(x), sizeof(y));
+		lo += x & lo32;
+		hi += x >> 32;
+		lo2 += y & lo32;
+		hi2 += y >> 32;
 	}
+	lo += hi + lo2 + hi2;
+	acc += lo[0] + lo[1] + lo[2] + lo[3];
+
 	while (len >= 4) {
 		memcpy(&w32, p, 4);
 		acc += w32;
