@@ -39,11 +39,11 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 MERD_SRCS := merd.c conf.c log.c tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c netlink.c \
 	fwd.c conntrack.c nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c \
 	dhcpv6.c fwdrule.c inbound.c flowtab.c systemd.c host.c pcap.c isolation.c seccomp.c \
-	neigh.c
+	neigh.c uplink.c
 MERD_HDRS := merd.h conf.h log.h tap.h arp.h dhcp.h ip.h ip4.h ip6.h csum.h netlink.h \
 	pkt.h fwd.h conntrack.h nat.h port.h raw.h icmp.h icmp6.h tcp.h frag.h siphash.h util.h inany.h epoll.h \
 	ndp.h dhcpv6.h fwdrule.h inbound.h flowtab.h systemd.h host.h pcap.h isolation.h seccomp.h \
-	neigh.h
+	neigh.h uplink.h
 QRAP_SRCS := qrap.c
 
 # Sanitiser flags for the unit tests and the instrumented merd of the tests
@@ -98,7 +98,7 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_inbound test/unit/test_pcap test/unit/test_tso \
 	test/unit/test_neigh
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
-UNIT_LIBS = -lcmocka
+UNIT_LIBS = -lcmocka $(MNL_LIBS)
 
 test/unit/test_csum: test/unit/test_csum.c test/unit/unit.h csum.c csum.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $< csum.c $(UNIT_LIBS)
@@ -110,7 +110,7 @@ test/unit/test_pcap: test/unit/test_pcap.c test/unit/unit.h pcap.c log.c \
 # Everything but start-up: what a frame from the guest can reach
 DATAPATH_SRCS := tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c \
 	nat.c port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c fwdrule.c \
-	inbound.c systemd.c pcap.c
+	inbound.c systemd.c pcap.c uplink.c neigh.c
 
 test/unit/test_tap: test/unit/test_tap.c test/unit/unit.h $(DATAPATH_SRCS) \
 		$(MERD_HDRS)

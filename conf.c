@@ -60,6 +60,8 @@ enum {
 	OPT_RUNAS,
 	OPT_TSO,
 	OPT_NO_TSO,
+	OPT_GSO,
+	OPT_NO_GSO,
 	OPT_MAX,
 };
 
@@ -138,6 +140,8 @@ static const struct option conf_longopts[] = {
 	{ "no-dhcpv6",	no_argument,		NULL,	OPT_NO_DHCPV6 },
 	{ "tso",	no_argument,		NULL,	OPT_TSO },
 	{ "no-tso",	no_argument,		NULL,	OPT_NO_TSO },
+	{ "gso",	no_argument,		NULL,	OPT_GSO },
+	{ "no-gso",	no_argument,		NULL,	OPT_NO_GSO },
 	{ "socket-mode", required_argument,	NULL,	OPT_SOCKET_MODE },
 	{ "socket-group", required_argument,	NULL,	OPT_SOCKET_GROUP },
 	{ "fd",		required_argument,	NULL,	'F' },
@@ -211,6 +215,12 @@ static void conf_usage(const char *name, int status)
 "			segments to the path's (segmentation offload)\n"
 "      --no-tso		tell the guest the peer's TCP MSS as it is\n"
 "			(the default)\n"
+"      --gso		send what goes out of the host's uplink as\n"
+"			Ethernet frames, a flow's segments joined into\n"
+"			GSO packets, even while the host tracks\n"
+"			connections (default: only while it doesn't)\n"
+"      --no-gso		send everything through the host's IP output\n"
+"			(raw sockets), where its netfilter rules see it\n"
 "  -t, --tcp-ports SPEC	forward host TCP ports to the guest, repeatable:\n"
 "			none, all, or a list of PORT, FIRST-LAST,\n"
 "			PORT:GUESTPORT, FIRST-LAST:GFIRST-GLAST, ~PORT\n"
@@ -891,6 +901,12 @@ static void conf_opt(struct ctx *c, struct conf_given *given, int opt,
 	case OPT_NO_TSO:
 		c->opts.tso = false;
 		break;
+	case OPT_GSO:
+		c->opts.gso = c->opts.gso_forced = true;
+		break;
+	case OPT_NO_GSO:
+		c->opts.gso = c->opts.gso_forced = false;
+		break;
 	default:
 		break;
 	}
@@ -1228,6 +1244,7 @@ void conf(struct ctx *c, int argc, char **argv)
 	struct conf_given given = { 0 };
 
 	c->opts.v4 = c->opts.v6 = true;
+	c->opts.gso = true;
 	c->opts.sock_mode = CONF_SOCK_MODE;
 	c->opts.sock_gid = (gid_t)-1;
 	c->opts.fd = -1;

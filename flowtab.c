@@ -120,6 +120,14 @@ uint32_t flowtab_log(const struct ctx *c)
 	       n ? ", " : "", states, c->fwd.ports.nclaimed, PORT_BLOCK,
 	       c->fwd.ports.nfwd);
 	flowtab_drops(c);
+	if (c->fwd.up.on)
+		logmsg(LOG_NOTICE, "uplink: %llu frames sent on %s, %llu of "
+		       "them GSO packets of %llu segments; %s",
+		       (unsigned long long)c->fwd.up.frames, c->host.ifname,
+		       (unsigned long long)c->fwd.up.gso,
+		       (unsigned long long)c->fwd.up.segs,
+		       c->fwd.up.use ? "in use" : "not in use: the host "
+		       "tracks connections");
 	pcap_log_stats(&c->pcap);
 	return n;
 }

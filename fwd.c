@@ -234,6 +234,7 @@ int fwd_init(struct ctx *c, uint32_t max_blocks)
 	}
 	if (ret)
 		return ret;
+	uplink_init(c);
 	ret = ct_init(&fwd->ct, c->opts.flows_max);
 	if (ret)
 		return ret;
@@ -319,6 +320,7 @@ void fwd_cleanup(struct ctx *c)
 	ct_free(&c->fwd.ct);
 	frag_free(&c->fwd.frag);
 	raw_close(&c->fwd.raw);
+	uplink_close(&c->fwd.up);
 	free(c->fwd.scratch);
 }
 
@@ -419,6 +421,7 @@ void fwd_timer(struct ctx *c)
 	port_tick(&c->fwd.ports, c->now);
 	fwd_filter_update(c);
 	frag_tick(&c->fwd.frag, c->now);
+	uplink_timer(c);
 }
 
 /**
@@ -1174,6 +1177,29 @@ static void fwd_send_error(struct ctx *c, const struct raw_out *o, int e)
 }
 
 /**
+ * fwd_out_cut() - queue a guest segment larger than the path, to be cut
+ * @c:		context
+ * @o:		the segment, headers rewritten, in the batch's next slot
+ * @l3len:	length of its IP header
+ * @piece:	payload bytes a piece carries (fwd_tso_piece())
+ *
+ * Where it leaves on the uplink, it leaves whole, as a GSO packet the
+ * kernel cuts at the device (uplink.c): one system call's share and one
+ * copy for what would be some 45 pieces here (doc/design.md has the
+ * numbers); otherwise tcp_to_host() cuts it.
+ */
+static void fwd_out_cut(struct ctx *c, struct raw_out *o, size_t l3len,
+			size_t piece)
+{
+	if (uplink_take(c, o)) {
+		o->gso = (uint16_t)piece;
+		raw_out_commit(c, fwd_send_error);
+		return;
+	}
+	tcp_to_host(c, o, l3len, piece, fwd_send_error);
+}
+
+/**
  * fwd_flush() - send the batch of guest packets
  * @c:		context
  *
@@ -1253,7 +1279,7 @@ static void fwd_out6(struct ctx *c, const struct ip_view *ip,
 	o->dst6.sin6_family = AF_INET6;
 	o->dst6.sin6_addr = rw.daddr6;
 	if (piece)
-		tcp_to_host(c, o, l3len, piece, fwd_send_error);
+		fwd_out_cut(c, o, l3len, piece);
 	else
 		raw_out_commit(c, fwd_send_error);
 }
@@ -1314,7 +1340,7 @@ static void fwd_out(struct ctx *c, const struct ip_view *ip,
 	o->dst.sin_addr.s_addr = rw.daddr;
 
 	if (piece) {
-		tcp_to_host(c, o, l3len, piece, fwd_send_error);
+		fwd_out_cut(c, o, l3len, piece);
 		return;
 	}
 	if (len > r->mtu) {

@@ -19,6 +19,7 @@
 #include "pkt.h"
 #include "port.h"
 #include "raw.h"
+#include "uplink.h"
 
 struct ctx;
 
@@ -48,6 +49,7 @@ struct fwd_frag6 {
  * @ct:		connection tracking
  * @ports:	host ports held for flows
  * @raw:	raw sockets
+ * @up:		frames, GSO packets among them, sent on the uplink
  * @frag:	reassembly of the guest's fragments
  * @scratch:	RAW_PKT_MAX bytes for building a packet out of pieces
  * @ip_id:	IPv4 identification for packets merd builds itself
@@ -61,6 +63,7 @@ struct fwd {
 	struct conntrack ct;
 	struct ports ports;
 	struct raw raw;
+	struct uplink up;
 	struct frag frag;
 	uint8_t *scratch;
 	uint16_t ip_id;

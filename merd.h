@@ -95,6 +95,12 @@ struct conf_fixed {
  * @tso:	--tso: tell the guest the MSS of its link and cut its TCP
  *		segments for the path (fwd.c, fwd_tso_syn()); --no-tso, the
  *		default, announces the peer's MSS as it is
+ * @gso:	what leaves on the uplink goes as Ethernet frames, a flow's
+ *		segments joined (uplink.c), while the host tracks no
+ *		connections: the default; --no-gso: everything through the
+ *		raw sockets
+ * @gso_forced:	--gso: frames on the uplink even while the host tracks
+ *		connections
  * @ifname:	interface requested with --interface, empty if none
  * @ports_lo:	first host port for flows
  * @ports_hi:	last host port for flows
@@ -131,6 +137,8 @@ struct conf_opts {
 	bool no_ra;
 	bool no_dhcpv6;
 	bool tso;
+	bool gso;
+	bool gso_forced;
 	char ifname[IFNAMSIZ];
 	uint16_t ports_lo;
 	uint16_t ports_hi;

@@ -44,6 +44,7 @@
 #include "merd.h"
 #include "raw.h"
 #include "tap.h"
+#include "uplink.h"
 #include "util.h"
 
 /* linux/in6.h's, which glibc's headers lack: ask for the flow label */
@@ -516,7 +517,11 @@ void raw_close(struct raw *r)
  */
 struct raw_out *raw_out_slot(struct raw *r)
 {
-	return &r->out[r->nout];
+	struct raw_out *o = &r->out[r->nout];
+
+	o->gso = 0;
+	o->up = false;
+	return o;
 }
 
 /**
@@ -527,7 +532,11 @@ struct raw_out *raw_out_slot(struct raw *r)
  */
 void raw_out_commit(struct ctx *c, raw_err_fn on_err)
 {
-	if (++c->fwd.raw.nout == RAW_BATCH)
+	struct raw *r = &c->fwd.raw;
+
+	if (!r->out[r->nout].gso)
+		uplink_take(c, &r->out[r->nout]);
+	if (++r->nout == RAW_BATCH)
 		raw_flush(c, on_err);
 }
 
@@ -562,8 +571,9 @@ enum drop_why raw_drop_why(int err)
  * raw_flush_run() - send packets of one family with as few sendmmsg() as
  *		     the kernel allows
  * @c:		context
- * @mm:		their messages
- * @from:	first packet of the run, in the batch
+ * @mm:		messages of the batch's packets that leave here
+ * @idx:	each message's packet in the send batch
+ * @from:	first message of the run
  * @n:		packets in the run
  * @on_err:	called for a packet the kernel refused, with its errno
  *
@@ -572,11 +582,11 @@ enum drop_why raw_drop_why(int err)
  * the same errno, without another system call. So a batch costs at most
  * one sendmmsg() a packet, and never waits.
  */
-static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
-			  raw_err_fn on_err)
+static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, const int *idx,
+			  int from, int n, raw_err_fn on_err)
 {
 	struct raw *r = &c->fwd.raw;
-	int fd = r->out[from].v6 ? r->fd_send6 : r->fd_send, done = 0;
+	int fd = r->out[idx[from]].v6 ? r->fd_send6 : r->fd_send, done = 0;
 
 	while (done < n) {
 		int sent = sendmmsg(fd, mm + from + done,
@@ -585,14 +595,15 @@ static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
 
 		if (sent >= 0) {
 			done += sent;
+			r->sent += (uint64_t)sent;
 			continue;
 		}
 		if (err == EINTR)
 			continue;
 		/* The first packet left failed: report it, go on */
-		on_err(c, &r->out[from + done++], err);
+		on_err(c, &r->out[idx[from + done++]], err);
 		while (raw_full(err) && done < n)
-			on_err(c, &r->out[from + done++], err);
+			on_err(c, &r->out[idx[from + done++]], err);
 	}
 }
 
@@ -601,34 +612,41 @@ static void raw_flush_run(struct ctx *c, struct mmsghdr *mm, int from, int n,
  * @c:		context
  * @on_err:	called for a packet the kernel refused, with its errno
  *
- * Must run before the buffer the payloads point into changes. IPv4 and
- * IPv6 packets go to their own sockets, in runs, in order.
+ * Must run before the buffer the payloads point into changes. What leaves
+ * on the uplink goes first (uplink_flush()); IPv4 and IPv6 packets go to
+ * their own raw sockets, in runs, in order.
  */
 void raw_flush(struct ctx *c, raw_err_fn on_err)
 {
 	struct raw *r = &c->fwd.raw;
 	struct mmsghdr mm[RAW_BATCH];
-	int i, start = 0;
+	int i, n = 0, start = 0;
+	int idx[RAW_BATCH];
 
+	if (c->fwd.up.on)
+		uplink_flush(c, on_err);
 	for (i = 0; i < r->nout; i++) {
 		struct raw_out *o = &r->out[i];
 
-		memset(&mm[i], 0, sizeof(mm[i]));
+		if (o->up)
+			continue;
+		memset(&mm[n], 0, sizeof(mm[n]));
 		if (o->v6) {
-			mm[i].msg_hdr.msg_name = &o->dst6;
-			mm[i].msg_hdr.msg_namelen = sizeof(o->dst6);
+			mm[n].msg_hdr.msg_name = &o->dst6;
+			mm[n].msg_hdr.msg_namelen = sizeof(o->dst6);
 		} else {
-			mm[i].msg_hdr.msg_name = &o->dst;
-			mm[i].msg_hdr.msg_namelen = sizeof(o->dst);
+			mm[n].msg_hdr.msg_name = &o->dst;
+			mm[n].msg_hdr.msg_namelen = sizeof(o->dst);
 		}
-		mm[i].msg_hdr.msg_iov = o->iov;
-		mm[i].msg_hdr.msg_iovlen = 2;
+		mm[n].msg_hdr.msg_iov = o->iov;
+		mm[n].msg_hdr.msg_iovlen = 2;
+		idx[n++] = i;
 	}
 
-	for (i = 1; i <= r->nout; i++) {
-		if (i < r->nout && r->out[i].v6 == r->out[start].v6)
+	for (i = 1; i <= n; i++) {
+		if (i < n && r->out[idx[i]].v6 == r->out[idx[start]].v6)
 			continue;
-		raw_flush_run(c, mm, start, i - start, on_err);
+		raw_flush_run(c, mm, idx, start, i - start, on_err);
 		start = i;
 	}
 	r->nout = 0;

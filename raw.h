@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <linux/if_ether.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -55,6 +56,10 @@ enum raw_proto {
  * @v6:		the packet is IPv6
  * @quote:	the guest's original IP header and 8 bytes, for an ICMP error
  * @quote_len:	length of @quote
+ * @gso:	segment size, for a segment larger than the path that leaves
+ *		whole on the uplink and is cut there (uplink.c), else 0
+ * @up:		it leaves on the uplink (uplink_take())
+ * @mac:	then, the next hop's Ethernet address
  */
 struct raw_out {
 	uint8_t hdr[RAW_HDR_MAX] __attribute__((aligned(8)));
@@ -64,6 +69,9 @@ struct raw_out {
 	bool v6;
 	uint8_t quote[RAW_QUOTE_MAX];
 	size_t quote_len;
+	uint16_t gso;
+	bool up;
+	uint8_t mac[ETH_ALEN];
 };
 
 /**
@@ -78,6 +86,7 @@ struct raw_out {
  * @in:		receive buffers, RAW_BATCH of RAW_PKT_MAX bytes, aligned
  * @out:	send batch
  * @nout:	packets in @out
+ * @sent:	packets the send sockets took, in all
  */
 struct raw {
 	int fd[RAW_PROTOS];
@@ -89,6 +98,7 @@ struct raw {
 	uint8_t *in;
 	struct raw_out out[RAW_BATCH];
 	int nout;
+	uint64_t sent;
 };
 
 /* Most port ranges a filter tests per class: jumps over a section of

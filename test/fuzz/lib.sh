@@ -33,7 +33,7 @@ HARNESSES="tap fwd dhcp arp conntrack ip6 ndp dhcpv6 fwdrule"
 # fwdrule.c need nothing; fuzz_ip6, the IP and transport parsers
 DATAPATH="tap.c arp.c dhcp.c ip.c ip4.c ip6.c csum.c log.c fwd.c conntrack.c nat.c"
 DATAPATH="$DATAPATH port.c raw.c icmp.c icmp6.c tcp.c frag.c ndp.c dhcpv6.c"
-DATAPATH="$DATAPATH fwdrule.c inbound.c flowtab.c systemd.c pcap.c"
+DATAPATH="$DATAPATH fwdrule.c inbound.c flowtab.c systemd.c pcap.c uplink.c neigh.c"
 declare -A SRCS=(
 	[tap]="$DATAPATH"
 	[fwd]="$DATAPATH"
@@ -113,7 +113,7 @@ build_harness() {
 
 	for s in ${SRCS[$h]}; do srcs="$srcs $top/$s"; done
 	# shellcheck disable=SC2086
-	if ! $CC $CFLAGS -o "$build/fuzz_$h" "$here/fuzz_$h.c" $srcs \
+	if ! $CC $CFLAGS -o "$build/fuzz_$h" "$here/fuzz_$h.c" $srcs -lmnl \
 		2>"$build/fuzz_$h.build.log"; then
 		cat "$build/fuzz_$h.build.log" >&2
 		echo "fuzz_$h: BUILD FAILED (log: $build/fuzz_$h.build.log)"
