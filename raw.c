@@ -650,6 +650,8 @@ void raw_flush(struct ctx *c, raw_err_fn on_err)
 		start = i;
 	}
 	r->nout = 0;
+	if (c->fwd.up.syn_raw)
+		uplink_syn_sent(c);
 }
 
 /**

@@ -143,6 +143,28 @@ static long uplink_ct_count(const struct uplink *u)
 }
 
 /**
+ * uplink_tracked() - stop sending on the uplink if the host tracks now
+ * @c:		context
+ * @n:		the host's count of tracked connections
+ *
+ * Return: true if it tracks (the path isn't in use, or no longer)
+ */
+static bool uplink_tracked(struct ctx *c, long n)
+{
+	struct uplink *u = &c->fwd.up;
+
+	if (!n)
+		return false;
+	if (u->use) {
+		u->use = false;
+		info("the host tracks connections: guest packets leave "
+		     "through its IP output, where its firewall sees them "
+		     "(--gso to send frames on %s anyway)", c->host.ifname);
+	}
+	return true;
+}
+
+/**
  * uplink_timer() - send on the uplink only while the host tracks nothing
  * @c:		context
  *
@@ -155,29 +177,47 @@ static long uplink_ct_count(const struct uplink *u)
  * ICMP timeouts; longer for TCP). So once a second: while the count is
  * above zero, everything goes through the raw sockets, the host's own
  * output path; once raw packets have left and the count stays at zero,
- * nothing tracks them, and frames on the uplink are safe again. --gso
- * sends there whatever the count says.
+ * nothing tracks them, and frames on the uplink are safe again. Every
+ * SYN leaves through the raw sockets, and uplink_syn_sent() looks at the
+ * count at once, before the flow's data can take the path. --gso sends
+ * there whatever the count says.
  */
 void uplink_timer(struct ctx *c)
 {
 	struct uplink *u = &c->fwd.up;
 	uint64_t sent = c->fwd.raw.sent;
-	long n;
 
 	if (!u->on || u->forced || u->fd_ct < 0)
 		return;
-	n = uplink_ct_count(u);
-	if (n != 0 && u->use) {
-		u->use = false;
-		info("the host tracks connections: guest packets leave "
-		     "through its IP output, where its firewall sees them "
-		     "(--gso to send frames on %s anyway)", c->host.ifname);
-	} else if (!n && !u->use && sent != u->raw_seen) {
+	if (!uplink_tracked(c, uplink_ct_count(u)) && !u->use &&
+	    sent != u->raw_seen) {
 		u->use = true;
 		info("the host tracks no connections: guest packets leave as "
 		     "frames on %s", c->host.ifname);
 	}
 	u->raw_seen = sent;
+}
+
+/**
+ * uplink_syn_sent() - look at the host's count once a SYN left through
+ *		       the raw sockets, while the path is in use
+ * @c:		context
+ *
+ * The kernel tracked the SYN, if a rule makes it track, before the send
+ * returned: the count is above zero now, and the flow's first segment of
+ * data, a round trip away, already leaves through the host's IP output.
+ * Without this, a firewall loaded while the path is in use would see that
+ * flow's first second only in the peer's answers, and drop them all as
+ * invalid. Costs two system calls a new TCP flow, only while the path is
+ * in use.
+ */
+void uplink_syn_sent(struct ctx *c)
+{
+	struct uplink *u = &c->fwd.up;
+
+	u->syn_raw = false;
+	if (u->use && !u->forced && u->fd_ct >= 0)
+		uplink_tracked(c, uplink_ct_count(u));
 }
 
 /**
@@ -201,6 +241,56 @@ static unsigned int uplink_ifi(const struct ctx *c, bool v6)
 }
 
 /**
+ * uplink_tcp_on() - tell whether a packet is TCP, past its flow's SYN
+ * @o:		packet, headers filled in
+ *
+ * Only those leave as frames: TCP is where the gain is, and everything
+ * else, SYNs above all, goes on through the host's IP output, so that a
+ * host that starts tracking connections sees merd's flows begin, and
+ * uplink_timer() the count rise.
+ *
+ * Return: true for a TCP segment without SYN, not a fragment
+ */
+static bool uplink_tcp_on(const struct raw_out *o)
+{
+	size_t hlen = o->iov[0].iov_len, l3len;
+	const uint8_t *h = o->hdr;
+	uint16_t frag;
+
+	if (o->v6) {
+		if (h[offsetof(struct ip6_hdr, ip6_nxt)] != IPPROTO_TCP)
+			return false;
+		l3len = IP6_HLEN;
+	} else {
+		memcpy(&frag, h + offsetof(struct iphdr, frag_off),
+		       sizeof(frag));
+		if (h[offsetof(struct iphdr, protocol)] != IPPROTO_TCP ||
+		    (ntohs(frag) & UPLINK_IP4_FRAG))
+			return false;
+		l3len = (size_t)(h[0] & 0x0f) * 4;
+	}
+	return hlen >= l3len + TCP_HLEN_MIN &&
+	       !(h[l3len + TCP_OFF_FLAGS] & TH_SYN);
+}
+
+/**
+ * uplink_is_syn() - tell whether a packet is a TCP SYN (or SYN-ACK)
+ * @o:		packet, headers filled in
+ *
+ * Return: true if it is
+ */
+static bool uplink_is_syn(const struct raw_out *o)
+{
+	size_t l3len = o->v6 ? IP6_HLEN : (size_t)(o->hdr[0] & 0x0f) * 4;
+	uint8_t proto = o->v6 ? o->hdr[offsetof(struct ip6_hdr, ip6_nxt)] :
+				o->hdr[offsetof(struct iphdr, protocol)];
+
+	return proto == IPPROTO_TCP &&
+	       o->iov[0].iov_len >= l3len + TCP_HLEN_MIN &&
+	       (o->hdr[l3len + TCP_OFF_FLAGS] & TH_SYN);
+}
+
+/**
  * uplink_take() - decide whether a packet in the send batch leaves here
  * @c:		context
  * @o:		packet, filled in, before raw_out_commit()
@@ -217,6 +307,11 @@ bool uplink_take(struct ctx *c, struct raw_out *o)
 	o->up = false;
 	if (!uplink_ifi(c, o->v6))
 		return false;
+	if (!uplink_tcp_on(o)) {
+		if (uplink_is_syn(o))
+			c->fwd.up.syn_raw = true;
+		return false;
+	}
 	if (o->v6)
 		a.a6 = o->dst6.sin6_addr;
 	else

@@ -24,6 +24,7 @@ struct ctx;
  * @fd_ct:	the host's count of tracked connections (nf_conntrack_count,
  *		opened at start), -1 if the kernel has no connection tracking
  * @raw_seen:	packets the raw sockets had sent at the last check
+ * @syn_raw:	a SYN is in the send batch, for the raw sockets
  * @frames:	packets sent through it
  * @gso:	of those, GSO packets: several segments in one
  * @segs:	segments the GSO packets carried
@@ -35,6 +36,7 @@ struct uplink {
 	int fd;
 	int fd_ct;
 	uint64_t raw_seen;
+	bool syn_raw;
 	uint64_t frames;
 	uint64_t gso;
 	uint64_t segs;
@@ -43,6 +45,7 @@ struct uplink {
 void uplink_init(struct ctx *c);
 void uplink_close(struct uplink *u);
 void uplink_timer(struct ctx *c);
+void uplink_syn_sent(struct ctx *c);
 bool uplink_take(struct ctx *c, struct raw_out *o);
 void uplink_flush(struct ctx *c, raw_err_fn on_err);
 
