@@ -212,9 +212,9 @@ static void conf_usage(const char *name, int status)
 "      --no-dhcpv6	don't answer DHCPv6\n"
 "      --tso		where the guest's MTU is larger than the path's,\n"
 "			tell it the TCP MSS its link takes and cut its\n"
-"			segments to the path's (segmentation offload)\n"
+"			segments to the path's (segmentation offload,\n"
+"			the default)\n"
 "      --no-tso		tell the guest the peer's TCP MSS as it is\n"
-"			(the default)\n"
 "      --gso		send what goes out of the host's uplink as\n"
 "			Ethernet frames, a flow's segments joined into\n"
 "			GSO packets, even while the host tracks\n"
@@ -1244,7 +1244,7 @@ void conf(struct ctx *c, int argc, char **argv)
 	struct conf_given given = { 0 };
 
 	c->opts.v4 = c->opts.v6 = true;
-	c->opts.gso = true;
+	c->opts.gso = c->opts.tso = true;
 	c->opts.sock_mode = CONF_SOCK_MODE;
 	c->opts.sock_gid = (gid_t)-1;
 	c->opts.fd = -1;

@@ -92,9 +92,9 @@ struct conf_fixed {
  * @no_ndp:	don't answer neighbour solicitations
  * @no_ra:	send no router advertisements
  * @no_dhcpv6:	don't answer DHCPv6
- * @tso:	--tso: tell the guest the MSS of its link and cut its TCP
- *		segments for the path (fwd.c, fwd_tso_syn()); --no-tso, the
- *		default, announces the peer's MSS as it is
+ * @tso:	--tso, the default: tell the guest the MSS of its link and
+ *		cut its TCP segments for the path (fwd.c, fwd_tso_syn());
+ *		--no-tso announces the peer's MSS as it is
  * @gso:	what leaves on the uplink goes as Ethernet frames, a flow's
  *		segments joined (uplink.c), while the host tracks no
  *		connections: the default; --no-gso: everything through the
