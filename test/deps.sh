@@ -16,6 +16,8 @@ PKGS=(
 	# integration tests: namespaces, real peers, captures
 	iproute2 python3-pytest python3-pytest-timeout python3-scapy busybox-static isc-dhcp-client
 	socat iperf3 tcpdump tshark iputils-ping traceroute dnsmasq-base curl
+	# the uplink's offloads off, a firewall that tracks connections
+	ethtool nftables
 	# the man pages, checked with groff; socket activation and the units
 	# (systemd-socket-activate, systemd-analyze: no running systemd needed)
 	groff-base systemd

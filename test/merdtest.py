@@ -133,6 +133,28 @@ class Merd:
         line = re.findall(r"drops: .*", self.log())[-1]
         return dict((k, int(v)) for k, v in re.findall(r"([a-z-]+) (\d+)", line))
 
+    def uplink(self, timeout=10):
+        """What merd sent as frames on the uplink (uplink.c), from a new
+        SIGUSR1 summary: frames, gso (packets joined), segs (the segments
+        those carried), use (in use now); None without the line
+        (--no-gso)."""
+        before = len(re.findall(r"drops: ", self.log()))
+        self.proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: len(re.findall(r"drops: ", self.log())) > before, timeout,
+                 "merd's summary")
+        pattern = (r"uplink: (\d+) frames sent on \S+, (\d+) of them GSO packets of "
+                   r"(\d+) segments; (in use|not in use)")
+        deadline = time.monotonic() + 1     # the line after drops, if any
+        while True:
+            m = re.search(pattern, self.log().rsplit("drops: ", 1)[1])
+            if m or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        if not m:
+            return None
+        return {"frames": int(m.group(1)), "gso": int(m.group(2)),
+                "segs": int(m.group(3)), "use": m.group(4) == "in use"}
+
     def exit_status(self, timeout=10):
         try:
             return self.proc.wait(timeout=timeout)

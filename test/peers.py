@@ -6,7 +6,8 @@ namespace of the topology), which also tells which host address and port each
 connection came from. inet_csum() is the one checksum helper: the textbook
 Internet checksum (RFC 1071), written here independently of merd's code, with
 ip4_ok() and l4_ok() checking a whole IPv4 packet from scratch. random_file()
-and sha256_file() make and compare the data of transfers.
+and sha256_file() make and compare the data of transfers; upload() is one,
+from the guest to socat in the remote namespace.
 """
 
 import hashlib
@@ -16,8 +17,9 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
-from netns import readline_within
+from netns import REMOTE_ADDR, REMOTE_ADDR6, log, readline_within, wait_listening
 
 PY = "/usr/bin/python3"
 TEST = os.path.dirname(os.path.abspath(__file__))
@@ -117,3 +119,24 @@ def sha256_file(path):
         for chunk in iter(lambda: f.read(MIB), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def upload(topo, guest_ns, size, port, family=4, addr=REMOTE_ADDR, timeout=120):
+    """The guest sends size random bytes to socat in the remote namespace
+    (at addr, over IPv4); returns (source, what arrived)."""
+    src = random_file(topo, "up%d.src" % port, size)
+    dst = os.path.join(topo.tmp, "up%d.dst" % port)
+    if family == 6:
+        listen = "TCP6-LISTEN:%d,bind=[%s],reuseaddr" % (port, REMOTE_ADDR6)
+        connect = "TCP6:[%s]:%d" % (REMOTE_ADDR6, port)
+    else:
+        listen = "TCP-LISTEN:%d,bind=%s,reuseaddr" % (port, addr)
+        connect = "TCP:%s:%d" % (addr, port)
+    srv = topo.remote.popen(["socat", "-u", listen, "CREATE:" + dst])
+    wait_listening(topo.remote, port)
+    t0 = time.monotonic()
+    guest_ns.run(["socat", "-u", "OPEN:" + src, connect], timeout=timeout)
+    assert srv.wait(timeout=60) == 0
+    dt = time.monotonic() - t0
+    log("upload: %d MiB in %.2f s, %.0f MiB/s" % (size // MIB, dt, size / MIB / dt))
+    return src, dst

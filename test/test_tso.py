@@ -2,8 +2,11 @@
 """Segmentation offload for the guest (tcp.c, fwd.c): a guest with MTU 65520
 behind a host link of 1500. merd tells the guest the MSS of its own link in
 the peer's SYN-ACK and cuts the guest's large segments into pieces the path
-takes, with --tso; with --no-tso (the default) the guest sees the peer's
-MSS and sends 1500-byte frames, as before.
+takes, with --tso (the default); with --no-tso the guest sees the peer's
+MSS and sends 1500-byte frames. A segment that leaves on the uplink leaves
+whole, as a GSO packet the host's link cuts (uplink.c): the host's end of
+the link does that in software here, as a network card would
+(wire.cut_on_host()), so that the wire's capture sees what a wire carries.
 
 Each test uploads a file from the guest to a server in the remote namespace
 (sha256 compared) while three captures run: the wire (r0, the remote's end
@@ -18,16 +21,15 @@ has it: no reset nor unreachable from the host's own stack.
 """
 
 import os
-import time
 
 import pytest
 from scapy.all import IP, IPv6, TCP
 
 from merdtest import ready6
-from netns import (REMOTE_ADDR, REMOTE_ADDR6, ROUTED_REMOTE, ROUTER6, ROUTER_FAR, log,
+from netns import (REMOTE_ADDR, ROUTED_REMOTE, ROUTER6, ROUTER_FAR, log,
                    wait_listening)
-from peers import MIB, random_file, sha256_file
-from wire import Wire
+from peers import MIB, sha256_file, upload
+from wire import Wire, cut_on_host
 
 HOST_MTU = 1500
 GUEST_MTU = 65520
@@ -36,27 +38,6 @@ GUEST_MTU = 65520
 BIG4 = "(tcp and ip[2:2] > %d) or (tcp[tcpflags] & tcp-syn != 0)" % HOST_MTU
 BIG6 = "(ip6[6] == 6 and ip6[4:2] > %d) or (ip6[6] == 6 and ip6[53] & 0x02 != 0)" % (
     HOST_MTU - 40)
-
-
-def upload(topo, guest_ns, size, port, family=4, addr=REMOTE_ADDR):
-    """The guest sends size random bytes to socat in the remote namespace
-    (at addr, over IPv4); returns (source, what arrived)."""
-    src = random_file(topo, "up%d.src" % port, size)
-    dst = os.path.join(topo.tmp, "up%d.dst" % port)
-    if family == 6:
-        listen = "TCP6-LISTEN:%d,bind=[%s],reuseaddr" % (port, REMOTE_ADDR6)
-        connect = "TCP6:[%s]:%d" % (REMOTE_ADDR6, port)
-    else:
-        listen = "TCP-LISTEN:%d,bind=%s,reuseaddr" % (port, addr)
-        connect = "TCP:%s:%d" % (addr, port)
-    srv = topo.remote.popen(["socat", "-u", listen, "CREATE:" + dst])
-    wait_listening(topo.remote, port)
-    t0 = time.monotonic()
-    guest_ns.run(["socat", "-u", "OPEN:" + src, connect], timeout=120)
-    assert srv.wait(timeout=60) == 0
-    dt = time.monotonic() - t0
-    log("upload: %d MiB in %.2f s, %.0f MiB/s" % (size // MIB, dt, size / MIB / dt))
-    return src, dst
 
 
 def tcp_lengths(pkts, family=4):
@@ -85,6 +66,7 @@ def test_upload_65520_behind_1500(topology, start, tso):
     guest's frames are larger than 1500 with the offload and never
     without."""
     topo = topology(host_mtu=HOST_MTU)
+    cut_on_host(topo)
     m = start("-m", str(GUEST_MTU), "--tso" if tso else "--no-tso", topo=topo)
     assert m.lease["mtu"] == str(GUEST_MTU) and m.guest.mtu() == GUEST_MTU
     w = Wire(topo, [m.guest], wire_filter=Wire.WIRE_FILTER + " or " + BIG4,
@@ -119,6 +101,7 @@ def test_upload6_65520_behind_1500(topology, start):
     """The same over IPv6, 8 MiB: intact, nothing larger than the link on
     the wire, the guest's frames larger than 1500."""
     topo = topology(host_mtu=HOST_MTU, ipv6=True)
+    cut_on_host(topo)
     m = start("-m", str(GUEST_MTU), "--tso", topo=topo)
     ready6(m.guest, ROUTER6)
     w = Wire(topo, [m.guest], wire_filter=Wire.WIRE_FILTER6 + " or " + BIG6,

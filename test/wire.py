@@ -35,6 +35,15 @@ import time
 from netns import HOST_ADDR, HOST_ADDR6, log, wait_for
 
 
+def cut_on_host(topo, ifname="h0"):
+    """Make the host's end of its link cut GSO packets itself, as a network
+    card's segmentation offload does before the wire. A veth otherwise
+    hands them to its peer whole, and a capture there would see 64 KiB
+    "packets" that no wire carries (merd sends GSO packets on the uplink,
+    uplink.c): with this, r0 sees the segments a real wire would."""
+    topo.host.run(["ethtool", "-K", ifname, "tso", "off", "gso", "off"])
+
+
 class Wire:
     """Captures: the wire (the remote's or router's end of the host's veth,
     r0), each guest's tap, and any further (ns, interface, filter) in also.
