@@ -1269,6 +1269,61 @@ static void test_tso_bad_csum(void **state)
 	check_up(&up, 1, 1, 4);
 }
 
+/* How s_ids() moves the IPv4 identification from one segment to the
+ * next
+ */
+static int id_step;
+
+/* s_ids() - ten full segments, the identification moving by @id_step */
+static void s_ids(struct env *e)
+{
+	struct conn k = conn4(0);
+	int i;
+
+	conn_open(e, &k);
+	for (i = 0; i < 10; i++) {
+		send_seg(e, &k, R_ACK, ts, sizeof(ts), 1448);
+		k.id = (uint16_t)(k.id - 1 + id_step);
+	}
+	batch_flush(e);
+}
+
+/* GSO numbers the IPv4 identifications of the segments it cuts from the
+ * first one's, one up each (inet_gso_segment()); segments whose own
+ * don't count up so (a host-wide counter shared with other flows moves by
+ * more, some stacks send DF segments with one fixed value) would reach
+ * the wire with other identifications than the guest gave them: not
+ * joined (GRO doesn't join them either), whatever else is the same
+ */
+static void test_ip_id(void **state)
+{
+	int per_msg[UP_CAP_MAX];
+
+	(void)state;
+	id_step = 2;
+	both(s_ids, 116, per_msg, NULL);
+	id_step = 0;
+	both(s_ids, 117, per_msg, NULL);
+}
+
+/* A --tso segment with CWR goes as a GSO packet that says so: with
+ * VIRTIO_NET_HDR_GSO_ECN (SKB_GSO_TCP_ECN), or a NIC without TSO_ECN
+ * would be handed it to cut, and would copy CWR into every segment
+ * (the cut segments are checked to carry it on the first only)
+ */
+static void test_tso_cwr(void **state)
+{
+	int per_msg[UP_CAP_MAX], n;
+
+	(void)state;
+	tso_flags = R_ACK | R_CWR;
+	n = both(s_tso, 118, per_msg, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(per_msg[0], 46);
+	assert_true(up_vh(0).gso_type & VIRTIO_NET_HDR_GSO_ECN);
+	assert_true(up_vh(1).gso_type & VIRTIO_NET_HDR_GSO_ECN);
+}
+
 /* Messages the AF_PACKET socket takes in s_full_batch(), once the
  * connection is open
  */
@@ -1347,6 +1402,8 @@ int main(void)
 		T(test_jumbo),
 		T(test_tso),
 		T(test_tso_bad_csum),
+		T(test_ip_id),
+		T(test_tso_cwr),
 		T(test_eagain),
 	};
 #undef T
