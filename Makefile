@@ -96,7 +96,7 @@ UNIT_TESTS := test/unit/test_csum test/unit/test_tap test/unit/test_arp \
 	test/unit/test_alloc test/unit/test_ip test/unit/test_ndp \
 	test/unit/test_ip6 test/unit/test_dhcpv6 test/unit/test_fwdrule \
 	test/unit/test_inbound test/unit/test_pcap test/unit/test_tso \
-	test/unit/test_neigh
+	test/unit/test_neigh test/unit/test_uplink
 UNIT_CFLAGS = $(CFLAGS) $(SAN) -I.
 UNIT_LIBS = -lcmocka $(MNL_LIBS)
 
@@ -194,6 +194,13 @@ test/unit/test_tso: test/unit/test_tso.c $(UNIT_ENV_HDRS) \
 		$(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmmsg -o $@ $< $(DATAPATH_SRCS) \
 		$(UNIT_LIBS)
+
+# Wraps sendmmsg() and neigh_mac(): sees what leaves on the raw sockets and
+# on the AF_PACKET socket, and chooses the next hop's MAC without netlink
+test/unit/test_uplink: test/unit/test_uplink.c $(UNIT_ENV_HDRS) \
+		$(DATAPATH_SRCS) $(MERD_HDRS)
+	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmmsg,--wrap=neigh_mac -o $@ $< \
+		$(DATAPATH_SRCS) $(UNIT_LIBS)
 
 # Wraps send() and recvfrom() (__recvfrom_chk, fortified): sees neigh.c's
 # requests, and hands it the kernel's answers and notifications the test
