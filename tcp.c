@@ -41,9 +41,6 @@
 #include "tap.h"
 #include "tcp.h"
 
-/* The CWR bit of the flags byte (RFC 3168 6.1) */
-#define TCP_FLAG_CWR	0x80
-
 /**
  * tcp_rst_header() - the reset answering a guest's segment
  * @l4:		the guest's TCP header

@@ -19,6 +19,9 @@
 struct ctx;
 struct flow;
 
+/* The CWR bit of the flags byte (RFC 3168 6.1) */
+#define TCP_FLAG_CWR	0x80
+
 /* Largest reset merd builds: IPv6 header and a TCP header, no options */
 #define TCP_RST_MAX	(IP6_HLEN + TCP_HLEN_MIN)
 

@@ -50,6 +50,7 @@
 #include "ip6.h"
 #include "merd.h"
 #include "neigh.h"
+#include "tcp.h"
 #include "uplink.h"
 
 /* What precedes the IP header in a frame sent: virtio-net header, then
@@ -437,12 +438,28 @@ static uint32_t uplink_seq(const struct raw_out *o, size_t l3len)
 }
 
 /**
+ * uplink_id() - a segment's IPv4 identification
+ * @o:		IPv4 segment
+ *
+ * Return: identification, host order
+ */
+static uint16_t uplink_id(const struct raw_out *o)
+{
+	uint16_t id;
+
+	memcpy(&id, o->hdr + offsetof(struct iphdr, id), sizeof(id));
+	return ntohs(id);
+}
+
+/**
  * uplink_run() - how many packets from one on leave together
  * @r:		send batch
  * @i:		first packet, to leave here (@up set)
  *
  * A run is a flow's segments one after the other in the batch, in
- * sequence, all the first one's size but the last, which may be shorter,
+ * sequence (and, for IPv4, identifications counting up by one, as GSO
+ * numbers its segments: as GRO, merd won't join what GSO wouldn't give
+ * back), all the first one's size but the last, which may be shorter,
  * with the same headers (uplink_same()), none but the last with PSH (as
  * GRO ends a run there), no SYN, FIN, RST, URG or CWR, and no more than an
  * IPv4 packet holds.
@@ -473,6 +490,8 @@ static int uplink_run(const struct raw *r, int i)
 		    (flags & nopsh) != TH_ACK ||
 		    memcmp(o->mac, first->mac, ETH_ALEN) ||
 		    uplink_seq(o, l3len) != uplink_seq(prev, l3len) + seg ||
+		    (!o->v6 &&
+		     uplink_id(o) != (uint16_t)(uplink_id(prev) + 1)) ||
 		    !uplink_same(first->hdr, o->hdr, hlen, l3len))
 			break;
 		total += len;
@@ -548,6 +567,11 @@ static void uplink_pre(const struct ctx *c, uint8_t *pre,
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		vh.gso_type = o->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
 				      VIRTIO_NET_HDR_GSO_TCPV4;
+		/* RFC 3168 6.1.2: CWR on the first segment only, which a NIC
+		 * without ECN segmentation wouldn't do: the kernel then cuts
+		 */
+		if (o->hdr[l3len + TCP_OFF_FLAGS] & TCP_FLAG_CWR)
+			vh.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
 		vh.hdr_len = (uint16_t)(ETH_HLEN + o->iov[0].iov_len);
 		vh.gso_size = (uint16_t)gso;
 		vh.csum_start = (uint16_t)(ETH_HLEN + l3len);
@@ -566,6 +590,7 @@ static void uplink_pre(const struct ctx *c, uint8_t *pre,
  * @iov:	their pieces
  * @pre:	their virtio-net and Ethernet headers
  * @first:	each message's first packet in the send batch
+ * @cnt:	packets each message carries
  * @n:		messages
  */
 struct uplink_batch {
@@ -573,6 +598,7 @@ struct uplink_batch {
 	struct iovec iov[RAW_BATCH][UPLINK_IOV];
 	uint8_t pre[RAW_BATCH][UPLINK_PRE];
 	int first[RAW_BATCH];
+	int cnt[RAW_BATCH];
 	int n;
 };
 
@@ -592,7 +618,7 @@ struct uplink_batch {
 static int uplink_add(struct ctx *c, struct uplink_batch *b, int i, int n)
 {
 	struct raw_out *o = &c->fwd.raw.out[i];
-	size_t l3len = uplink_l3len(o), payload = 0, gso = o->gso;
+	size_t l3len = uplink_l3len(o), gso = o->gso;
 	struct iovec *iov = b->iov[b->n];
 	int k;
 
@@ -613,6 +639,7 @@ static int uplink_add(struct ctx *c, struct uplink_batch *b, int i, int n)
 	}
 	if (n > 1) {
 		const struct raw_out *last = &c->fwd.raw.out[i + n - 1];
+		size_t payload = 0;
 
 		gso = o->iov[1].iov_len;
 		for (k = 0; k < n; k++)
@@ -632,9 +659,27 @@ static int uplink_add(struct ctx *c, struct uplink_batch *b, int i, int n)
 	memset(&b->mm[b->n], 0, sizeof(b->mm[b->n]));
 	b->mm[b->n].msg_hdr.msg_iov = iov;
 	b->mm[b->n].msg_hdr.msg_iovlen = (size_t)(2 + n);
-	b->first[b->n++] = i;
+	b->first[b->n] = i;
+	b->cnt[b->n++] = n;
 	c->fwd.up.frames++;
 	return n;
+}
+
+/**
+ * uplink_refused() - report a message the kernel refused
+ * @c:		context
+ * @b:		messages
+ * @k:		the one refused
+ * @err:	errno
+ * @on_err:	called for its first packet, as a raw send's failure is
+ *
+ * The other packets it carried count as dropped for the same reason.
+ */
+static void uplink_refused(struct ctx *c, const struct uplink_batch *b,
+			   int k, int err, raw_err_fn on_err)
+{
+	on_err(c, &c->fwd.raw.out[b->first[k]], err);
+	c->drops[raw_drop_why(err)] += (uint64_t)(b->cnt[k] - 1);
 }
 
 /**
@@ -643,9 +688,8 @@ static int uplink_add(struct ctx *c, struct uplink_batch *b, int i, int n)
  * @on_err:	called for a packet the kernel refused, with its errno
  *
  * Sends the packets uplink_take() chose (@up set), in runs; raw_flush()
- * sends the rest. A refused message is reported for its first packet, as
- * a raw send's would be; a full socket ends the batch, and what is left
- * is reported with the same errno, without another system call.
+ * sends the rest. A full socket ends the batch, and what is left is
+ * reported with the same errno, without another system call.
  */
 void uplink_flush(struct ctx *c, raw_err_fn on_err)
 {
@@ -676,8 +720,8 @@ void uplink_flush(struct ctx *c, raw_err_fn on_err)
 		}
 		if (err == EINTR)
 			continue;
-		on_err(c, &r->out[b.first[done++]], err);
+		uplink_refused(c, &b, done++, err, on_err);
 		while (raw_full(err) && done < b.n)
-			on_err(c, &r->out[b.first[done++]], err);
+			uplink_refused(c, &b, done++, err, on_err);
 	}
 }
