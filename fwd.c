@@ -251,6 +251,7 @@ int fwd_init(struct ctx *c, uint32_t max_blocks)
 	fwd->scratch = malloc(RAW_PKT_MAX);
 	if (!fwd->scratch)
 		return -ENOMEM;
+	tap_ref_range(c, fwd->raw.in, (size_t)RAW_BATCH * RAW_PKT_MAX);
 	if (getrandom(fwd->port_key, sizeof(fwd->port_key), 0) !=
 	    sizeof(fwd->port_key))
 		return -EIO;

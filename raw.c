@@ -915,4 +915,6 @@ void raw_handler(struct ctx *c, unsigned int id, raw_pkt_fn fn)
 		if (p.len)
 			fn(c, p, ifi);
 	}
+	/* Frames may point into the buffers: out before the next read */
+	tap_flush(c);
 }

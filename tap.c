@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,10 @@ int tap_init(struct ctx *c)
 	c->tap.fd_dir = -1;
 	c->tap.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
 	c->tap.rx.buf = malloc(c->tap.rx.size);
-	if (!c->tap.rx.buf || tap_tx_init(&c->tap.tx, TAP_TX_QUEUE))
+	c->tap.ref.hdr = malloc(TAP_REF_FRAMES * sizeof(*c->tap.ref.hdr));
+	c->tap.ref.iov = malloc(2 * TAP_REF_FRAMES * sizeof(struct iovec));
+	if (!c->tap.rx.buf || !c->tap.ref.hdr || !c->tap.ref.iov ||
+	    tap_tx_init(&c->tap.tx, TAP_TX_QUEUE))
 		return -ENOMEM;
 	return 0;
 }
@@ -114,7 +118,11 @@ void tap_free(struct ctx *c)
 {
 	free(c->tap.rx.buf);
 	free(c->tap.tx.buf);
+	free(c->tap.ref.hdr);
+	free(c->tap.ref.iov);
 	c->tap.rx.buf = c->tap.tx.buf = NULL;
+	c->tap.ref.hdr = NULL;
+	c->tap.ref.iov = NULL;
 }
 
 /**
@@ -672,6 +680,8 @@ static void tap_close(struct ctx *c, const char *why)
 	c->tap.fd = -1;
 	c->tap.rx.len = 0;
 	c->tap.tx.head = c->tap.tx.used = 0;
+	c->tap.ref.niov = c->tap.ref.frames = 0;
+	c->tap.ref.bytes = 0;
 	c->tap.tx_waiting = false;
 	c->tap.guest_mac_known = false;
 	c->tap.gone = true;
@@ -721,7 +731,7 @@ bool tap_connected(const struct ctx *c)
  */
 size_t tap_room(const struct ctx *c)
 {
-	return c->tap.tx.size - c->tap.tx.used;
+	return c->tap.tx.size - c->tap.tx.used - c->tap.ref.bytes;
 }
 
 /**
@@ -879,6 +889,147 @@ static int tap_input(struct ctx *c, bool drain, const struct tap_ops *ops)
 }
 
 /**
+ * tap_ref_settle() - write the frames queued by reference, and copy what
+ *		      the socket doesn't take now into the ring, in order
+ * @c:		context, connected
+ *
+ * Must run before the buffers their payloads lie in change (the end of
+ * raw_handler()), and before anything else is queued. The ring is empty
+ * while frames wait here, and has room for all of them
+ * (tap_send_ip_ref()).
+ *
+ * Return: true, false if the connection was closed on a write error
+ */
+static bool tap_ref_settle(struct ctx *c)
+{
+	struct tap_ref *r = &c->tap.ref;
+	int i = 0;
+
+	while (i < r->niov) {
+		struct msghdr mh = { .msg_iov = r->iov + i,
+				     .msg_iovlen = (size_t)MIN(r->niov - i,
+							       IOV_MAX) };
+		ssize_t n = sendmsg(c->tap.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			warn_perror_rl(c, LOG_RL_FRAME, "write to guest");
+			tap_close(c, "write error");
+			return false;
+		}
+		if (n <= 0)
+			break;
+		for (; i < r->niov && (size_t)n >= r->iov[i].iov_len; i++)
+			n -= (ssize_t)r->iov[i].iov_len;
+		if (i < r->niov && n) {
+			r->iov[i].iov_base = (uint8_t *)r->iov[i].iov_base + n;
+			r->iov[i].iov_len -= (size_t)n;
+		}
+	}
+	for (; i < r->niov; i++)
+		tap_tx_copy_in(&c->tap.tx, r->iov[i].iov_base,
+			       r->iov[i].iov_len);
+	r->niov = r->frames = 0;
+	r->bytes = 0;
+	return true;
+}
+
+/**
+ * tap_ref_range() - where payloads queued by reference may lie
+ * @c:		context
+ * @buf:	the buffer (the raw sockets' receive buffers)
+ * @len:	its length
+ */
+void tap_ref_range(struct ctx *c, const void *buf, size_t len)
+{
+	c->tap.ref.lo = buf;
+	c->tap.ref.hi = c->tap.ref.lo + len;
+}
+
+/**
+ * tap_ref_fits() - tell whether a frame can be queued by reference now
+ * @c:		context
+ * @iov:	the packet's pieces: its headers, then its payload
+ * @cnt:	number of pieces
+ * @len:	the frame's length, its Ethernet header included
+ *
+ * Return: true if the payload lies in the buffer of tap_ref_range(), the
+ *	   ring is empty (it would otherwise go first) and can take every
+ *	   frame queued by reference, and there is room here
+ */
+static bool tap_ref_fits(const struct ctx *c, const struct iovec *iov,
+			 int cnt, size_t len)
+{
+	const struct tap_ref *r = &c->tap.ref;
+	int i;
+
+	if (!r->lo || c->tap.tx.used || r->frames == TAP_REF_FRAMES ||
+	    r->niov + cnt > 2 * TAP_REF_FRAMES ||
+	    iov[0].iov_len > TAP_REF_HDR - TAP_HDR_LEN - ETH_HLEN ||
+	    r->bytes + TAP_HDR_LEN + len > c->tap.tx.size)
+		return false;
+	for (i = 1; i < cnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+
+		if (p < r->lo || p > r->hi ||
+		    iov[i].iov_len > (size_t)(r->hi - p))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * tap_send_ip_ref() - queue an IPv4 or IPv6 packet for the guest, its
+ *		       payload not copied if it can stay where it is
+ * @c:		context
+ * @iov:	the packet's pieces: its headers (copied), then its payload
+ * @cnt:	number of pieces, at least 1
+ *
+ * Where the payload lies in the raw sockets' receive buffers and nothing
+ * waits in the ring, the frame is written from there, with the others of
+ * the batch, at the end of raw_handler() (tap_flush()): a copy of every
+ * byte to the guest saved, 10% of merd's time toward a guest of MTU 65520
+ * (perf, 2026-12-02: memmove() under tap_tx_pushv()). What the socket
+ * doesn't take then is copied into the ring, as every frame was before.
+ * Otherwise, as tap_send_ip().
+ *
+ * Return: 0 if queued, -ENOTCONN without a guest, -ENOBUFS if full
+ */
+int tap_send_ip_ref(struct ctx *c, const struct iovec *iov, int cnt)
+{
+	const uint8_t *first = iov[0].iov_base;
+	bool v6 = iov[0].iov_len && (first[0] >> 4) == 6;
+	struct tap_ref *r = &c->tap.ref;
+	size_t len = ETH_HLEN;
+	uint32_t field;
+	uint8_t *h;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	if (c->tap.fd < 0 || !tap_ref_fits(c, iov, cnt, len))
+		return tap_send_ip(c, iov, cnt);
+
+	h = r->hdr[r->frames];
+	field = htonl((uint32_t)len);
+	memcpy(h, &field, sizeof(field));
+	eth_header(h + TAP_HDR_LEN, c->tap.guest_mac_known ?
+		   c->tap.guest_mac : tap_bcast, c->link.mac,
+		   v6 ? ETH_P_IPV6 : ETH_P_IP);
+	memcpy(h + TAP_HDR_LEN + ETH_HLEN, first, iov[0].iov_len);
+	pcap_frame(&c->pcap, h + TAP_HDR_LEN, ETH_HLEN, iov, cnt);
+
+	r->iov[r->niov].iov_base = h;
+	r->iov[r->niov++].iov_len = TAP_HDR_LEN + ETH_HLEN + iov[0].iov_len;
+	for (i = 1; i < cnt; i++)
+		r->iov[r->niov++] = iov[i];
+	r->frames++;
+	r->bytes += TAP_HDR_LEN + len;
+	return 0;
+}
+
+/**
  * tap_flush() - write queued frames to qemu, arm EPOLLOUT if some remain
  * @c:		context
  */
@@ -887,7 +1038,7 @@ void tap_flush(struct ctx *c)
 	bool waiting;
 	ssize_t n;
 
-	if (c->tap.fd < 0 || !c->tap.tx.used)
+	if (c->tap.fd < 0 || !tap_ref_settle(c) || !c->tap.tx.used)
 		return;
 
 	n = tap_tx_write(&c->tap.tx, c->tap.fd);
@@ -950,6 +1101,8 @@ static int tap_queue(struct ctx *c, const void *first, size_t first_len,
 		     const struct iovec *iov, int cnt)
 {
 	if (c->tap.fd < 0)
+		return -ENOTCONN;
+	if (!tap_ref_settle(c))		/* what was queued before goes first */
 		return -ENOTCONN;
 	if (tap_tx_pushv(&c->tap.tx, first, first_len, iov, cnt)) {
 		drop(c, DROP_GUEST_FULL, "tap: queue full, dropped a frame");

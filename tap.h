@@ -76,6 +76,34 @@ struct tap_tx {
 	unsigned long dropped;
 };
 
+/* Frames queued by reference (tap_send_ip_ref()) before they are written:
+ * a batch of raw packets cut to 1500-byte frames is some 45 a packet; and
+ * the room each has for its length field, Ethernet, IP and TCP headers
+ */
+#define TAP_REF_FRAMES	1024
+#define TAP_REF_HDR	(TAP_HDR_LEN + ETH_HLEN + 60 + 60)
+
+/**
+ * struct tap_ref - frames whose payload is still where it was received
+ * @hdr:	each frame's length field and headers, copied
+ * @iov:	each frame's pieces: its @hdr, then its payload in place
+ * @niov:	pieces in @iov
+ * @frames:	frames queued
+ * @bytes:	their bytes, length fields included
+ * @lo:		start of the buffer payloads may lie in (the raw sockets'
+ *		receive buffers), NULL for none
+ * @hi:		its end
+ */
+struct tap_ref {
+	uint8_t (*hdr)[TAP_REF_HDR];
+	struct iovec *iov;
+	int niov;
+	int frames;
+	size_t bytes;
+	const uint8_t *lo;
+	const uint8_t *hi;
+};
+
 /**
  * struct tap - the connection to qemu
  * @fd_listen:	listening AF_UNIX socket
@@ -87,6 +115,7 @@ struct tap_tx {
  * @frames:	frames received on the current connection
  * @rx:		receive state of @fd
  * @tx:		transmit queue of @fd
+ * @ref:	frames for @fd whose payload wasn't copied, before @tx
  * @tx_waiting:	EPOLLOUT is armed on @fd
  * @gone:	a guest went away since tap_gone() last said so
  * @guest_mac:	MAC address of the guest, learnt from its frames
@@ -100,6 +129,7 @@ struct tap {
 	unsigned long frames;
 	struct tap_rx rx;
 	struct tap_tx tx;
+	struct tap_ref ref;
 	bool tx_waiting;
 	bool gone;
 	uint8_t guest_mac[ETH_ALEN];
@@ -140,6 +170,8 @@ size_t tap_room(const struct ctx *c);
 void tap_learn_mac(struct ctx *c, const uint8_t *src);
 int tap_send(struct ctx *c, const void *frame, size_t len);
 int tap_send_ip(struct ctx *c, const struct iovec *iov, int cnt);
+int tap_send_ip_ref(struct ctx *c, const struct iovec *iov, int cnt);
+void tap_ref_range(struct ctx *c, const void *buf, size_t len);
 void tap_flush(struct ctx *c);
 
 #endif /* TAP_H */

@@ -222,7 +222,7 @@ static void tcp_segment(struct ctx *c, struct pkt hdr, size_t l3len,
 
 	tcp_piece(h, hdr, l3len, payload.len,
 		  csum_partial(payload.p, payload.len, 0), off, idx, last);
-	tap_send_ip(c, iov, 2);
+	tap_send_ip_ref(c, iov, 2);
 }
 
 /**
