@@ -621,7 +621,7 @@ void raw_flush(struct ctx *c, raw_err_fn on_err)
 	struct raw *r = &c->fwd.raw;
 	struct mmsghdr mm[RAW_BATCH];
 	int i, n = 0, start = 0;
-	int idx[RAW_BATCH];
+	int idx[RAW_BATCH] = { 0 };
 
 	if (c->fwd.up.on)
 		uplink_flush(c, on_err);

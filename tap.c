@@ -103,7 +103,7 @@ int tap_init(struct ctx *c)
 	c->tap.rx.size = TAP_RX_BATCH + TAP_HDR_LEN + TAP_FRAME_MAX;
 	c->tap.rx.buf = malloc(c->tap.rx.size);
 	c->tap.ref.hdr = malloc(TAP_REF_FRAMES * sizeof(*c->tap.ref.hdr));
-	c->tap.ref.iov = malloc(2 * TAP_REF_FRAMES * sizeof(struct iovec));
+	c->tap.ref.iov = malloc((size_t)2 * TAP_REF_FRAMES * sizeof(struct iovec));
 	if (!c->tap.rx.buf || !c->tap.ref.hdr || !c->tap.ref.iov ||
 	    tap_tx_init(&c->tap.tx, TAP_TX_QUEUE))
 		return -ENOMEM;

@@ -374,12 +374,13 @@ static bool uplink_same(const uint8_t *a, const uint8_t *b, size_t len,
 
 	if (l3len == IP6_HLEN) {
 		/* Version, class and flow label; next header on */
-		if (memcmp(a, b, 4) || memcmp(a + 6, b + 6, IP6_HLEN - 6))
+		if (memcmp(a, b, 4) != 0 ||
+		    memcmp(a + 6, b + 6, IP6_HLEN - 6) != 0)
 			return false;
 	} else {
 		/* Version to TOS; flags to protocol; the addresses */
-		if (memcmp(a, b, 2) || memcmp(a + 6, b + 6, 4) ||
-		    memcmp(a + 12, b + 12, 8))
+		if (memcmp(a, b, 2) != 0 || memcmp(a + 6, b + 6, 4) != 0 ||
+		    memcmp(a + 12, b + 12, 8) != 0)
 			return false;
 	}
 	/* Ports; acknowledgment, offset, flags (checked apart) and window;
@@ -488,7 +489,7 @@ static int uplink_run(const struct raw *r, int i)
 		    prev->iov[1].iov_len != seg ||
 		    (prev->hdr[l3len + TCP_OFF_FLAGS] & TH_PUSH) ||
 		    (flags & nopsh) != TH_ACK ||
-		    memcmp(o->mac, first->mac, ETH_ALEN) ||
+		    memcmp(o->mac, first->mac, ETH_ALEN) != 0 ||
 		    uplink_seq(o, l3len) != uplink_seq(prev, l3len) + seg ||
 		    (!o->v6 &&
 		     uplink_id(o) != (uint16_t)(uplink_id(prev) + 1)) ||
@@ -658,7 +659,7 @@ static int uplink_add(struct ctx *c, struct uplink_batch *b, int i, int n)
 
 	memset(&b->mm[b->n], 0, sizeof(b->mm[b->n]));
 	b->mm[b->n].msg_hdr.msg_iov = iov;
-	b->mm[b->n].msg_hdr.msg_iovlen = (size_t)(2 + n);
+	b->mm[b->n].msg_hdr.msg_iovlen = 2 + (size_t)n;
 	b->first[b->n] = i;
 	b->cnt[b->n++] = n;
 	c->fwd.up.frames++;
