@@ -18,6 +18,12 @@
  * into the receive buffer), and answer ARP with arp(). ARP and DHCP
  * themselves are tested in test_arp.c and test_dhcp.c, forwarding in
  * test_fwd.c.
+ *
+ * Frames queued by reference (tap_send_ip_ref()) are checked as the peer
+ * reads them: the test builds the stream it expects as it queues frames,
+ * by reference or by copy, and compares it with what the peer read, byte
+ * for byte, after partial writes too; payloads are overwritten (or freed)
+ * wherever tap.c may no longer read them.
  */
 
 #include <errno.h>
@@ -1154,6 +1160,600 @@ static void test_listen(void **state)
 	close(q3);
 }
 
+/* The registered buffer of the tests of frames queued by reference, as
+ * fwd.c registers its raw receive buffers; with slack either side, so
+ * that payloads just outside it are still memory; and the most bytes one
+ * test streams to the peer
+ */
+#define REF_LEN		(2 << 20)
+#define REF_SLACK	4096
+#define REF_STREAM	(8 << 20)
+
+/**
+ * struct reft - a connected context with a registered buffer, and the
+ *		 stream its peer should read, built as the test queues frames
+ * @e:		environment (env_setup())
+ * @area:	allocation: slack, the registered buffer, slack
+ * @buf:	the registered buffer, REF_LEN bytes
+ * @off:	where the next payload goes in @buf
+ * @dst:	destination MAC address frames from tap_send_ip*() carry
+ * @seq:	number of the next frame, for its pattern
+ * @want:	the stream expected, REF_STREAM bytes
+ * @want_len:	bytes in @want
+ * @k:		what the peer read
+ * @refs:	frames seen queued by reference
+ */
+struct reft {
+	struct env *e;
+	uint8_t *area;
+	uint8_t *buf;
+	size_t off;
+	const uint8_t *dst;
+	unsigned int seq;
+	uint8_t *want;
+	size_t want_len;
+	struct sink k;
+	unsigned long refs;
+};
+
+/* reft_init() - a test of frames by reference, its buffer registered if
+ * @reg, the guest's MAC not known yet
+ */
+static void reft_init(struct reft *t, struct env *e, bool reg)
+{
+	memset(t, 0, sizeof(*t));
+	t->e = e;
+	t->area = calloc(1, REF_LEN + 2 * REF_SLACK);
+	t->want = malloc(REF_STREAM);
+	t->k.buf = malloc(REF_STREAM);
+	assert_true(t->area && t->want && t->k.buf);
+	t->buf = t->area + REF_SLACK;
+	t->k.fd = e->peer;
+	t->k.size = REF_STREAM;
+	t->dst = bcast;
+	if (reg)
+		tap_ref_range(&e->c, t->buf, REF_LEN);
+}
+
+/* reft_free() - release what reft_init() allocated */
+static void reft_free(struct reft *t)
+{
+	free(t->area);
+	free(t->want);
+	free(t->k.buf);
+}
+
+/* want_put() - @len more bytes of the stream expected */
+static void want_put(struct reft *t, const void *p, size_t len)
+{
+	assert_true(t->want_len + len <= REF_STREAM);
+	memcpy(t->want + t->want_len, p, len);
+	t->want_len += len;
+}
+
+/* want_ip() - expect the packet in pieces @iov as tap_send_ip() frames it:
+ * its length, Ethernet to @t->dst from merd, EtherType from the version
+ */
+static void want_ip(struct reft *t, const struct iovec *iov, int cnt)
+{
+	const uint8_t *ip = iov[0].iov_base;
+	uint8_t eh[4 + 14];
+	size_t len = 14;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	put32(eh, (uint32_t)len);
+	memcpy(eh + 4, t->dst, ETH_ALEN);
+	memcpy(eh + 4 + 6, our_mac, ETH_ALEN);
+	put16(eh + 4 + 12, (ip[0] >> 4) == 6 ? 0x86dd : 0x0800);
+	want_put(t, eh, sizeof(eh));
+	for (i = 0; i < cnt; i++)
+		want_put(t, iov[i].iov_base, iov[i].iov_len);
+}
+
+/* queue_pieces() - fill and queue with tap_send_ip_ref() the next packet:
+ * an IP header of @hlen bytes (IPv6 if @v6), then the payload pieces @pl,
+ * wherever they lie; and expect it
+ *
+ * Return: true if it was queued by reference
+ */
+static bool queue_pieces(struct reft *t, size_t hlen, bool v6,
+			 const struct iovec *pl, int n)
+{
+	struct ctx *c = &t->e->c;
+	struct iovec iov[4];
+	int before = c->tap.ref.frames, i;
+	uint8_t h[160];
+	size_t j;
+
+	assert_true(hlen && hlen <= sizeof(h) && n < 4);
+	h[0] = v6 ? 0x60 : 0x45;
+	for (j = 1; j < hlen; j++)
+		h[j] = pat(t->seq, j);
+	iov[0].iov_base = h;
+	iov[0].iov_len = hlen;
+	for (i = 0; i < n; i++) {
+		uint8_t *p = pl[i].iov_base;
+
+		for (j = 0; j < pl[i].iov_len; j++)
+			p[j] = pat(t->seq ^ 0x5a5a, j + (size_t)i * 1000);
+		iov[i + 1] = pl[i];
+	}
+	assert_int_equal(tap_send_ip_ref(c, iov, n + 1), 0);
+	want_ip(t, iov, n + 1);
+	memset(h, 0xee, sizeof(h));	/* headers are copied, always */
+	t->seq++;
+	if (c->tap.ref.frames != before + 1) {	/* copied, after them */
+		assert_int_equal(c->tap.ref.frames, 0);
+		return false;
+	}
+	t->refs++;
+	return true;
+}
+
+/* queue_ref() - queue the next packet, its @plen bytes of payload in the
+ * registered buffer, after the previous one's
+ *
+ * Return: true if it was queued by reference
+ */
+static bool queue_ref(struct reft *t, size_t plen, bool v6)
+{
+	struct iovec pl = { t->buf + t->off, plen };
+
+	assert_true(t->off + plen <= REF_LEN);
+	t->off += plen;
+	return queue_pieces(t, v6 ? 40 : 20, v6, &pl, 1);
+}
+
+/* queue_copy() - queue the next packet with tap_send_ip(), its payload in
+ * a buffer of its own, freed at once (AddressSanitizer tells if it was
+ * kept)
+ */
+static void queue_copy(struct reft *t, size_t plen, bool v6)
+{
+	uint8_t h[40], *p = malloc(plen);
+	struct iovec iov[2] = { { h, v6 ? 40 : 20 }, { p, plen } };
+	size_t j;
+
+	assert_non_null(p);
+	h[0] = v6 ? 0x60 : 0x45;
+	for (j = 1; j < sizeof(h); j++)
+		h[j] = pat(t->seq, j);
+	for (j = 0; j < plen; j++)
+		p[j] = pat(t->seq ^ 0x5a5a, j);
+	assert_int_equal(tap_send_ip(&t->e->c, iov, 2), 0);
+	want_ip(t, iov, 2);
+	free(p);
+	t->seq++;
+}
+
+/* queue_frame() - queue the next frame, of @len bytes, with tap_send() */
+static void queue_frame(struct reft *t, size_t len)
+{
+	uint8_t *f = malloc(len), l[4];
+
+	assert_non_null(f);
+	frame_fill(f, len, t->seq++);
+	assert_int_equal(tap_send(&t->e->c, f, len), 0);
+	put32(l, (uint32_t)len);
+	want_put(t, l, sizeof(l));
+	want_put(t, f, len);
+	free(f);
+}
+
+/* reft_check() - the peer read exactly the stream expected so far */
+static void reft_check(const struct reft *t)
+{
+	size_t i;
+
+	if (t->k.len != t->want_len)
+		fail_msg("peer read %zu bytes, %zu were queued", t->k.len,
+			 t->want_len);
+	if (!memcmp(t->k.buf, t->want, t->want_len))
+		return;
+	for (i = 0; t->k.buf[i] == t->want[i]; i++)
+		;
+	fail_msg("stream differs at byte %zu of %zu", i, t->want_len);
+}
+
+/* reft_drain() - flush and read until nothing is queued, then check what
+ * the peer read; the registered buffer is free again
+ */
+static void reft_drain(struct reft *t)
+{
+	struct ctx *c = &t->e->c;
+	int i;
+
+	for (i = 0; i < 100000 && (c->tap.tx.used || c->tap.ref.frames);
+	     i++) {
+		tap_flush(c);
+		sink_read(&t->k, SIZE_MAX);
+	}
+	assert_int_equal(c->tap.tx.used, 0);
+	assert_int_equal(c->tap.ref.frames, 0);
+	assert_false(c->tap.tx_waiting);
+	sink_read(&t->k, SIZE_MAX);
+	reft_check(t);
+	t->off = 0;
+}
+
+/* small_sndbuf() - the smallest send buffer on merd's end: partial writes */
+static void small_sndbuf(struct env *e)
+{
+	int one = 1;
+
+	assert_int_equal(setsockopt(e->c.tap.fd, SOL_SOCKET, SO_SNDBUF, &one,
+				    sizeof(one)), 0);
+}
+
+/* Frames queued by reference and by copy (tap_send_ip(), tap_send()), in
+ * random orders, flushed in between or not, IPv4 and IPv6, before and
+ * after the guest's MAC is known: the peer reads them byte for byte as
+ * queued, each after its length, from merd's MAC to broadcast or to the
+ * guest's; and a frame is referenced exactly when the ring is empty
+ */
+static void test_ref_interleave(void **state)
+{
+	struct env *e = *state;
+	unsigned long copies = 0, frames = 0;
+	struct reft t;
+	unsigned int i;
+
+	reft_init(&t, e, true);
+	rng_seed(1025);
+	for (i = 0; i < 600; i++) {
+		size_t len = 1 + rng() % 1500;
+		unsigned int op = rng() % 8;
+		bool empty = !e->c.tap.tx.used;
+
+		if (i == 300) {
+			tap_learn_mac(&e->c, guest_mac);
+			t.dst = guest_mac;
+		}
+		switch (op) {
+		case 0: case 1: case 2: case 3:
+			assert_int_equal(queue_ref(&t, len, op & 1), empty);
+			break;
+		case 4:
+			queue_copy(&t, len, rng() % 2);
+			copies++;
+			break;
+		case 5:
+			queue_frame(&t, ETH_MIN_LEN + len - 1);
+			frames++;
+			break;
+		case 6:		/* part of the queue written, no more */
+			tap_flush(&e->c);
+			sink_read(&t.k, SIZE_MAX);
+			break;
+		default:
+			reft_drain(&t);
+		}
+	}
+	reft_drain(&t);
+	assert_true(t.refs > 50 && copies > 50 && frames > 50);
+	reft_free(&t);
+}
+
+/* The socket takes only part of the frames queued by reference: the rest
+ * is copied into the ring by tap_flush(), which arms EPOLLOUT; the receive
+ * buffer can be overwritten right after (the next recvmmsg()) without
+ * changing what the peer reads, all of it, in order, as it reads and the
+ * ring is flushed again. The socket cuts the stream in other places in
+ * each round: in a payload, a header, a length
+ */
+static void test_ref_partial(void **state)
+{
+	struct env *e = *state;
+	struct epoll_event ev;
+	unsigned int round;
+	struct reft t;
+
+	reft_init(&t, e, true);
+	small_sndbuf(e);
+	rng_seed(4608);
+	for (round = 0; round < 16; round++) {
+		unsigned int n = 30 + round, i;
+
+		for (i = 0; i < n; i++)
+			assert_true(queue_ref(&t, 1 + rng() % 1500,
+					      rng() % 2));
+		assert_int_equal(e->c.tap.ref.frames, n);
+		assert_int_equal(e->c.tap.tx.used, 0);
+
+		tap_flush(&e->c);
+		assert_int_equal(e->c.tap.ref.frames, 0);
+		assert_true(e->c.tap.tx.used > 0);
+		assert_true(e->c.tap.tx_waiting);
+		memset(t.buf, 0xa5, t.off);	/* the next recvmmsg() */
+
+		if (!round) {
+			assert_int_equal(epoll_wait(e->c.epollfd, &ev, 1, 0),
+					 0);
+			sink_read(&t.k, SIZE_MAX);
+			assert_int_equal(epoll_wait(e->c.epollfd, &ev, 1,
+						    1000), 1);
+			assert_true(ev.events & EPOLLOUT);
+		}
+		reft_drain(&t);
+	}
+	assert_int_equal(epoll_wait(e->c.epollfd, &ev, 1, 0), 0);
+	reft_free(&t);
+}
+
+/* queue_outside() - queue the next packet, its payload at @p, and tell
+ * whether it was referenced; if not, overwrite the payload before it is
+ * written: the peer must read it as it was
+ */
+static bool queue_outside(struct reft *t, uint8_t *p, size_t plen)
+{
+	struct iovec pl = { p, plen };
+
+	if (queue_pieces(t, 20, false, &pl, 1))
+		return true;
+	memset(p, 0xc3, plen);
+	return false;
+}
+
+/* Payloads not wholly in the registered buffer (before it, across its
+ * start or its end, after it, elsewhere) are copied, and so is every
+ * payload while no buffer is registered: overwritten after queuing, before
+ * the write, the peer still reads what was queued. Headers longer than
+ * the room kept for them are copied too; a payload in pieces, one outside,
+ * as well. Wholly inside, to its very end, in one piece or more, frames
+ * are referenced
+ */
+static void test_ref_outside(void **state)
+{
+	struct env *e = *state;
+	uint8_t stack[300];
+	struct iovec pl[3];
+	struct reft t;
+	uint8_t *b;
+
+	reft_init(&t, e, false);
+	b = t.buf;
+	assert_null(e->c.tap.ref.lo);
+	assert_false(queue_outside(&t, b, 200));
+	assert_false(queue_outside(&t, b + REF_LEN / 2, 1500));
+	reft_drain(&t);
+
+	tap_ref_range(&e->c, b, REF_LEN);
+	assert_false(queue_outside(&t, stack, sizeof(stack)));
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b - 100, 20));		/* before */
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b - 10, 20));		/* across */
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b - 1, 2));
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b + REF_LEN - 10, 20));	/* across */
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b + REF_LEN - 1, 2));
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b + REF_LEN, 20));	/* after */
+	reft_drain(&t);
+	assert_false(queue_outside(&t, b + REF_LEN + 100, 20));
+	reft_drain(&t);
+
+	/* Inside, at either end: referenced */
+	assert_true(queue_outside(&t, b, 20));
+	assert_true(queue_outside(&t, b + REF_LEN - 20, 20));
+	reft_drain(&t);
+	assert_true(queue_outside(&t, b + REF_LEN - 1, 1));
+	reft_drain(&t);
+
+	/* Headers: 120 bytes fit where they are copied, 121 don't */
+	pl[0].iov_base = b;
+	pl[0].iov_len = 100;
+	assert_true(queue_pieces(&t, 120, true, pl, 1));
+	reft_drain(&t);
+	assert_false(queue_pieces(&t, 121, true, pl, 1));
+	memset(b, 0xc3, 100);
+	reft_drain(&t);
+
+	/* Pieces: all inside, referenced; one outside, all copied */
+	pl[0].iov_base = b + 1000;
+	pl[0].iov_len = 300;
+	pl[1].iov_base = b + 5000;
+	pl[1].iov_len = 7;
+	pl[2].iov_base = b;
+	pl[2].iov_len = 1000;
+	assert_true(queue_pieces(&t, 20, false, pl, 3));
+	reft_drain(&t);
+	pl[1].iov_base = stack;
+	assert_false(queue_pieces(&t, 20, false, pl, 3));
+	memset(b, 0xc3, 2000);
+	memset(stack, 0xc3, sizeof(stack));
+	reft_drain(&t);
+	pl[1].iov_base = b + REF_LEN - 3;
+	assert_false(queue_pieces(&t, 20, false, pl, 3));
+	memset(b, 0xc3, 2000);
+	memset(b + REF_LEN - 3, 0xc3, 7);
+	reft_drain(&t);
+	reft_free(&t);
+}
+
+/* While the ring holds what the socket didn't take, frames whose payload
+ * could be referenced are copied behind it instead, in order (written from
+ * where they lie, they would overtake it); whether what it holds was
+ * copied or referenced in the first place. Once it is empty, they are
+ * referenced again
+ */
+static void test_ref_behind_ring(void **state)
+{
+	struct env *e = *state;
+	struct reft t;
+	unsigned int i;
+
+	reft_init(&t, e, true);
+	small_sndbuf(e);
+	for (i = 0; i < 40; i++)
+		queue_frame(&t, 1000);
+	tap_flush(&e->c);
+	assert_true(e->c.tap.tx.used > 0);
+	for (i = 0; i < 10; i++) {
+		size_t before = e->c.tap.tx.used;
+
+		assert_false(queue_ref(&t, 500 + i, i & 1));
+		assert_int_equal(e->c.tap.tx.used,
+				 before + 4 + 14 + (i & 1 ? 40 : 20) + 500 + i);
+	}
+	memset(t.buf, 0xa5, t.off);
+	queue_frame(&t, 60);
+	reft_drain(&t);
+
+	/* Left in the ring by frames queued by reference */
+	for (i = 0; i < 40; i++)
+		assert_true(queue_ref(&t, 1000, false));
+	tap_flush(&e->c);
+	assert_int_equal(e->c.tap.ref.frames, 0);
+	assert_true(e->c.tap.tx.used > 0);
+	for (i = 0; i < 10; i++)
+		assert_false(queue_ref(&t, 700 + i, i & 1));
+	memset(t.buf, 0xa5, t.off);
+	reft_drain(&t);
+
+	/* The ring empty again */
+	assert_true(queue_ref(&t, 100, false));
+	reft_drain(&t);
+	reft_free(&t);
+}
+
+/* TAP_REF_FRAMES frames by reference (twice the pieces a sendmsg() takes),
+ * then one more: the batch is written, what the socket doesn't take is
+ * copied into the ring, and the new frame goes behind it, as does the one
+ * after; nothing lost or reordered, whether the socket takes the batch
+ * whole (small frames) or not (large ones). Likewise once the pieces run
+ * out, before the frames do
+ */
+static void test_ref_batch_full(void **state)
+{
+	static const size_t base[] = { 60, 1000 };
+	struct env *e = *state;
+	unsigned int round, i;
+	struct reft t;
+
+	reft_init(&t, e, true);
+	for (round = 0; round < ARRAY_SIZE(base); round++) {
+		size_t last = 4 + 14 + 20 + base[round];
+
+		for (i = 0; i < TAP_REF_FRAMES; i++)
+			assert_true(queue_ref(&t, base[round] + i % 64,
+					      i & 1));
+		assert_int_equal(e->c.tap.ref.frames, TAP_REF_FRAMES);
+		assert_int_equal(e->c.tap.ref.niov, 2 * TAP_REF_FRAMES);
+		assert_int_equal(e->c.tap.tx.used, 0);
+
+		assert_false(queue_ref(&t, base[round], false));
+		assert_int_equal(e->c.tap.ref.frames, 0);
+		assert_true(e->c.tap.tx.used >= last);
+		if (round)		/* more than the socket took */
+			assert_true(e->c.tap.tx.used > last);
+		assert_false(queue_ref(&t, base[round], true));
+		assert_int_equal(e->c.tap.tx.dropped, 0);
+		memset(t.buf, 0xa5, t.off);
+		reft_drain(&t);
+	}
+
+	/* Payloads in two pieces: the room for pieces runs out first */
+	for (i = 0; i <= 2 * TAP_REF_FRAMES / 3; i++) {
+		struct iovec pl[2] = { { t.buf + t.off, 50 },
+				       { t.buf + t.off + 50, 30 } };
+
+		t.off += 80;
+		assert_int_equal(queue_pieces(&t, 20, false, pl, 2),
+				 i < 2 * TAP_REF_FRAMES / 3);
+	}
+	assert_int_equal(e->c.tap.ref.frames, 0);
+	memset(t.buf, 0xa5, t.off);
+	reft_drain(&t);
+	reft_free(&t);
+}
+
+/* tap_room() counts the frames queued by reference; they are never dropped
+ * for want of room in the ring: one that the ring couldn't take with them
+ * is queued after them, by copy. A write error (the peer gone: EPIPE) ends
+ * the connection, at tap_flush() or when a frame is copied behind them,
+ * and leaves nothing queued
+ */
+static void test_ref_room_error(void **state)
+{
+	struct env *e = *state;
+	struct ctx *c = &e->c;
+	size_t room = TAP_TX_QUEUE;
+	uint8_t h[20] = { 0x45 }, f[60] = { 0 };
+	struct iovec iov[2] = { { h, sizeof(h) }, { NULL, 100 } };
+	struct reft t;
+	unsigned int i;
+	int sv[2];
+
+	reft_init(&t, e, true);
+	assert_int_equal(tap_room(c), room);
+	for (i = 0; i < 5; i++) {
+		assert_true(queue_ref(&t, 100 * i + 1, false));
+		room -= 4 + 14 + 20 + 100 * i + 1;
+		assert_int_equal(tap_room(c), room);
+	}
+	queue_frame(&t, 60);		/* they are written first */
+	assert_int_equal(c->tap.ref.frames, 0);
+	assert_int_equal(tap_room(c), TAP_TX_QUEUE - 64);
+	reft_drain(&t);
+	assert_int_equal(tap_room(c), TAP_TX_QUEUE);
+
+	/* A ring of three frames: the fourth waits for the three to go */
+	free(c->tap.tx.buf);
+	assert_int_equal(tap_tx_init(&c->tap.tx, 3 * 1004), 0);
+	for (i = 0; i < 3; i++) {
+		assert_true(queue_ref(&t, 966, false));
+		assert_int_equal(tap_room(c), (2 - i) * 1004);
+	}
+	assert_false(queue_ref(&t, 966, false));
+	assert_int_equal(c->tap.tx.dropped, 0);
+	assert_int_equal(c->tap.tx.used, 1004);
+	reft_drain(&t);
+
+	/* The peer gone while frames wait by reference: tap_flush() */
+	for (i = 0; i < 3; i++)
+		assert_true(queue_ref(&t, 500, false));
+	close(e->peer);
+	e->peer = -1;
+	tap_flush(c);
+	assert_int_equal(c->tap.fd, -1);
+	assert_true(tap_gone(c));
+	assert_int_equal(c->tap.ref.frames, 0);
+	assert_int_equal(c->tap.ref.niov, 0);
+	assert_int_equal(c->tap.ref.bytes, 0);
+	assert_int_equal(c->tap.tx.used, 0);
+	assert_false(c->tap.tx_waiting);
+	assert_int_equal(tap_room(c), c->tap.tx.size);
+	iov[1].iov_base = t.buf;
+	assert_int_equal(tap_send_ip_ref(c, iov, 2), -ENOTCONN);
+	assert_int_equal(c->tap.ref.frames, 0);
+	assert_int_equal(c->tap.tx.used, 0);
+
+	/* ...or a frame queued by copy behind them */
+	sock_pair(sv, 0);
+	c->tap.fd = sv[0];
+	e->peer = sv[1];
+	assert_int_equal(epoll_ref_ctl(c->epollfd, EPOLL_CTL_ADD, c->tap.fd,
+				       EPOLLIN | EPOLLRDHUP, EPOLL_TYPE_TAP,
+				       c->tap.fd), 0);
+	assert_int_equal(tap_send_ip_ref(c, iov, 2), 0);
+	assert_int_equal(c->tap.ref.frames, 1);
+	close(e->peer);
+	e->peer = -1;
+	assert_int_equal(tap_send(c, f, sizeof(f)), -ENOTCONN);
+	assert_int_equal(c->tap.fd, -1);
+	assert_true(tap_gone(c));
+	assert_int_equal(c->tap.ref.frames, 0);
+	assert_int_equal(c->tap.ref.bytes, 0);
+	assert_int_equal(c->tap.tx.used, 0);
+	assert_int_equal(tap_room(c), c->tap.tx.size);
+	reft_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1187,6 +1787,18 @@ int main(void)
 						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_listen, env_setup,
 						env_teardown),
+		cmocka_unit_test_setup_teardown(test_ref_interleave,
+						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_ref_partial, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(test_ref_outside, env_setup,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(test_ref_behind_ring,
+						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_ref_batch_full,
+						env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_ref_room_error,
+						env_setup, env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
