@@ -727,7 +727,8 @@ bool tap_connected(const struct ctx *c)
  * tap_room() - bytes the queue toward the guest can take now
  * @c:		context
  *
- * Return: free bytes in the transmit ring
+ * Return: free bytes in the transmit ring, less what frames queued by
+ *	   reference may need of it (tap_ref_settle())
  */
 size_t tap_room(const struct ctx *c)
 {
