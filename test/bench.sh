@@ -36,7 +36,8 @@
 # Environment: BENCH_TIME (iperf3 seconds, default 4), BENCH_FLOWS (10000),
 # BENCH_REPEAT (rounds for the host's own throughput, median shown: 3),
 # PASST and SLIRP4NETNS (the peers' binaries, default passt and slirp4netns
-# on PATH; measured side by side with merd when there), BENCH_SIDE_ONLY
+# on PATH; measured side by side with merd when there), BENCH_SIDE_ROUNDS
+# (rounds of the side-by-side table, medians shown: 3), BENCH_SIDE_ONLY
 # (stop after the side-by-side table).
 # Only namespaces this script creates are touched, and they are removed on
 # exit, whatever happens.
@@ -47,6 +48,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${BENCH_TIME:-4}
 nflows=${BENCH_FLOWS:-10000}
 reps=${BENCH_REPEAT:-3}
+side_rounds=${BENCH_SIDE_ROUNDS:-3}
 tag="merdb$$"
 host="$tag-host" remote="$tag-remote" guest="$tag-guest"
 tmp=$(mktemp -d "/tmp/$tag.XXXXXX")
@@ -146,7 +148,7 @@ start_merd() {
 	ip netns exec "$host" "$top/merd" -f -s "$sock" "$@" >"$tmp/merd.log" 2>&1 &
 	merd_pid=$!
 	pids+=("$merd_pid")
-	wait_until 10 grep -q "listening on" "$tmp/merd.log" ||
+	wait_until 10 grep -qs "listening on" "$tmp/merd.log" ||
 		die "merd didn't start: $(cat "$tmp/merd.log")"
 }
 
@@ -384,6 +386,8 @@ except (ValueError, ZeroDivisionError):
     print("-")' "$1" "$2"
 }
 
+# keep KEY VALUE: one more round's VALUE of KEY
+keep() { side["$1"]="${side["$1"]:+${side["$1"]} }$2"; }
 declare -A side
 for cfg in "1500 1500" "1500 65520"; do
 	read -r link gmtu <<<"$cfg"
@@ -392,29 +396,49 @@ for cfg in "1500 1500" "1500 65520"; do
 	pids+=($!)
 	wait_until 10 port_listening "$remote" 7000 || die "echo server didn't start"
 	base=${#pids[@]}
+	for _ in $(seq "$side_rounds"); do
 	for d in $daemons; do
 		start_daemon "$d" "$gmtu"
 		warm_up
-		read -r side["$d $cfg up"] side["$d $cfg up ns"] side["$d $cfg up calls"] \
-			<<<"$(costed_iperf)"
-		read -r side["$d $cfg down"] side["$d $cfg down ns"] \
-			side["$d $cfg down calls"] <<<"$(costed_iperf -R)"
-		side["$d $cfg up6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 | cut -d' ' -f1)
-		side["$d $cfg down6"]=$(to=$REMOTE6 iperf "$guest" -p 5202 -R | cut -d' ' -f1)
+		read -r a b c <<<"$(costed_iperf)"
+		keep "$d $cfg up" "$a"; keep "$d $cfg up ns" "$b"; keep "$d $cfg up calls" "$c"
+		read -r a b c <<<"$(costed_iperf -R)"
+		keep "$d $cfg down" "$a"; keep "$d $cfg down ns" "$b"
+		keep "$d $cfg down calls" "$c"
+		keep "$d $cfg up6" "$(to=$REMOTE6 iperf "$guest" -p 5202 | cut -d' ' -f1)"
+		keep "$d $cfg down6" "$(to=$REMOTE6 iperf "$guest" -p 5202 -R | cut -d' ' -f1)"
 		if [ "$gmtu" = 1500 ]; then
-			read -r side["$d rr"] side["$d rr mean"] <<<"$(rr_us)"
+			read -r a b <<<"$(rr_us)"
+			keep "$d rr" "$a"; keep "$d rr mean" "$b"
 			n "$guest" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
 				net.ipv4.tcp_tw_reuse=1
-			side["$d cps"]=$(cps)
+			keep "$d cps" "$(cps)"
 		fi
-		side["$d rss"]=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$dpid/status")
+		keep "$d rss" "$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$dpid/status")"
 		stop_daemon "$base"
+	done
 	done
 	teardown
 done
 
+# median VALUES...: their median ("-" where none is a number; a count of
+# failures in brackets after a value is left out)
+median() {
+	$py -c 'import statistics, sys
+v = []
+for x in sys.argv[1:]:
+    try:
+        v.append(float(x.split("(")[0]))
+    except ValueError:
+        pass
+m = statistics.median(v) if v else None
+print("-" if m is None else "%.0f" % m if m >= 100 else "%.1f" % m if m >= 10
+      else "%.2f" % m)' "$@"
+}
+
 echo
-echo "Side by side (${daemons// /, }; the same namespaces, pump and guest), TCP"
+echo "Side by side (${daemons// /, }; the same namespaces, pump and guest), the"
+echo "median of $side_rounds rounds, each daemon in turn in every round: TCP"
 echo "Gbit/s at the receiver, latency in microseconds (median), peak RSS in MiB,"
 echo "the daemon's CPU time and system calls per frame through the guest's tap"
 echo "during the TCP runs; merd/peer: above 1 merd is better for throughput and"
@@ -426,10 +450,15 @@ for d in $daemons; do [ "$d" = merd ] || hdr+=$(printf ' %-12s' "merd/$d"); done
 echo "$hdr"
 side_row() {	# LABEL KEY
 	local line d
+	declare -A med
 	line=$(printf '%-34s' "$1")
-	for d in $daemons; do line+=$(printf ' %-10s' "${side["$d $2"]:--}"); done
 	for d in $daemons; do
-		[ "$d" = merd ] || line+=$(printf ' %-12s' "$(ratio "${side["merd $2"]:--}" "${side["$d $2"]:--}")")
+		# shellcheck disable=SC2086
+		med[$d]=$(median ${side["$d $2"]:--})
+		line+=$(printf ' %-10s' "${med[$d]}")
+	done
+	for d in $daemons; do
+		[ "$d" = merd ] || line+=$(printf ' %-12s' "$(ratio "${med[merd]}" "${med[$d]}")")
 	done
 	echo "$line"
 }
