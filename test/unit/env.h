@@ -194,6 +194,21 @@ static inline void parse_ok(const uint8_t *p, size_t len, struct ip_view *ip,
 }
 
 /**
+ * env_from_host() - hand fwd_from_host() a copy of @p, as raw.c would
+ * @e:		environment
+ * @p:		packet from the network, from its IP header
+ * @len:	its length
+ */
+static inline void env_from_host(struct env *e, const uint8_t *p, size_t len)
+{
+	uint8_t *b = dup_exact(p, len);
+	struct pkt v = { b, len };
+
+	fwd_from_host(&e->c, v, 0);
+	free(b);
+}
+
+/**
  * env_from_guest() - hand fwd_from_guest() a copy of @g, parsed as merd.c
  *		      parses it
  * @e:		environment

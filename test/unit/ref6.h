@@ -352,4 +352,57 @@ static inline uint8_t *frag6_build(const uint8_t *whole, size_t off,
 	return f;
 }
 
+/**
+ * tcp_pkt() - a TCP packet, checksums right
+ * @v6:		over IPv6 (no extension headers)
+ * @s4:		IPv4 source, host order
+ * @d4:		IPv4 destination
+ * @s6:		IPv6 source
+ * @d6:		IPv6 destination
+ * @sport:	source port
+ * @dport:	destination port
+ * @seq:	sequence number
+ * @ack:	acknowledgment number
+ * @flags:	flags
+ * @opt:	options, NULL for random ones
+ * @optlen:	their length, a multiple of 4
+ * @payload:	random payload bytes
+ * @id:		IPv4 identification
+ * @len:	set to the packet's length
+ *
+ * Return: the packet, DF set (TTL, hop limit 64), in an exact-size
+ *	   buffer, to free()
+ */
+static inline uint8_t *tcp_pkt(bool v6, uint32_t s4, uint32_t d4,
+				const char *s6, const char *d6,
+				uint16_t sport, uint16_t dport, uint32_t seq,
+				uint32_t ack, uint8_t flags,
+				const uint8_t *opt, size_t optlen,
+				size_t payload, uint16_t id, size_t *len)
+{
+	size_t l3 = v6 ? R6_HLEN : 20, thl = 20 + optlen;
+	uint8_t *p, *th;
+
+	assert_true(optlen % 4 == 0 && optlen <= 40);
+	*len = l3 + thl + payload;
+	p = malloc(*len);
+	assert_non_null(p);
+	th = p + l3;
+	tcp_build(th, thl, sport, dport, seq, ack, flags);
+	if (opt)
+		memcpy(th + 20, opt, optlen);
+	fill_rand(th + thl, payload);
+	if (v6) {
+		struct in6_addr s = addr6(s6), d = addr6(d6);
+
+		ip6_build(p, 0, 0x12345, *len - R6_HLEN, IPPROTO_TCP, 64, &s,
+			  &d);
+		l6_csum_set(&s, &d, IPPROTO_TCP, th, *len - R6_HLEN);
+	} else {
+		ip_build(p, 20, *len, IPPROTO_TCP, s4, d4, id, R_DF, 64);
+		ip_l4_csum_set(p);
+	}
+	return p;
+}
+
 #endif /* REF6_H */

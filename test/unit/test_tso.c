@@ -190,58 +190,6 @@ static void flow_add(struct ctx *c, struct conn *k, bool mapped)
 	k->idx = idx;
 }
 
-/**
- * tcp_pkt() - a TCP packet, checksums right
- * @v6:		over IPv6 (no extension headers)
- * @s4:		IPv4 source, host order
- * @d4:		IPv4 destination
- * @s6:		IPv6 source
- * @d6:		IPv6 destination
- * @sport:	source port
- * @dport:	destination port
- * @seq:	sequence number
- * @ack:	acknowledgment number
- * @flags:	flags
- * @opt:	options, NULL for random ones
- * @optlen:	their length, a multiple of 4
- * @payload:	random payload bytes
- * @id:		IPv4 identification
- * @len:	set to the packet's length
- *
- * Return: the packet, DF set (TTL, hop limit 64), in an exact-size
- *	   buffer, to free()
- */
-static uint8_t *tcp_pkt(bool v6, uint32_t s4, uint32_t d4, const char *s6,
-			const char *d6, uint16_t sport, uint16_t dport,
-			uint32_t seq, uint32_t ack, uint8_t flags,
-			const uint8_t *opt, size_t optlen, size_t payload,
-			uint16_t id, size_t *len)
-{
-	size_t l3 = v6 ? R6_HLEN : 20, thl = 20 + optlen;
-	uint8_t *p, *th;
-
-	assert_true(optlen % 4 == 0 && optlen <= 40);
-	*len = l3 + thl + payload;
-	p = malloc(*len);
-	assert_non_null(p);
-	th = p + l3;
-	tcp_build(th, thl, sport, dport, seq, ack, flags);
-	if (opt)
-		memcpy(th + 20, opt, optlen);
-	fill_rand(th + thl, payload);
-	if (v6) {
-		struct in6_addr s = addr6(s6), d = addr6(d6);
-
-		ip6_build(p, 0, 0x12345, *len - R6_HLEN, IPPROTO_TCP, 64, &s,
-			  &d);
-		l6_csum_set(&s, &d, IPPROTO_TCP, th, *len - R6_HLEN);
-	} else {
-		ip_build(p, 20, *len, IPPROTO_TCP, s4, d4, id, R_DF, 64);
-		ip_l4_csum_set(p);
-	}
-	return p;
-}
-
 /* gpkt() - a segment of @k from the guest, its next sequence number on */
 static uint8_t *gpkt(struct conn *k, uint8_t flags, const uint8_t *opt,
 		     size_t optlen, size_t payload, size_t *len)
@@ -277,16 +225,6 @@ static uint8_t *from_guest(struct env *e, const uint8_t *g, size_t len)
 	fwd_flush(&e->c);
 	return b;
 }
-/* from_host() - hand fwd_from_host() a copy of @p, as raw.c would */
-static void from_host(struct env *e, const uint8_t *p, size_t len)
-{
-	uint8_t *b = dup_exact(p, len);
-	struct pkt v = { b, len };
-
-	fwd_from_host(&e->c, v, 0);
-	free(b);
-}
-
 /* next_frame() - the next packet for the guest, IPv4 or IPv6 as @v6 */
 static size_t next_frame(struct env *e, bool v6, uint8_t *ip, size_t size)
 {
@@ -349,7 +287,7 @@ static size_t conn_open(struct env *e, struct conn *k, uint16_t mss,
 	if (!mss)
 		opt[at] = 1, opt[at + 1] = 1, opt[at + 2] = 1, opt[at + 3] = 1;
 	p = ppkt(k, R_SYN | R_ACK, opt, sizeof(opt), 0, &len);
-	from_host(e, p, len);
+	env_from_host(e, p, len);
 	n = next_frame(e, k->v6, synack, 200);
 	assert_int_equal(n, len);
 	assert_true(l4_ok(synack));
@@ -393,7 +331,7 @@ static void peer_ack(struct env *e, struct conn *k)
 	size_t len;
 
 	p = ppkt(k, R_ACK, NULL, 0, 0, &len);
-	from_host(e, p, len);
+	env_from_host(e, p, len);
 	free(p);
 	ring_get(&e->c.tap.tx, NULL, e->c.tap.tx.used);
 }
@@ -544,7 +482,7 @@ static void test_synack_unchanged(void **state)
 		p = tcp_pkt(false, LOOP, LOOP, NULL, NULL, k.pport, k.hport,
 			    7, k.gseq, R_SYN | R_ACK, opt, sizeof(opt), 0, 2,
 			    &len);
-		from_host(e, p, len);
+		env_from_host(e, p, len);
 		n = ring_next(e, synack, sizeof(synack));
 		assert_int_equal(n, len);
 		assert_int_equal(synack_mss(&k, synack, 0), 65495);
@@ -820,7 +758,7 @@ static void test_frag_needed(void **state)
 			peer_ack(e, &k);
 			err = frag_needed(&k, sent[0].p, sent[0].len,
 					  steps[s].mtu, &elen);
-			from_host(e, err, elen);
+			env_from_host(e, err, elen);
 			free(err);
 			assert_int_equal(flow_mss(e, &k), want);
 			assert_int_equal(e->c.tap.tx.used, 0);
@@ -854,7 +792,7 @@ static void test_frag_needed_passed(void **state)
 	b = from_guest(e, p, len);
 	assert_int_equal(nsent, 1);
 	err = frag_needed(&k, sent[0].p, sent[0].len, 1400, &elen);
-	from_host(e, err, elen);
+	env_from_host(e, err, elen);
 	assert_int_equal(ring_next(e, ip, sizeof(ip)), elen);
 	assert_int_equal(ip[20], ICMP_DEST_UNREACH);
 	assert_int_equal(ip[21], ICMP_FRAG_NEEDED);
@@ -894,7 +832,7 @@ static void test_inbound(void **state)
 	k.pseq = rng();
 	p = tcp_pkt(false, CLIENT, HOST, NULL, NULL, k.pport, k.hport,
 		    k.pseq++, 0, R_SYN, opt, sizeof(opt), 0, 9, &len);
-	from_host(e, p, len);
+	env_from_host(e, p, len);
 	n = ring_next(e, syn, sizeof(syn));
 	assert_int_equal(n, len);
 	assert_true(ip_l4_csum_ok(syn));
@@ -919,7 +857,7 @@ static void test_inbound(void **state)
 	free(p);
 	p = tcp_pkt(false, CLIENT, HOST, NULL, NULL, k.pport, k.hport,
 		    k.pseq, k.gseq, R_ACK, NULL, 0, 0, 10, &len);
-	from_host(e, p, len);
+	env_from_host(e, p, len);
 	free(p);
 	nsent = 0;
 	p = tcp_pkt(false, GUEST, CLIENT, NULL, NULL, 22, k.pport, k.gseq,

@@ -455,57 +455,6 @@ static void flow_add(struct ctx *c, struct conn *k)
 	k->idx = idx;
 }
 
-/**
- * tcp_pkt() - a TCP packet, checksums right, DF set, TTL (hop limit) 64
- * @v6:		over IPv6 (no extension headers)
- * @s4:		IPv4 source, host order
- * @d4:		IPv4 destination
- * @s6:		IPv6 source
- * @d6:		IPv6 destination
- * @sport:	source port
- * @dport:	destination port
- * @seq:	sequence number
- * @ack:	acknowledgment number
- * @flags:	flags
- * @opt:	options, NULL for random ones
- * @optlen:	their length, a multiple of 4
- * @payload:	random payload bytes
- * @id:		IPv4 identification
- * @len:	set to the packet's length
- *
- * Return: the packet, in an exact-size buffer, to free()
- */
-static uint8_t *tcp_pkt(bool v6, uint32_t s4, uint32_t d4, const char *s6,
-			const char *d6, uint16_t sport, uint16_t dport,
-			uint32_t seq, uint32_t ack, uint8_t flags,
-			const uint8_t *opt, size_t optlen, size_t payload,
-			uint16_t id, size_t *len)
-{
-	size_t l3 = v6 ? R6_HLEN : 20, thl = 20 + optlen;
-	uint8_t *p, *th;
-
-	assert_true(optlen % 4 == 0 && optlen <= 40);
-	*len = l3 + thl + payload;
-	p = malloc(*len);
-	assert_non_null(p);
-	th = p + l3;
-	tcp_build(th, thl, sport, dport, seq, ack, flags);
-	if (opt)
-		memcpy(th + 20, opt, optlen);
-	fill_rand(th + thl, payload);
-	if (v6) {
-		struct in6_addr s = addr6(s6), d = addr6(d6);
-
-		ip6_build(p, 0, 0x12345, *len - R6_HLEN, IPPROTO_TCP, 64, &s,
-			  &d);
-		l6_csum_set(&s, &d, IPPROTO_TCP, th, *len - R6_HLEN);
-	} else {
-		ip_build(p, 20, *len, IPPROTO_TCP, s4, d4, id, R_DF, 64);
-		ip_l4_csum_set(p);
-	}
-	return p;
-}
-
 /* gpkt() - a segment of @k from the guest, its next sequence number and
  * identification on
  */
@@ -569,16 +518,6 @@ static void send_seg(struct env *e, struct conn *k, uint8_t flags,
 	batch_add(e, p, len);
 }
 
-/* from_host() - hand fwd_from_host() a copy of @p, as raw.c would */
-static void from_host(struct env *e, const uint8_t *p, size_t len)
-{
-	uint8_t *b = dup_exact(p, len);
-	struct pkt v = { b, len };
-
-	fwd_from_host(&e->c, v, 0);
-	free(b);
-}
-
 /* Options of a SYN-ACK: MSS, SACK permitted, timestamps, window scale 7;
  * 20 bytes
  */
@@ -618,7 +557,7 @@ static void conn_open(struct env *e, struct conn *k)
 
 	synack_opts(opt, 1460);
 	p = ppkt(k, R_SYN | R_ACK, opt, sizeof(opt), 0, &len);
-	from_host(e, p, len);
+	env_from_host(e, p, len);
 	free(p);
 	assert_true(e->c.tap.tx.used > 0);
 	ring_get(&e->c.tap.tx, NULL, e->c.tap.tx.used);
@@ -639,7 +578,7 @@ static void peer_ack(struct env *e, struct conn *k)
 	size_t len;
 
 	p = ppkt(k, R_ACK, NULL, 0, 0, &len);
-	from_host(e, p, len);
+	env_from_host(e, p, len);
 	free(p);
 	ring_get(&e->c.tap.tx, NULL, e->c.tap.tx.used);
 }
