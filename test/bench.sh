@@ -56,6 +56,7 @@ sock="$tmp/merd.socket"
 py=/usr/bin/python3
 pids=()
 merd_pid=
+pump_pid=
 
 HOST_ADDR=10.42.0.2 GATEWAY=10.42.0.1 REMOTE=10.42.0.100
 HOST6=2001:db8:42::2 GATEWAY6=2001:db8:42::1 REMOTE6=2001:db8:42::100
@@ -163,7 +164,8 @@ stop_merd() {
 start_guest() {
 	rm -f "$tmp/pump.out"
 	ip netns exec "$guest" "$top/test/pump" tap0 "$sock" >"$tmp/pump.out" 2>&1 &
-	pids+=($!)
+	pump_pid=$!
+	pids+=("$pump_pid")
 	wait_until 10 grep -qx ready "$tmp/pump.out" || die "pump: $(cat "$tmp/pump.out")"
 	# tun drops what doesn't fit its ring (txqueuelen frames) rather than
 	# making the guest's stack wait: a longer ring, so that the guest's
@@ -310,6 +312,7 @@ guest_has() { n "$guest" ip -4 addr show dev tap0 2>/dev/null | grep -q "inet $1
 stop_daemon() {
 	local p keep=$1
 	merd_pid=
+	pump_pid=
 	for p in "${pids[@]:keep}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]:keep}"; do wait "$p" 2>/dev/null || true; done
 	pids=("${pids[@]:0:keep}")
@@ -349,31 +352,57 @@ frames() {
 }
 
 # costed_iperf ARGS...: iperf from the guest as iperf() does, with perf
-# stat on the daemon meanwhile: "Gbit/s CPU-ns-per-frame syscalls-per-frame"
-# (CPU time, not cycles: this machine's virtual CPUs have no cycle counter)
+# stat on the daemon meanwhile, and the run's CPU split (test/cpu_split.py,
+# from the middle of the run: the daemon, the pump's busiest thread and the
+# machine, in per cent of one CPU): "Gbit/s CPU-ns-per-frame
+# syscalls-per-frame daemon% pump% machine%" (CPU time, not cycles: this
+# machine's virtual CPUs have no cycle counter)
 costed_iperf() {
-	local f0 f1 rate ns calls
-	if ! command -v perf >/dev/null; then	# Debian's linux-perf
-		echo "$(iperf "$guest" "$@" | cut -d' ' -f1) - -"
-		return
-	fi
-	rm -f "$tmp/perf.csv"
+	local f0 f1 rate ns calls split perf_pid=
+	rm -f "$tmp/perf.csv" "$tmp/split.out"
 	f0=$(frames)
-	perf stat -x, -e task-clock,raw_syscalls:sys_enter -p "$dpid" \
-		-o "$tmp/perf.csv" -- sleep "$secs" 2>/dev/null &
-	local perf_pid=$!
+	if command -v perf >/dev/null; then	# Debian's linux-perf
+		perf stat -x, -e task-clock,raw_syscalls:sys_enter -p "$dpid" \
+			-o "$tmp/perf.csv" -- sleep "$secs" 2>/dev/null &
+		perf_pid=$!
+	fi
+	$py "$top/test/cpu_split.py" 0.5 "$((secs - 1))" "$dpid" \
+		${pump_pid:+"$pump_pid"} >"$tmp/split.out" 2>/dev/null &
+	local split_pid=$!
 	rate=$(iperf "$guest" "$@" | cut -d' ' -f1)
-	wait "$perf_pid" || true
+	[ -z "$perf_pid" ] || wait "$perf_pid" || true
+	wait "$split_pid" || true
+	split=$(cat "$tmp/split.out" 2>/dev/null)
 	f1=$(frames)
 	ns=$(awk -F, '$3 == "task-clock" { print $1 * 1e6 }' "$tmp/perf.csv" 2>/dev/null)
 	calls=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$tmp/perf.csv" 2>/dev/null)
 	$py -c 'import sys
-rate, ns, calls, fr = sys.argv[1:]
+rate, ns, calls, fr = sys.argv[1:5]
 try:
     fr = float(fr)
-    print(rate, "%.0f" % (float(ns) / fr), "%.2f" % (float(calls) / fr))
+    cost = ["%.0f" % (float(ns) / fr), "%.2f" % (float(calls) / fr)]
 except (ValueError, ZeroDivisionError):
-    print(rate, "-", "-")' "$rate" "${ns:--}" "${calls:--}" "$((f1 - f0))"
+    cost = ["-", "-"]
+split = (sys.argv[5:] + ["-"] * 3)[:3]
+print(rate, *cost, *split)' "$rate" "${ns:--}" "${calls:--}" "$((f1 - f0))" $split
+}
+
+# ceiling DAEMON% PUMP% MACHINE%: how many times its rate a run could have
+# reached had the daemon cost nothing, with the rest of the work costing
+# what it did: the rest would have had all the machine's CPUs, and the
+# pump's busiest thread a whole CPU, whichever bound comes first ("-"
+# where a figure is missing). For a peer's runs, the most merd/peer could
+# be on this machine with this pump, whatever merd did.
+ceiling() {
+	$py -c 'import os, sys
+try:
+    d, m = float(sys.argv[1]), float(sys.argv[3])
+    bounds = [100.0 * (os.cpu_count() or 1) / (m - d)]
+    if sys.argv[2] != "-":
+        bounds.append(100.0 / float(sys.argv[2]))
+    print("%.2f" % min(bounds))
+except (ValueError, ZeroDivisionError):
+    print("-")' "$@"
 }
 
 # ratio A B [lower]: A / B, "-" where either is missing
@@ -400,11 +429,17 @@ for cfg in "1500 1500" "1500 65520"; do
 	for d in $daemons; do
 		start_daemon "$d" "$gmtu"
 		warm_up
-		read -r a b c <<<"$(costed_iperf)"
-		keep "$d $cfg up" "$a"; keep "$d $cfg up ns" "$b"; keep "$d $cfg up calls" "$c"
-		read -r a b c <<<"$(costed_iperf -R)"
-		keep "$d $cfg down" "$a"; keep "$d $cfg down ns" "$b"
-		keep "$d $cfg down calls" "$c"
+		for dir in up down; do
+			opt=
+			[ "$dir" = down ] && opt=-R
+			# shellcheck disable=SC2086
+			read -r a b c e f g <<<"$(costed_iperf $opt)"
+			keep "$d $cfg $dir" "$a"; keep "$d $cfg $dir ns" "$b"
+			keep "$d $cfg $dir calls" "$c"
+			keep "$d $cfg $dir cpu" "$e"; keep "$d $cfg $dir pump" "$f"
+			keep "$d $cfg $dir busy" "$g"
+			keep "$d $cfg $dir ceiling" "$(ceiling "$e" "$f" "$g")"
+		done
 		keep "$d $cfg up6" "$(to=$REMOTE6 iperf "$guest" -p 5202 | cut -d' ' -f1)"
 		keep "$d $cfg down6" "$(to=$REMOTE6 iperf "$guest" -p 5202 -R | cut -d' ' -f1)"
 		if [ "$gmtu" = 1500 ]; then
@@ -448,7 +483,7 @@ hdr=$(printf '%-34s' "")
 for d in $daemons; do hdr+=$(printf ' %-10s' "$d"); done
 for d in $daemons; do [ "$d" = merd ] || hdr+=$(printf ' %-12s' "merd/$d"); done
 echo "$hdr"
-side_row() {	# LABEL KEY
+side_row() {	# LABEL KEY [-]: with "-", no ratios (they'd mean nothing)
 	local line d
 	declare -A med
 	line=$(printf '%-34s' "$1")
@@ -458,7 +493,21 @@ side_row() {	# LABEL KEY
 		line+=$(printf ' %-10s' "${med[$d]}")
 	done
 	for d in $daemons; do
-		[ "$d" = merd ] || line+=$(printf ' %-12s' "$(ratio "${med[merd]}" "${med[$d]}")")
+		[ "$d" = merd ] || [ "${3:-}" = - ] ||
+			line+=$(printf ' %-12s' "$(ratio "${med[merd]}" "${med[$d]}")")
+	done
+	echo "$line"
+}
+side_split() {	# LABEL KEY: the medians of a run's CPU split, daemon/pump/machine
+	local line d part v
+	line=$(printf '%-34s' "$1")
+	for d in $daemons; do
+		v=
+		for part in cpu pump busy; do
+			# shellcheck disable=SC2086
+			v+=${v:+/}$(median ${side["$d $2 $part"]:--} | cut -d. -f1)
+		done
+		line+=$(printf ' %-10s' "$v")
 	done
 	echo "$line"
 }
@@ -480,6 +529,20 @@ side_row "syscalls/frame, guest->remote 1500" "1500 1500 up calls"
 side_row "syscalls/frame, remote->guest 1500" "1500 1500 down calls"
 side_row "CPU ns/frame, guest->remote 65520" "1500 65520 up ns"
 side_row "CPU ns/frame, remote->guest 65520" "1500 65520 down ns"
+echo
+echo "Where the CPU went in the same runs (test/cpu_split.py, per cent of one CPU"
+echo "of $(nproc)): the daemon / the pump's busiest thread / the whole machine; and"
+echo "the ceiling: how many times its rate the run could have reached had the"
+echo "daemon cost nothing (the rest of the work then has every CPU, and the pump's"
+echo "busiest thread one CPU to itself). A peer's ceiling is the most that"
+echo "merd/peer could be here, whatever merd does"
+for cfg in "1500 1500" "1500 65520"; do
+	read -r link gmtu <<<"$cfg"
+	side_split "CPU %, guest->remote, guest $gmtu" "$link $gmtu up"
+	side_row "  ceiling" "$link $gmtu up ceiling" -
+	side_split "CPU %, remote->guest, guest $gmtu" "$link $gmtu down"
+	side_row "  ceiling" "$link $gmtu down ceiling" -
+done
 [ -z "${BENCH_SIDE_ONLY:-}" ] || exit 0
 
 # ---- guest <-> remote through merd ---------------------------------------
