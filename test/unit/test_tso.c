@@ -148,15 +148,6 @@ struct conn {
 	uint16_t id;
 };
 
-/* v4() - an IPv4 address, host order, in its mapped form */
-static union inany_addr v4(uint32_t a)
-{
-	union inany_addr x;
-
-	inany_from_v4(&x, htonl(a));
-	return x;
-}
-
 /* flow_add() - @k's flow as fwd_flow_new() makes it, to the peer (or to
  * the gateway, which means the host's loopback, if @mapped)
  */

@@ -415,15 +415,6 @@ struct conn {
 	uint16_t id;
 };
 
-/* v4() - an IPv4 address, host order, in its mapped form */
-static union inany_addr v4(uint32_t a)
-{
-	union inany_addr x;
-
-	inany_from_v4(&x, htonl(a));
-	return x;
-}
-
 /* flow_add() - @k's flow as fwd_flow_new() makes it */
 static void flow_add(struct ctx *c, struct conn *k)
 {
