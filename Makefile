@@ -191,14 +191,14 @@ test/unit/test_inbound: test/unit/test_inbound.c $(UNIT_ENV_HDRS) \
 # Wraps sendmmsg(): sees every piece of a guest segment merd cuts, past
 # the send batch's 32
 test/unit/test_tso: test/unit/test_tso.c $(UNIT_ENV_HDRS) \
-		$(DATAPATH_SRCS) $(MERD_HDRS)
+		test/unit/conn.h $(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmmsg -o $@ $< $(DATAPATH_SRCS) \
 		$(UNIT_LIBS)
 
 # Wraps sendmmsg() and neigh_mac(): sees what leaves on the raw sockets and
 # on the AF_PACKET socket, and chooses the next hop's MAC without netlink
 test/unit/test_uplink: test/unit/test_uplink.c $(UNIT_ENV_HDRS) \
-		$(DATAPATH_SRCS) $(MERD_HDRS)
+		test/unit/conn.h $(DATAPATH_SRCS) $(MERD_HDRS)
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmmsg,--wrap=neigh_mac -o $@ $< \
 		$(DATAPATH_SRCS) $(UNIT_LIBS)
 

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "fwd.h"
+#include "inany.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "merd.h"
@@ -29,6 +30,20 @@
 #define GUEST		0x0a2a0002	/* 10.42.0.2 */
 #define GW		0x0a2a0001	/* 10.42.0.1 */
 #define HOST		0xc0000202	/* 192.0.2.2, the host's address */
+
+/**
+ * v4() - an IPv4 address in its mapped form, as a flow's sides hold it
+ * @a:		address, host order (as GUEST, GW and HOST are written)
+ *
+ * Return: the address, ::ffff:@a
+ */
+static inline union inany_addr v4(uint32_t a)
+{
+	union inany_addr x;
+
+	inany_from_v4(&x, htonl(a));
+	return x;
+}
 
 /**
  * struct env - a context whose guest link is a ring the test reads

@@ -194,15 +194,6 @@ static void test_dst_prefixes(void **state)
 	}
 }
 
-/* v4() - an IPv4 address, host order, in its mapped form */
-static union inany_addr v4(uint32_t a)
-{
-	union inany_addr x;
-
-	inany_from_v4(&x, htonl(a));
-	return x;
-}
-
 /* flow_add() - a flow as fwd_flow_new() would make it, with host port
  * @hport: the guest's side as it addressed the destination, the host's
  * from the host's address (its loopback, to the gateway, which is mapped)

@@ -161,15 +161,6 @@ static int env_teardown(void **state)
 	return 0;
 }
 
-/* v4() - an IPv4 address, host order, in its mapped form */
-static union inany_addr v4(uint32_t a)
-{
-	union inany_addr x;
-
-	inany_from_v4(&x, htonl(a));
-	return x;
-}
-
 /* v6() - an IPv6 address from its text, as merd keeps it */
 static union inany_addr v6(const char *s)
 {

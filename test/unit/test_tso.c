@@ -32,12 +32,10 @@
 #include "fwdrule.h"
 #include "icmp.h"
 #include "env6.h"
+#include "conn.h"
 #include "tcp.h"
 
-#define PEER		0xc0000250	/* 192.0.2.80 */
 #define ROUTER		0xcb007101	/* 203.0.113.1, a router on the path */
-#define LOOP		0x7f000001	/* 127.0.0.1 */
-#define PEER6		"2001:db8:80::50"
 #define ROUTER6_NET	"2001:db8:ff::1"
 #define GPORT		40522
 #define PPORT		443
@@ -129,92 +127,6 @@ static int env_teardown(void **state)
 	return 0;
 }
 
-/**
- * struct conn - a TCP flow between the guest and the peer, through merd
- * @v6:		over IPv6
- * @idx:	its flow
- * @gport:	the guest's port
- * @pport:	the peer's
- * @hport:	the host's, toward the peer
- * @gseq:	the guest's next sequence number
- * @pseq:	the peer's
- * @id:		the guest's next IPv4 identification
- */
-struct conn {
-	bool v6;
-	uint32_t idx;
-	uint16_t gport, pport, hport;
-	uint32_t gseq, pseq;
-	uint16_t id;
-};
-
-/* v4() - an IPv4 address, host order, in its mapped form */
-static union inany_addr v4(uint32_t a)
-{
-	union inany_addr x;
-
-	inany_from_v4(&x, htonl(a));
-	return x;
-}
-
-/* flow_add() - @k's flow as fwd_flow_new() makes it, to the peer (or to
- * the gateway, which means the host's loopback, if @mapped)
- */
-static void flow_add(struct ctx *c, struct conn *k, bool mapped)
-{
-	uint32_t idx = ct_alloc(&c->fwd.ct);
-	struct flow *f;
-
-	assert_true(idx != FLOW_NONE);
-	f = &c->fwd.ct.flows[idx];
-	f->proto = IPPROTO_TCP;
-	f->af = k->v6 ? AF_INET6 : AF_INET;
-	f->pif[INISIDE] = PIF_TAP;
-	f->pif[TGTSIDE] = PIF_HOST;
-	if (k->v6) {
-		f->side[INISIDE].eaddr.a6 = addr6(GUEST6);
-		f->side[INISIDE].oaddr.a6 = addr6(PEER6);
-		f->side[TGTSIDE].eaddr.a6 = addr6(PEER6);
-		f->side[TGTSIDE].oaddr.a6 = addr6(HOST6);
-	} else {
-		f->side[INISIDE].eaddr = v4(GUEST);
-		f->side[INISIDE].oaddr = v4(mapped ? GW : PEER);
-		f->side[TGTSIDE].eaddr = v4(mapped ? LOOP : PEER);
-		f->side[TGTSIDE].oaddr = v4(mapped ? LOOP : HOST);
-	}
-	f->side[INISIDE].eport = k->gport;
-	f->side[INISIDE].oport = k->pport;
-	f->side[TGTSIDE].eport = k->pport;
-	f->side[TGTSIDE].oport = k->hport;
-	ct_insert(&c->fwd.ct, idx, CT_TCP_SYN_SENT, c->now);
-	k->idx = idx;
-}
-
-/* gpkt() - a segment of @k from the guest, its next sequence number on */
-static uint8_t *gpkt(struct conn *k, uint8_t flags, const uint8_t *opt,
-		     size_t optlen, size_t payload, size_t *len)
-{
-	uint8_t *p = tcp_pkt(k->v6, GUEST, PEER, GUEST6, PEER6, k->gport,
-			     k->pport, k->gseq, k->pseq, flags, opt, optlen,
-			     payload, k->id, len);
-
-	k->gseq += (uint32_t)payload + !!(flags & (R_SYN | R_FIN));
-	k->id++;
-	return p;
-}
-
-/* ppkt() - a segment of @k from the peer, as the raw socket returns it */
-static uint8_t *ppkt(struct conn *k, uint8_t flags, const uint8_t *opt,
-		     size_t optlen, size_t payload, size_t *len)
-{
-	uint8_t *p = tcp_pkt(k->v6, PEER, HOST, PEER6, HOST6, k->pport,
-			     k->hport, k->pseq, k->gseq, flags, opt, optlen,
-			     payload, 0x6262, len);
-
-	k->pseq += (uint32_t)payload + !!(flags & (R_SYN | R_FIN));
-	return p;
-}
-
 /* from_guest() - env_from_guest(), then flush the send batch; the copy,
  * to free()
  */
@@ -275,7 +187,7 @@ static size_t conn_open(struct env *e, struct conn *k, uint16_t mss,
 	k->gseq = rng();
 	k->pseq = rng();
 	k->id = (uint16_t)rng();
-	flow_add(&e->c, k, false);
+	flow_add(&e->c, k);
 
 	p = gpkt(k, R_SYN, NULL, 0, 0, &len);
 	b = from_guest(e, p, len);
@@ -320,20 +232,6 @@ static uint16_t synack_mss(const struct conn *k, const uint8_t *synack,
 static uint16_t flow_mss(const struct env *e, const struct conn *k)
 {
 	return e->c.fwd.ct.flows[k->idx].mss;
-}
-
-/* peer_ack() - the peer acknowledges all the guest sent on @k; what
- * merd passes on to the guest is taken out of its queue
- */
-static void peer_ack(struct env *e, struct conn *k)
-{
-	uint8_t *p;
-	size_t len;
-
-	p = ppkt(k, R_ACK, NULL, 0, 0, &len);
-	env_from_host(e, p, len);
-	free(p);
-	ring_get(&e->c.tap.tx, NULL, e->c.tap.tx.used);
 }
 
 /* tcp_syn_mss() and tcp_mss_set(): the option found wherever it lies,
@@ -404,7 +302,8 @@ static void test_synack_raised(void **state)
 
 	rng_seed(6691);
 	for (i = 0; i < 2 * ARRAY_SIZE(cases); i++) {
-		struct conn k = { .v6 = i % 2, .gport = (uint16_t)(GPORT + i),
+		struct conn k = { .v6 = i % 2, .peer = PEER,
+				  .gport = (uint16_t)(GPORT + i),
 				  .pport = PPORT,
 				  .hport = (uint16_t)(HPORT + i) };
 		uint16_t peer = cases[i / 2].peer;
@@ -429,7 +328,8 @@ static void test_synack_unchanged(void **state)
 {
 	struct env *e = *state;
 	uint8_t synack[200], ip[ICMP_ERROR_MAX], *p, *b;
-	struct conn k = { .gport = GPORT, .pport = PPORT, .hport = HPORT };
+	struct conn k = { .peer = PEER, .gport = GPORT, .pport = PPORT,
+			  .hport = HPORT };
 	size_t len, n;
 
 	rng_seed(1191);
@@ -469,7 +369,8 @@ static void test_synack_unchanged(void **state)
 	/* The gateway: the host's loopback, MSS as large as the guest's */
 	k.gport++, k.hport++;
 	k.gseq = rng();
-	flow_add(&e->c, &k, true);
+	k.peer = GW;
+	flow_add(&e->c, &k);
 	{
 		uint8_t opt[20];
 
@@ -592,8 +493,8 @@ static void test_cut_64k(void **state)
 
 	rng_seed(65535);
 	for (i = 0; i < 2; i++) {
-		struct conn k = { .v6 = i, .gport = GPORT, .pport = PPORT,
-				  .hport = HPORT };
+		struct conn k = { .v6 = i, .peer = PEER, .gport = GPORT,
+				  .pport = PPORT, .hport = HPORT };
 		size_t l3 = k.v6 ? R6_HLEN : 20;
 		uint16_t id = (uint16_t)(0xffff - 20);
 		int n;
@@ -626,7 +527,7 @@ static void test_cut_random(void **state)
 
 	rng_seed(3168);
 	for (i = 0; i < 120; i++) {
-		struct conn k = { .v6 = i % 3 == 0,
+		struct conn k = { .v6 = i % 3 == 0, .peer = PEER,
 				  .gport = (uint16_t)(GPORT + i),
 				  .pport = PPORT,
 				  .hport = (uint16_t)(HPORT + i) };
@@ -659,7 +560,8 @@ static void test_cut_refused(void **state)
 {
 	struct env *e = *state;
 	uint8_t synack[200], ip[ICMP_ERROR_MAX], *p, *b;
-	struct conn k = { .gport = GPORT, .pport = PPORT, .hport = HPORT };
+	struct conn k = { .peer = PEER, .gport = GPORT, .pport = PPORT,
+			  .hport = HPORT };
 	size_t len;
 
 	rng_seed(1071);
@@ -742,8 +644,8 @@ static void test_frag_needed(void **state)
 
 	rng_seed(1191);
 	for (i = 0; i < 2; i++) {
-		struct conn k = { .v6 = i, .gport = GPORT, .pport = PPORT,
-				  .hport = HPORT };
+		struct conn k = { .v6 = i, .peer = PEER, .gport = GPORT,
+				  .pport = PPORT, .hport = HPORT };
 
 		conn_open(e, &k, 1460, 0, synack);
 		p = gpkt(&k, R_ACK, NULL, 0, 20000, &len);
@@ -782,7 +684,8 @@ static void test_frag_needed_passed(void **state)
 {
 	struct env *e = *state;
 	uint8_t synack[200], *p, *b, *err, ip[ICMP_ERROR_MAX];
-	struct conn k = { .gport = GPORT, .pport = PPORT, .hport = HPORT };
+	struct conn k = { .peer = PEER, .gport = GPORT, .pport = PPORT,
+			  .hport = HPORT };
 	size_t len, elen;
 
 	rng_seed(1192);
@@ -813,7 +716,8 @@ static void test_inbound(void **state)
 	struct env *e = *state;
 	char errbuf[FWDRULE_ERR_LEN];
 	uint8_t opt[20], syn[200], *p, *b;
-	struct conn k = { .gport = 22, .pport = 40123, .hport = 2222 };
+	struct conn k = { .peer = CLIENT, .gport = 22, .pport = 40123,
+			  .hport = 2222 };
 	size_t len, n, at = 1;
 	uint32_t idx;
 	unsigned int side;

@@ -36,12 +36,11 @@
 #include "frag.h"
 #include "fwd.h"
 #include "env6.h"
+#include "conn.h"
 #include "neigh.h"
 #include "uplink.h"
 
-#define PEER		0xc0000250	/* 192.0.2.80 */
 #define PEER2		0xc0000251	/* 192.0.2.81 */
-#define PEER6		"2001:db8:80::50"
 #define GPORT		40522
 #define PPORT		443
 #define HPORT		61001
@@ -394,94 +393,6 @@ static void seg_equal(const struct seglist *a, const struct seglist *b)
 	}
 }
 
-/**
- * struct conn - a TCP flow between the guest and the peer, through merd
- * @v6:		over IPv6
- * @peer:	the peer, IPv4, host order
- * @idx:	its flow
- * @gport:	the guest's port
- * @pport:	the peer's
- * @hport:	the host's, toward the peer
- * @gseq:	the guest's next sequence number
- * @pseq:	the peer's
- * @id:		the guest's next IPv4 identification
- */
-struct conn {
-	bool v6;
-	uint32_t peer;
-	uint32_t idx;
-	uint16_t gport, pport, hport;
-	uint32_t gseq, pseq;
-	uint16_t id;
-};
-
-/* v4() - an IPv4 address, host order, in its mapped form */
-static union inany_addr v4(uint32_t a)
-{
-	union inany_addr x;
-
-	inany_from_v4(&x, htonl(a));
-	return x;
-}
-
-/* flow_add() - @k's flow as fwd_flow_new() makes it */
-static void flow_add(struct ctx *c, struct conn *k)
-{
-	uint32_t idx = ct_alloc(&c->fwd.ct);
-	struct flow *f;
-
-	assert_true(idx != FLOW_NONE);
-	f = &c->fwd.ct.flows[idx];
-	f->proto = IPPROTO_TCP;
-	f->af = k->v6 ? AF_INET6 : AF_INET;
-	f->pif[INISIDE] = PIF_TAP;
-	f->pif[TGTSIDE] = PIF_HOST;
-	if (k->v6) {
-		f->side[INISIDE].eaddr.a6 = addr6(GUEST6);
-		f->side[INISIDE].oaddr.a6 = addr6(PEER6);
-		f->side[TGTSIDE].eaddr.a6 = addr6(PEER6);
-		f->side[TGTSIDE].oaddr.a6 = addr6(HOST6);
-	} else {
-		f->side[INISIDE].eaddr = v4(GUEST);
-		f->side[INISIDE].oaddr = v4(k->peer);
-		f->side[TGTSIDE].eaddr = v4(k->peer);
-		f->side[TGTSIDE].oaddr = v4(HOST);
-	}
-	f->side[INISIDE].eport = k->gport;
-	f->side[INISIDE].oport = k->pport;
-	f->side[TGTSIDE].eport = k->pport;
-	f->side[TGTSIDE].oport = k->hport;
-	ct_insert(&c->fwd.ct, idx, CT_TCP_SYN_SENT, c->now);
-	k->idx = idx;
-}
-
-/* gpkt() - a segment of @k from the guest, its next sequence number and
- * identification on
- */
-static uint8_t *gpkt(struct conn *k, uint8_t flags, const uint8_t *opt,
-		     size_t optlen, size_t payload, size_t *len)
-{
-	uint8_t *p = tcp_pkt(k->v6, GUEST, k->peer, GUEST6, PEER6, k->gport,
-			     k->pport, k->gseq, k->pseq, flags, opt, optlen,
-			     payload, k->id, len);
-
-	k->gseq += (uint32_t)payload + !!(flags & (R_SYN | R_FIN));
-	k->id++;
-	return p;
-}
-
-/* ppkt() - a segment of @k from the peer, as the raw socket returns it */
-static uint8_t *ppkt(struct conn *k, uint8_t flags, const uint8_t *opt,
-		     size_t optlen, size_t payload, size_t *len)
-{
-	uint8_t *p = tcp_pkt(k->v6, k->peer, HOST, PEER6, HOST6, k->pport,
-			     k->hport, k->pseq, k->gseq, flags, opt, optlen,
-			     payload, 0x6262, len);
-
-	k->pseq += (uint32_t)payload + !!(flags & (R_SYN | R_FIN));
-	return p;
-}
-
 /* Guest packets handed to fwd_from_guest() since the last batch_flush():
  * the send batch points into them
  */
@@ -567,20 +478,6 @@ static void conn_open(struct env *e, struct conn *k)
 	assert_int_equal(nraw + nup, 2);
 	caps_reset();
 	e->c.fwd.up.frames = e->c.fwd.up.gso = e->c.fwd.up.segs = 0;
-}
-
-/* peer_ack() - the peer acknowledges all the guest sent on @k, its window
- * scaled now (65535 << 7); what the guest gets of it, taken out
- */
-static void peer_ack(struct env *e, struct conn *k)
-{
-	uint8_t *p;
-	size_t len;
-
-	p = ppkt(k, R_ACK, NULL, 0, 0, &len);
-	env_from_host(e, p, len);
-	free(p);
-	ring_get(&e->c.tap.tx, NULL, e->c.tap.tx.used);
 }
 
 /* conn4() and conn6(): the test's connections, @i-th of them */
