@@ -57,6 +57,7 @@ py=/usr/bin/python3
 pids=()
 merd_pid=
 pump_pid=
+echo_pid=
 
 HOST_ADDR=10.42.0.2 GATEWAY=10.42.0.1 REMOTE=10.42.0.100
 HOST6=2001:db8:42::2 GATEWAY6=2001:db8:42::1 REMOTE6=2001:db8:42::100
@@ -321,13 +322,36 @@ stop_daemon() {
 		die "the guest's tap outlived its daemon"
 }
 
-# rr_us / cps: 1-byte request/response (median and mean microseconds: the
-# mean is what a transaction rate, as netperf's TCP_RR, measures), and
-# connections per second (4 at a time), from the guest for 3 s each
+# rr_us [one]: 1-byte request/response from the guest for 3 s: "median-us
+# mean-us daemon% pump% machine%" (the mean is what a transaction rate, as
+# netperf's TCP_RR, measures; the CPU split as costed_iperf's). With "one",
+# the daemon, the pump, the remote's echo server and the guest's client all
+# on the first CPU for it, so that no wake-up in the exchange has another
+# CPU to wake (on this machine's virtual CPUs, with no cpuidle driver, an
+# idle CPU has halted and costs the hypervisor a round trip to wake), and
+# what is left is the work along the way
 rr_us() {
-	n "$guest" "$py" "$peer_py" rr "$REMOTE" 7000 3 |
+	local p procs=("$dpid" ${pump_pid:+"$pump_pid"} "$echo_pid")
+	local -A mask
+	local pin=()
+	if [ "${1:-}" = one ]; then
+		for p in "${procs[@]}"; do
+			mask[$p]=$(taskset -p "$p" | awk '{ print $NF }')
+			taskset -a -p 1 "$p" >/dev/null
+		done
+		pin=(taskset 1)
+	fi
+	$py "$top/test/cpu_split.py" 0.5 2 "$dpid" ${pump_pid:+"$pump_pid"} \
+		>"$tmp/split.out" 2>/dev/null &
+	local split_pid=$! lat
+	lat=$(n "$guest" "${pin[@]}" "$py" "$peer_py" rr "$REMOTE" 7000 3 |
 		$py -c 'import json, sys; r = json.loads(sys.stdin.read())
-print("%.1f %.1f" % (r["median_us"], r["mean_us"]) if r["median_us"] else "- -")'
+print("%.1f %.1f" % (r["median_us"], r["mean_us"]) if r["median_us"] else "- -")')
+	wait "$split_pid" || true
+	echo "$lat $(cat "$tmp/split.out" 2>/dev/null || echo - - -)"
+	for p in "${!mask[@]}"; do
+		taskset -a -p "${mask[$p]}" "$p" >/dev/null 2>&1 || true
+	done
 }
 # warm_up: one ping from the guest, then a second of rest, before a daemon
 # is measured, the same for each: merd sends frames on the uplink from the
@@ -337,6 +361,7 @@ warm_up() {
 	n "$guest" ping -c 1 -W 1 "$REMOTE" >/dev/null 2>&1 || true
 	sleep 1
 }
+# cps: connections per second (4 at a time), from the guest for 3 s
 cps() {
 	n "$guest" "$py" "$peer_py" churn "$REMOTE" 7000 3 --parallel 4 |
 		$py -c 'import json, sys; r = json.loads(sys.stdin.read())
@@ -422,7 +447,8 @@ for cfg in "1500 1500" "1500 65520"; do
 	read -r link gmtu <<<"$cfg"
 	topology "$link"
 	ip netns exec "$remote" "$py" "$peer_py" serve "$REMOTE" 7000 --quiet >/dev/null 2>&1 &
-	pids+=($!)
+	echo_pid=$!
+	pids+=("$echo_pid")
 	wait_until 10 port_listening "$remote" 7000 || die "echo server didn't start"
 	base=${#pids[@]}
 	for _ in $(seq "$side_rounds"); do
@@ -443,8 +469,11 @@ for cfg in "1500 1500" "1500 65520"; do
 		keep "$d $cfg up6" "$(to=$REMOTE6 iperf "$guest" -p 5202 | cut -d' ' -f1)"
 		keep "$d $cfg down6" "$(to=$REMOTE6 iperf "$guest" -p 5202 -R | cut -d' ' -f1)"
 		if [ "$gmtu" = 1500 ]; then
-			read -r a b <<<"$(rr_us)"
+			read -r a b e f g <<<"$(rr_us)"
 			keep "$d rr" "$a"; keep "$d rr mean" "$b"
+			keep "$d rr cpu" "$e"; keep "$d rr pump" "$f"; keep "$d rr busy" "$g"
+			read -r a b <<<"$(rr_us one)"
+			keep "$d rr one" "$a"; keep "$d rr one mean" "$b"
 			n "$guest" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
 				net.ipv4.tcp_tw_reuse=1
 			keep "$d cps" "$(cps)"
@@ -521,6 +550,8 @@ side_row "IPv6 guest->remote, guest 65520" "1500 65520 up6"
 side_row "IPv6 remote->guest, guest 65520" "1500 65520 down6"
 side_row "request/response 1 byte (us)" "rr"
 side_row "  the same, mean (us)" "rr mean"
+side_row "  all on one CPU, median (us)" "rr one"
+side_row "  all on one CPU, mean (us)" "rr one mean"
 side_row "connections/s (3 s, 4 at a time)" "cps"
 side_row "peak RSS (MiB)" "rss"
 side_row "CPU ns/frame, guest->remote 1500" "1500 1500 up ns"
@@ -536,6 +567,7 @@ echo "the ceiling: how many times its rate the run could have reached had the"
 echo "daemon cost nothing (the rest of the work then has every CPU, and the pump's"
 echo "busiest thread one CPU to itself). A peer's ceiling is the most that"
 echo "merd/peer could be here, whatever merd does"
+side_split "CPU %, request/response 1 byte" "rr"
 for cfg in "1500 1500" "1500 65520"; do
 	read -r link gmtu <<<"$cfg"
 	side_split "CPU %, guest->remote, guest $gmtu" "$link $gmtu up"
