@@ -242,6 +242,30 @@ static unsigned int uplink_ifi(const struct ctx *c, bool v6)
 }
 
 /**
+ * uplink_tcp_off() - where a packet's TCP header starts, if it is TCP
+ * @o:		packet, headers filled in
+ *
+ * Return: the IP header's length, 0 unless the packet is TCP and its
+ *	   headers hold a whole TCP header after it
+ */
+static size_t uplink_tcp_off(const struct raw_out *o)
+{
+	const uint8_t *h = o->hdr;
+	size_t l3len;
+
+	if (o->v6) {
+		if (h[offsetof(struct ip6_hdr, ip6_nxt)] != IPPROTO_TCP)
+			return 0;
+		l3len = IP6_HLEN;
+	} else {
+		if (h[offsetof(struct iphdr, protocol)] != IPPROTO_TCP)
+			return 0;
+		l3len = (size_t)(h[0] & 0x0f) * 4;
+	}
+	return o->iov[0].iov_len >= l3len + TCP_HLEN_MIN ? l3len : 0;
+}
+
+/**
  * uplink_tcp_on() - tell whether a packet is TCP, past its flow's SYN
  * @o:		packet, headers filled in
  *
@@ -254,24 +278,18 @@ static unsigned int uplink_ifi(const struct ctx *c, bool v6)
  */
 static bool uplink_tcp_on(const struct raw_out *o)
 {
-	size_t hlen = o->iov[0].iov_len, l3len;
-	const uint8_t *h = o->hdr;
+	size_t l3len = uplink_tcp_off(o);
 	uint16_t frag;
 
-	if (o->v6) {
-		if (h[offsetof(struct ip6_hdr, ip6_nxt)] != IPPROTO_TCP)
-			return false;
-		l3len = IP6_HLEN;
-	} else {
-		memcpy(&frag, h + offsetof(struct iphdr, frag_off),
+	if (!l3len)
+		return false;
+	if (!o->v6) {
+		memcpy(&frag, o->hdr + offsetof(struct iphdr, frag_off),
 		       sizeof(frag));
-		if (h[offsetof(struct iphdr, protocol)] != IPPROTO_TCP ||
-		    (ntohs(frag) & UPLINK_IP4_FRAG))
+		if (ntohs(frag) & UPLINK_IP4_FRAG)
 			return false;
-		l3len = (size_t)(h[0] & 0x0f) * 4;
 	}
-	return hlen >= l3len + TCP_HLEN_MIN &&
-	       !(h[l3len + TCP_OFF_FLAGS] & TH_SYN);
+	return !(o->hdr[l3len + TCP_OFF_FLAGS] & TH_SYN);
 }
 
 /**
@@ -282,13 +300,9 @@ static bool uplink_tcp_on(const struct raw_out *o)
  */
 static bool uplink_is_syn(const struct raw_out *o)
 {
-	size_t l3len = o->v6 ? IP6_HLEN : (size_t)(o->hdr[0] & 0x0f) * 4;
-	uint8_t proto = o->v6 ? o->hdr[offsetof(struct ip6_hdr, ip6_nxt)] :
-				o->hdr[offsetof(struct iphdr, protocol)];
+	size_t l3len = uplink_tcp_off(o);
 
-	return proto == IPPROTO_TCP &&
-	       o->iov[0].iov_len >= l3len + TCP_HLEN_MIN &&
-	       (o->hdr[l3len + TCP_OFF_FLAGS] & TH_SYN);
+	return l3len && (o->hdr[l3len + TCP_OFF_FLAGS] & TH_SYN);
 }
 
 /**
