@@ -529,6 +529,9 @@ struct raw_out *raw_out_slot(struct raw *r)
  *		      send the batch if it is full
  * @c:		context
  * @on_err:	called for a packet the kernel refused
+ *
+ * The packet is offered to the uplink (uplink_take()) here, but for a
+ * segment to be cut there (@gso set): fwd_out_cut() offered it already.
  */
 void raw_out_commit(struct ctx *c, raw_err_fn on_err)
 {
