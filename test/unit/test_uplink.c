@@ -615,20 +615,32 @@ static int env_setup(void **state)
 	return 0;
 }
 
+/* send_ten() - ten full segments of @k with timestamps, PSH on the last,
+ * then the batch sent
+ * @e:		environment
+ * @k:		open connection
+ * @payload:	each segment's payload, the path's MSS less the timestamps
+ */
+static void send_ten(struct env *e, struct conn *k, size_t payload)
+{
+	int i;
+
+	for (i = 0; i < 10; i++)
+		send_seg(e, k, R_ACK | (i == 9 ? R_PSH : 0), ts, sizeof(ts),
+			 payload);
+	batch_flush(e);
+}
+
 /* s_full10() - ten full segments of one IPv4 flow, timestamps, the IPv4
  * identification about to wrap, PSH on the last
  */
 static void s_full10(struct env *e)
 {
 	struct conn k = conn4(0);
-	int i;
 
 	conn_open(e, &k);
 	k.id = 0xfffb;
-	for (i = 0; i < 10; i++)
-		send_seg(e, &k, R_ACK | (i == 9 ? R_PSH : 0), ts, sizeof(ts),
-			 1448);
-	batch_flush(e);
+	send_ten(e, &k, 1448);
 }
 
 /* Ten consecutive full-size segments of one IPv4 flow: one AF_PACKET
@@ -656,13 +668,9 @@ static void test_full_run4(void **state)
 static void s_full10_6(struct env *e)
 {
 	struct conn k = conn6(0);
-	int i;
 
 	conn_open(e, &k);
-	for (i = 0; i < 10; i++)
-		send_seg(e, &k, R_ACK | (i == 9 ? R_PSH : 0), ts, sizeof(ts),
-			 1428);
-	batch_flush(e);
+	send_ten(e, &k, 1428);
 }
 
 /* The same over IPv6: GSO TCPV6, ten segments of 1428 bytes */
