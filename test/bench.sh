@@ -58,6 +58,7 @@ pids=()
 merd_pid=
 pump_pid=
 echo_pid=
+split_pid=
 
 HOST_ADDR=10.42.0.2 GATEWAY=10.42.0.1 REMOTE=10.42.0.100
 HOST6=2001:db8:42::2 GATEWAY6=2001:db8:42::1 REMOTE6=2001:db8:42::100
@@ -331,24 +332,21 @@ stop_daemon() {
 # idle CPU has halted and costs the hypervisor a round trip to wake), and
 # what is left is the work along the way
 rr_us() {
-	local p procs=("$dpid" ${pump_pid:+"$pump_pid"} "$echo_pid")
+	local p lat
 	local -A mask
 	local pin=()
 	if [ "${1:-}" = one ]; then
-		for p in "${procs[@]}"; do
+		for p in "$dpid" ${pump_pid:+"$pump_pid"} "$echo_pid"; do
 			mask[$p]=$(taskset -p "$p" | awk '{ print $NF }')
 			taskset -a -p 1 "$p" >/dev/null
 		done
 		pin=(taskset 1)
 	fi
-	$py "$top/test/cpu_split.py" 0.5 2 "$dpid" ${pump_pid:+"$pump_pid"} \
-		>"$tmp/split.out" 2>/dev/null &
-	local split_pid=$! lat
+	split_start 2
 	lat=$(n "$guest" "${pin[@]}" "$py" "$peer_py" rr "$REMOTE" 7000 3 |
 		$py -c 'import json, sys; r = json.loads(sys.stdin.read())
 print("%.1f %.1f" % (r["median_us"], r["mean_us"]) if r["median_us"] else "- -")')
-	wait "$split_pid" || true
-	echo "$lat $(cat "$tmp/split.out" 2>/dev/null || echo - - -)"
+	echo "$lat $(split_read)"
 	for p in "${!mask[@]}"; do
 		taskset -a -p "${mask[$p]}" "$p" >/dev/null 2>&1 || true
 	done
@@ -376,6 +374,20 @@ frames() {
 		/sys/class/net/tap0/statistics/tx_packets
 }
 
+# split_start SECONDS: test/cpu_split.py on the daemon and the pump from
+# half a second on, for SECONDS, in the background; split_read: wait for
+# it, and print its "daemon% pump% machine%" ("- - -" if it printed nothing)
+split_start() {
+	rm -f "$tmp/split.out"
+	$py "$top/test/cpu_split.py" 0.5 "$1" "$dpid" ${pump_pid:+"$pump_pid"} \
+		>"$tmp/split.out" 2>/dev/null &
+	split_pid=$!
+}
+split_read() {
+	wait "$split_pid" || true
+	if [ -s "$tmp/split.out" ]; then cat "$tmp/split.out"; else echo "- - -"; fi
+}
+
 # costed_iperf ARGS...: iperf from the guest as iperf() does, with perf
 # stat on the daemon meanwhile, and the run's CPU split (test/cpu_split.py,
 # from the middle of the run: the daemon, the pump's busiest thread and the
@@ -384,20 +396,17 @@ frames() {
 # machine's virtual CPUs have no cycle counter)
 costed_iperf() {
 	local f0 f1 rate ns calls split perf_pid=
-	rm -f "$tmp/perf.csv" "$tmp/split.out"
+	rm -f "$tmp/perf.csv"
 	f0=$(frames)
 	if command -v perf >/dev/null; then	# Debian's linux-perf
 		perf stat -x, -e task-clock,raw_syscalls:sys_enter -p "$dpid" \
 			-o "$tmp/perf.csv" -- sleep "$secs" 2>/dev/null &
 		perf_pid=$!
 	fi
-	$py "$top/test/cpu_split.py" 0.5 "$((secs - 1))" "$dpid" \
-		${pump_pid:+"$pump_pid"} >"$tmp/split.out" 2>/dev/null &
-	local split_pid=$!
+	split_start "$((secs - 1))"
 	rate=$(iperf "$guest" "$@" | cut -d' ' -f1)
 	[ -z "$perf_pid" ] || wait "$perf_pid" || true
-	wait "$split_pid" || true
-	split=$(cat "$tmp/split.out" 2>/dev/null)
+	split=$(split_read)
 	f1=$(frames)
 	ns=$(awk -F, '$3 == "task-clock" { print $1 * 1e6 }' "$tmp/perf.csv" 2>/dev/null)
 	calls=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$tmp/perf.csv" 2>/dev/null)
@@ -408,8 +417,7 @@ try:
     cost = ["%.0f" % (float(ns) / fr), "%.2f" % (float(calls) / fr)]
 except (ValueError, ZeroDivisionError):
     cost = ["-", "-"]
-split = (sys.argv[5:] + ["-"] * 3)[:3]
-print(rate, *cost, *split)' "$rate" "${ns:--}" "${calls:--}" "$((f1 - f0))" $split
+print(rate, *cost, *sys.argv[5:])' "$rate" "${ns:--}" "${calls:--}" "$((f1 - f0))" $split
 }
 
 # ceiling DAEMON% PUMP% MACHINE%: how many times its rate a run could have
